@@ -1,0 +1,107 @@
+"""One typed Settings object, read from HOSO_* environment variables and optionally ./hoso.toml.
+
+Nothing reads the environment at import time: call `Settings()` (or `load_settings()`) in an entry point.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+MB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOSO_", extra="ignore", toml_file="hoso.toml")
+
+    # where everything local lives (SQLite file, replica folders, temp spool, dev PKI)
+    data_dir: Path = Path("./var")
+    # SQLAlchemy URL; default sqlite:///<data_dir>/hoso.sqlite3; PostgreSQL as postgresql+psycopg://user@host/db
+    database_url: str | None = None
+    # comma-separated store URLs; default three folders under <data_dir>/replicas
+    replicas: list[str] | str | None = None
+    # how many verified copies an upload needs before it is acknowledged (default: all)
+    min_replicas: int | None = None
+    max_upload_bytes: int = 200 * MB
+    # "development" allows the built-in test PKI; "production" refuses it
+    environment: Literal["development", "production"] = "development"
+    # public base URL (used in links of the dev PKI's certificates and e-mails)
+    base_url: str = "http://127.0.0.1:8000"
+    api_token_ttl_days: int = 365
+    session_ttl_hours: int = 12
+
+    # signing
+    tsa_url: str | None = None  # RFC 3161 TSA; on embedded defaults the dev PKI's own
+    trust_roots: list[Path] | str = Field(default_factory=list)  # certificates or folders of them
+    signing_p12: Path | None = None  # the organisation's server-held key (PKCS#12)
+    signing_p12_password: str | None = None
+    pkcs11_module: str | None = None
+    pkcs11_token_label: str | None = None
+    pkcs11_key_label: str | None = None
+    pkcs11_pin: str | None = None
+    default_signature_level: Literal["B-B", "B-T", "B-LT", "B-LTA"] | None = None
+
+    # integrity and retention
+    fixity_full_period_days: int = 90
+    fixity_light_interval_hours: int = 24
+    fixity_retries: int = 2
+    lta_renewal_margin_days: int = 365
+    scheduler_enabled: bool = True
+
+    # alerts
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "hoso@localhost"
+    alert_emails: list[str] | str = Field(default_factory=list)
+
+    @field_validator("replicas", "alert_emails", mode="before")
+    @classmethod
+    def _split_commas(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [p.strip() for p in v.split(",") if p.strip()]
+        return v
+
+    @field_validator("trust_roots", mode="before")
+    @classmethod
+    def _split_paths(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [Path(p.strip()) for p in v.replace(os.pathsep, ",").split(",") if p.strip()]
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    # resolved values -------------------------------------------------------------------------------------------
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'hoso.sqlite3').resolve()}"
+
+    @property
+    def replica_urls(self) -> list[str]:
+        if self.replicas:
+            assert isinstance(self.replicas, list)
+            return self.replicas
+        base = (self.data_dir / "replicas").resolve()
+        return [f"file://{base / name}" for name in ("copy1", "copy2", "copy3")]
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "tmp"
+
+    @property
+    def trust_root_paths(self) -> list[Path]:
+        return list(self.trust_roots) if isinstance(self.trust_roots, list) else []

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install the Debian packages hoso needs, only those missing (apt-get update once, only if something is missing).
+# Usage: scripts/system-deps.sh run|test
+set -euo pipefail
+want=(fonts-noto-core)
+if [ "${1:-test}" = test ]; then
+  want+=(softhsm2 opensc chromium)
+fi
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
+echo "installing Debian packages: ${missing[*]}"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

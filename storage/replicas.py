@@ -1,0 +1,167 @@
+"""A replica set: the same object in every configured store, each copy verified by hash on our side.
+
+Stores' own checksum claims are never trusted: after a write, each copy is read back and hashed here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from .base import CHUNK, Store, sha256_stream
+from .errors import ChecksumMismatch, ObjectNotFound, StorageError, StoreUnavailable
+
+OK = "ok"
+MISSING = "missing"
+CORRUPT = "corrupt"
+UNREACHABLE = "unreachable"
+
+
+@dataclass(frozen=True)
+class ReplicaResult:
+    store: str
+    state: str  # ok / missing / corrupt / unreachable
+    detail: str = ""
+    found_sha256: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state == OK
+
+
+class NotEnoughReplicas(StorageError):
+    def __init__(self, key: str, results: Sequence[ReplicaResult], needed: int) -> None:
+        good = sum(r.ok for r in results)
+        bad = "; ".join(f"{r.store}: {r.state} {r.detail}".strip() for r in results if not r.ok)
+        super().__init__(f"only {good} of {needed} required copies of {key!r} verified ({bad})")
+        self.key = key
+        self.results = list(results)
+        self.needed = needed
+
+
+class NoGoodCopy(StorageError):
+    def __init__(self, key: str, results: Sequence[ReplicaResult]) -> None:
+        super().__init__(f"no copy of {key!r} matches its checksum: " + "; ".join(f"{r.store}: {r.state}" for r in results))
+        self.key = key
+        self.results = list(results)
+
+
+def classify(exc: Exception) -> str:
+    if isinstance(exc, ObjectNotFound):
+        return MISSING
+    if isinstance(exc, ChecksumMismatch):
+        return CORRUPT
+    return UNREACHABLE
+
+
+def verify_copy(store: Store, key: str, sha256: str) -> ReplicaResult:
+    """Full re-read and SHA-256 of one copy."""
+    try:
+        with store.get(key) as f:
+            found, _ = sha256_stream(f)
+    except StorageError as exc:
+        return ReplicaResult(store.url, classify(exc), str(exc))
+    if found != sha256:
+        return ReplicaResult(store.url, CORRUPT, f"expected {sha256}, found {found}", found)
+    return ReplicaResult(store.url, OK, found_sha256=found)
+
+
+class ReplicaSet:
+    def __init__(self, stores: Sequence[Store], min_copies: int | None = None) -> None:
+        if not stores:
+            raise ValueError("a replica set needs at least one store")
+        self.stores = list(stores)
+        self.min_copies = len(self.stores) if min_copies is None else min_copies
+        if not 1 <= self.min_copies <= len(self.stores):
+            raise ValueError(f"min_copies must be between 1 and {len(self.stores)}")
+        self._pool = ThreadPoolExecutor(max_workers=max(3, len(self.stores)), thread_name_prefix="replica")
+
+    def store(self, url: str) -> Store:
+        for s in self.stores:
+            if s.url == url:
+                return s
+        raise KeyError(url)
+
+    def put_file(self, key: str, path: Path, sha256: str) -> list[ReplicaResult]:
+        """Write the file to every store in parallel, verify each copy by reading it back; raise
+        NotEnoughReplicas unless at least min_copies copies verified."""
+
+        def one(store: Store) -> ReplicaResult:
+            try:
+                with open(path, "rb") as f:
+                    store.put(key, f, sha256)
+            except StorageError as exc:
+                return ReplicaResult(store.url, classify(exc), str(exc))
+            return verify_copy(store, key, sha256)
+
+        results = list(self._pool.map(one, self.stores))
+        if sum(r.ok for r in results) < self.min_copies:
+            raise NotEnoughReplicas(key, results, self.min_copies)
+        return results
+
+    def put_bytes(self, key: str, data: bytes, sha256: str) -> list[ReplicaResult]:
+        import io
+
+        def one(store: Store) -> ReplicaResult:
+            try:
+                store.put(key, io.BytesIO(data), sha256)
+            except StorageError as exc:
+                return ReplicaResult(store.url, classify(exc), str(exc))
+            return verify_copy(store, key, sha256)
+
+        results = list(self._pool.map(one, self.stores))
+        if sum(r.ok for r in results) < self.min_copies:
+            raise NotEnoughReplicas(key, results, self.min_copies)
+        return results
+
+    def verify_all(self, key: str, sha256: str) -> list[ReplicaResult]:
+        return list(self._pool.map(lambda s: verify_copy(s, key, sha256), self.stores))
+
+    def open_verified(
+        self, key: str, sha256: str, on_bad: Callable[[ReplicaResult], None] | None = None
+    ) -> tuple[Store, Iterator[bytes]]:
+        """Find the first store whose copy hashes to `sha256` and return it with a chunk iterator over that copy.
+
+        Bad copies are reported through `on_bad` and skipped. The copy is hashed in full before streaming starts and
+        again while streaming, so a copy changed in between is cut off rather than served as good."""
+        results: list[ReplicaResult] = []
+        for store in self.stores:
+            r = verify_copy(store, key, sha256)
+            if r.ok:
+                return store, _stream_checked(store, key, sha256)
+            results.append(r)
+            if on_bad is not None:
+                on_bad(r)
+        raise NoGoodCopy(key, results)
+
+    def ping_all(self) -> dict[str, str]:
+        def one(store: Store) -> str:
+            try:
+                store.ping()
+                return OK
+            except StoreUnavailable as exc:
+                return f"{UNREACHABLE}: {exc.reason}"
+            except StorageError as exc:
+                return f"{UNREACHABLE}: {exc}"
+
+        return dict(zip([s.url for s in self.stores], self._pool.map(one, self.stores), strict=True))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+
+
+def _stream_checked(store: Store, key: str, sha256: str) -> Iterator[bytes]:
+    h = hashlib.sha256()
+    f: BinaryIO = store.get(key)
+    try:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+            yield chunk
+    finally:
+        f.close()
+    if h.hexdigest() != sha256:
+        raise ChecksumMismatch(key, sha256, h.hexdigest(), store.url)

@@ -1,0 +1,66 @@
+import hashlib
+
+import pytest
+
+from storage import NoGoodCopy, NotEnoughReplicas, ReplicaSet, content_key
+from storage.memory import MemoryStore
+
+
+def _set(n=3, **kw):
+    stores = [MemoryStore(f"memory://r{i}") for i in range(n)]
+    return stores, ReplicaSet(stores, **kw)
+
+
+def test_put_writes_every_copy_and_reads_back_identical():
+    stores, rs = _set()
+    data = b"so theo doi" * 1000
+    sha = hashlib.sha256(data).hexdigest()
+    results = rs.put_bytes(content_key(sha), data, sha)
+    assert [r.state for r in results] == ["ok", "ok", "ok"]
+    store, chunks = rs.open_verified(content_key(sha), sha)
+    assert b"".join(chunks) == data
+    assert store is stores[0]
+
+
+def test_read_falls_back_and_reports_corrupt_copy():
+    stores, rs = _set()
+    data = b"hoc ba" * 100
+    sha = hashlib.sha256(data).hexdigest()
+    key = content_key(sha)
+    rs.put_bytes(key, data, sha)
+    stores[0].corrupt(key, b"X" + data[1:])
+    bad = []
+    store, chunks = rs.open_verified(key, sha, on_bad=bad.append)
+    assert b"".join(chunks) == data
+    assert store is stores[1]
+    assert [(b.store, b.state) for b in bad] == [("memory://r0", "corrupt")]
+
+
+def test_no_good_copy_raises():
+    stores, rs = _set(2)
+    data = b"x"
+    sha = hashlib.sha256(data).hexdigest()
+    rs.put_bytes("k", data, sha)
+    for s in stores:
+        s.corrupt("k", b"y")
+    with pytest.raises(NoGoodCopy):
+        rs.open_verified("k", sha)
+
+
+def test_store_down_fails_write_when_all_required():
+    stores, rs = _set()
+    stores[2].available = False
+    data = b"abc"
+    sha = hashlib.sha256(data).hexdigest()
+    with pytest.raises(NotEnoughReplicas) as ei:
+        rs.put_bytes("k", data, sha)
+    assert [r.state for r in ei.value.results] == ["ok", "ok", "unreachable"]
+
+
+def test_min_copies_two_tolerates_one_down():
+    stores, rs = _set(min_copies=2)
+    stores[1].available = False
+    data = b"abc"
+    sha = hashlib.sha256(data).hexdigest()
+    results = rs.put_bytes("k", data, sha)
+    assert sum(r.ok for r in results) == 2
