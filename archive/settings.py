@@ -10,7 +10,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 MB = 1024 * 1024
 
@@ -51,6 +56,8 @@ class Settings(BaseSettings):
     fixity_retries: int = 2
     lta_renewal_margin_days: int = 365
     scheduler_enabled: bool = True
+    # test-only: kill the process at a named point of the write path (see archive/ingest.py)
+    fault_inject: str | None = None
 
     # alerts
     smtp_host: str | None = None
@@ -83,7 +90,7 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
-    # resolved values -------------------------------------------------------------------------------------------
+    # resolved values
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -1,0 +1,1 @@
+"""HTTP API (/api/v1). Thin routers: parse, call a service function, map errors."""

@@ -1,0 +1,89 @@
+"""Composition root for the web service: create_app(settings) builds everything from one Settings object."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from storage import StorageError
+
+from .api import documents, health, orgs
+from .context import Archive, build_archive
+from .errors import ArchiveError
+from .settings import Settings
+
+API = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, *, archive: Archive | None = None) -> FastAPI:
+    settings = settings or Settings()
+    archive = archive or build_archive(settings, migrate=True)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        archive.close()
+
+    app = FastAPI(
+        title="hoso — Kho hồ sơ số",
+        description="Lưu trữ và ký số hồ sơ nhà trường / School records archive and digital signatures",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.archive = archive
+    install_error_handlers(app)
+    app.include_router(health.router, prefix=API)
+    app.include_router(documents.router, prefix=API)
+    app.include_router(orgs.router, prefix=API)
+    return app
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ArchiveError)
+    async def archive_error(request: Request, exc: ArchiveError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(StorageError)
+    async def storage_error(request: Request, exc: StorageError) -> JSONResponse:
+        err = ArchiveError(
+            "Kho lưu trữ tạm thời không sẵn sàng",
+            f"Storage unavailable: {exc}",
+            code="storage_unavailable",
+            status=503,
+        )
+        return JSONResponse(err.to_dict(), status_code=503)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = ", ".join(".".join(str(p) for p in e.get("loc", ())[1:]) or "?" for e in exc.errors())
+        err = ArchiveError(
+            f"Dữ liệu gửi lên không hợp lệ hoặc thiếu: {fields}",
+            f"Invalid or missing input: {fields}",
+            code="invalid_input",
+            status=422,
+        )
+        body = err.to_dict() | {"detail": jsonable(exc.errors())}
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        vi = {404: "Không tìm thấy", 405: "Phương thức không được phép", 401: "Cần đăng nhập"}.get(
+            exc.status_code, "Lỗi yêu cầu"
+        )
+        return JSONResponse(
+            {"error": f"http_{exc.status_code}", "message": f"{vi} / {exc.detail}", "message_vi": vi,
+             "message_en": str(exc.detail)},
+            status_code=exc.status_code,
+        )  # fmt: skip
+
+
+def jsonable(errors: object) -> object:
+    import json
+
+    return json.loads(json.dumps(errors, default=str))

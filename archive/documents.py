@@ -1,0 +1,210 @@
+"""Finding documents and handing their bytes back (verified) as attachments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from storage import NoGoodCopy, ReplicaResult, content_key
+
+from .context import Archive
+from .db import utcnow
+from .errors import NotFound, StorageDown
+from .events import record_event
+from .models import Document, Organisation, ReplicaCopy, StoredObject, User, Version
+
+
+def get_document(session: Session, doc_id: str) -> Document:
+    doc = session.get(Document, doc_id)
+    if doc is None:
+        raise NotFound(f"Không tìm thấy hồ sơ {doc_id}", f"No document {doc_id}", code="document_not_found")
+    return doc
+
+
+def list_documents(
+    session: Session,
+    *,
+    school: str | None = None,
+    type_code: str | None = None,
+    year: str | None = None,
+    q: str | None = None,
+    school_ids: list[int] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[Document], int]:
+    stmt = select(Document).join(Organisation, Document.school_id == Organisation.id)
+    if school:
+        stmt = stmt.where(Organisation.code == school)
+    if school_ids is not None:
+        stmt = stmt.where(Document.school_id.in_(school_ids))
+    if type_code:
+        stmt = stmt.where(Document.type_code == type_code)
+    if year:
+        stmt = stmt.where(Document.school_year == year)
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(
+            or_(Document.title.ilike(like), Document.class_name.ilike(like), Document.teacher.ilike(like))
+        )
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(Document.created_at.desc(), Document.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+def replica_summary(session: Session, sha256: str) -> list[dict[str, Any]]:
+    obj = session.scalar(select(StoredObject).where(StoredObject.key == content_key(sha256)))
+    if obj is None:
+        return []
+    return [
+        {
+            "store": c.store_url,
+            "state": c.state,
+            "verified_at": c.verified_at.isoformat() if c.verified_at else None,
+        }
+        for c in obj.copies
+    ]
+
+
+def version_to_dict(v: Version) -> dict[str, Any]:
+    return {
+        "number": v.number,
+        "sha256": v.sha256,
+        "size": v.size,
+        "media_type": v.media_type,
+        "filename": v.original_filename,
+        "page_count": v.page_count,
+        "created_at": v.created_at.isoformat(),
+        "created_by": v.created_by.username if v.created_by else None,
+        "reason": v.reason,
+        "signed": v.signed,
+        "manifest_sha256": v.manifest_sha256,
+        "validation": v.validation,
+    }
+
+
+def document_to_dict(session: Session, doc: Document, *, full: bool = True) -> dict[str, Any]:
+    cur = doc.current
+    out: dict[str, Any] = {
+        "id": doc.id,
+        "school": doc.school.code,
+        "school_name": doc.school.name,
+        "type": doc.type_code,
+        "type_name": doc.doc_type.name_vi,
+        "year": doc.school_year,
+        "title": doc.title,
+        "class_name": doc.class_name,
+        "subject": doc.subject,
+        "teacher": doc.teacher,
+        "status": doc.status,
+        "created_at": doc.created_at.isoformat(),
+        "created_by": doc.created_by.username if doc.created_by else None,
+        "version": cur.number if cur else None,
+        "sha256": cur.sha256 if cur else None,
+        "size": cur.size if cur else None,
+        "media_type": cur.media_type if cur else None,
+        "filename": cur.original_filename if cur else None,
+        "signed": cur.signed if cur else False,
+    }
+    if full and cur is not None:
+        out["replicas"] = replica_summary(session, cur.sha256)
+        out["versions"] = [version_to_dict(v) for v in doc.versions]
+    return out
+
+
+def content_disposition(filename: str) -> str:
+    """RFC 6266: an ASCII fallback plus the UTF-8 name in filename*."""
+    fallback = (
+        filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_").replace("\\", "_")
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+@dataclass(frozen=True)
+class Content:
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    chunks: Iterator[bytes]
+    served_from: str
+
+
+def open_content(
+    archive: Archive, doc_id: str, *, version: int | None = None, actor: User | None = None
+) -> Content:
+    """Open the version's bytes from the first replica whose copy hashes to the catalog digest.
+
+    Bad copies are marked in the catalog and recorded as events; they are never served."""
+    with archive.sessions() as session:
+        doc = get_document(session, doc_id)
+        v = doc.current if version is None else next((x for x in doc.versions if x.number == version), None)
+        if v is None:
+            raise NotFound(f"Không có phiên bản {version}", f"No version {version}", code="version_not_found")
+        sha, filename, media_type, size, school_id = (
+            v.sha256,
+            v.original_filename,
+            v.media_type,
+            v.size,
+            doc.school_id,
+        )
+    bad: list[ReplicaResult] = []
+    try:
+        store, chunks = archive.replicas.open_verified(content_key(sha), sha, on_bad=bad.append)
+    except NoGoodCopy as exc:
+        bad = exc.results
+        _record_bad_copies(archive, content_key(sha), bad, doc_id, school_id)
+        raise StorageDown(
+            "Không có bản sao nào còn nguyên vẹn để trả về; đã ghi nhận sự cố",
+            "No intact copy is available right now; the incident has been recorded",
+            code="no_intact_copy",
+        ) from None
+    _record_bad_copies(archive, content_key(sha), bad, doc_id, school_id)
+    with archive.sessions() as session, session.begin():
+        record_event(
+            session,
+            "document.download",
+            actor=session.merge(actor) if actor else None,
+            document_id=doc_id,
+            organisation_id=school_id,
+            detail={"sha256": sha, "store": store.url},
+        )
+    return Content(filename, media_type, size, sha, chunks, store.url)
+
+
+def _record_bad_copies(
+    archive: Archive, key: str, bad: list[ReplicaResult], doc_id: str, school_id: int | None
+) -> None:
+    if not bad:
+        return
+    with archive.sessions() as session, session.begin():
+        obj = session.scalar(select(StoredObject).where(StoredObject.key == key))
+        for r in bad:
+            if obj is not None:
+                copy = session.scalar(
+                    select(ReplicaCopy).where(
+                        ReplicaCopy.object_id == obj.id, ReplicaCopy.store_url == r.store
+                    )
+                )
+                if copy is not None:
+                    copy.state = r.state
+                    copy.detail = r.detail[:1000]
+                    copy.checked_at = utcnow()
+            record_event(
+                session,
+                "replica.damage",
+                document_id=doc_id,
+                organisation_id=school_id,
+                outcome="error",
+                detail={
+                    "key": key,
+                    "store": r.store,
+                    "state": r.state,
+                    "found": r.found_sha256,
+                    "detail": r.detail,
+                },
+            )

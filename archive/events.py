@@ -1,0 +1,83 @@
+"""Recording events: append-only and hash-chained (each event's hash covers the previous one's)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .db import utcnow
+from .models import ChainHead, Event, User
+
+GENESIS = "0" * 64
+
+
+def canonical(payload: dict[str, Any]) -> bytes:
+    return json.dumps(
+        payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    ).encode()
+
+
+def event_payload(ev: Event) -> dict[str, Any]:
+    occurred: datetime = ev.occurred_at
+    return {
+        "id": ev.id,
+        "occurred_at": occurred.isoformat(timespec="microseconds"),
+        "actor_id": ev.actor_id,
+        "actor": ev.actor,
+        "action": ev.action,
+        "document_id": ev.document_id,
+        "version_id": ev.version_id,
+        "organisation_id": ev.organisation_id,
+        "outcome": ev.outcome,
+        "detail": ev.detail or {},
+    }
+
+
+def compute_hash(prev_hash: str, ev: Event) -> str:
+    return hashlib.sha256(prev_hash.encode() + canonical(event_payload(ev))).hexdigest()
+
+
+def record_event(
+    session: Session,
+    action: str,
+    *,
+    actor: User | None = None,
+    actor_name: str | None = None,
+    document_id: str | None = None,
+    version_id: int | None = None,
+    organisation_id: int | None = None,
+    outcome: str = "ok",
+    detail: dict[str, Any] | None = None,
+) -> Event:
+    """Append an event in the caller's transaction (it commits or rolls back with the work it records)."""
+    head = session.execute(select(ChainHead).where(ChainHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = ChainHead(id=1, last_event_id=None, last_hash=GENESIS)
+        session.add(head)
+        session.flush()
+    last_id = head.last_event_id or 0
+    ev = Event(
+        id=last_id + 1,
+        occurred_at=utcnow(),
+        actor_id=actor.id if actor else None,
+        actor=actor.username if actor else (actor_name or "system"),
+        action=action,
+        document_id=document_id,
+        version_id=version_id,
+        organisation_id=organisation_id,
+        outcome=outcome,
+        detail=json.loads(canonical(detail or {})),
+        prev_hash=head.last_hash,
+        hash="",
+    )
+    ev.hash = compute_hash(head.last_hash, ev)
+    session.add(ev)
+    head.last_event_id = ev.id
+    head.last_hash = ev.hash
+    session.flush()
+    return ev

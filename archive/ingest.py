@@ -1,0 +1,330 @@
+"""Ingest: a file becomes verified copies in every replica, an immutable manifest, then a catalog row.
+
+Order matters for crash safety: content copies → (transaction: rows flushed → manifest copies → commit).
+A crash anywhere before the commit leaves at worst orphan copies, never a row pointing at missing content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import signal
+import tempfile
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage import NotEnoughReplicas, ReplicaResult, content_key
+
+from . import sniff
+from .context import Archive
+from .db import utcnow
+from .errors import IngestRefused, InvalidInput, NotFound, StorageDown
+from .events import record_event
+from .manifests import build_manifest, manifest_key, serialise
+from .models import Document, DocumentType, Organisation, ReplicaCopy, StoredObject, User, Version
+from .pdfcheck import inspect_pdf
+
+CHUNK = 1024 * 1024
+YEAR_RE = re.compile(r"^(\d{4})-(\d{4})$")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    document: Document
+    version: Version
+    created: bool
+    replicas: list[ReplicaResult]
+
+
+def clean_filename(name: str | None) -> str:
+    """Keep the Vietnamese name (NFC), drop any path and control characters."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable()).strip().strip(".")
+    return name[:255] or "tai-lieu"
+
+
+def check_school_year(year: str) -> str:
+    m = YEAR_RE.match(year.strip())
+    if not m or int(m.group(2)) != int(m.group(1)) + 1:
+        raise InvalidInput(
+            f"Năm học không hợp lệ: {year!r} (ví dụ 2024-2025)",
+            f"Invalid school year {year!r} (e.g. 2024-2025)",
+        )
+    return year.strip()
+
+
+def spool(archive: Archive, stream: BinaryIO) -> tuple[Path, str, int]:
+    """Copy an upload to a private temp file while hashing it, refusing it as soon as it passes the size limit."""
+    limit = archive.settings.max_upload_bytes
+    fd, name = tempfile.mkstemp(prefix="upload-", dir=archive.spool_dir)
+    path = Path(name)
+    h = hashlib.sha256()
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise too_large(limit)
+                h.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, h.hexdigest(), size
+
+
+def too_large(limit: int) -> IngestRefused:
+    mb = limit / (1024 * 1024)
+    return IngestRefused(
+        f"Tệp vượt quá dung lượng cho phép ({mb:.0f} MB)",
+        f"The file is larger than the limit ({mb:.0f} MB)",
+        code="too_large",
+        status=413,
+    )
+
+
+def hash_file(path: Path) -> tuple[str, int]:
+    with open(path, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256")
+    return digest.hexdigest(), path.stat().st_size
+
+
+def ingest_stream(archive: Archive, stream: BinaryIO, **kw: object) -> IngestResult:
+    path, sha, size = spool(archive, stream)
+    try:
+        return ingest_file(archive, path, sha256=sha, size=size, **kw)  # type: ignore[arg-type]
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def ingest_file(
+    archive: Archive,
+    path: Path,
+    *,
+    filename: str,
+    school: str,
+    type_code: str,
+    year: str,
+    title: str | None = None,
+    class_name: str | None = None,
+    subject: str | None = None,
+    teacher: str | None = None,
+    actor: User | None = None,
+    sha256: str | None = None,
+    size: int | None = None,
+) -> IngestResult:
+    if sha256 is None or size is None:
+        sha256, size = hash_file(path)
+    if size > archive.settings.max_upload_bytes:
+        raise too_large(archive.settings.max_upload_bytes)
+    if size == 0:
+        raise IngestRefused("Tệp rỗng", "The file is empty", code="empty_file")
+    filename = clean_filename(filename)
+    year = check_school_year(year)
+    media_type = sniff.sniff(path, filename)
+    if media_type is None:
+        raise IngestRefused(
+            "Loại tệp không được hỗ trợ (chấp nhận PDF, Word, Excel, OpenDocument, XML)",
+            "Unsupported file type (PDF, Word, Excel, OpenDocument and XML are accepted)",
+            code="unsupported_type",
+            status=415,
+        )
+    page_count = None
+    signed = False
+    if media_type == sniff.PDF:
+        facts = inspect_pdf(path)
+        page_count, signed = facts.page_count, facts.signed
+
+    with archive.sessions() as session:
+        org, dtype = _resolve(session, school, type_code)
+        existing = session.scalar(
+            select(Document)
+            .join(Version)
+            .where(Document.school_id == org.id, Document.type_code == dtype.code, Version.sha256 == sha256)
+        )
+        if existing is not None:
+            version = next(v for v in existing.versions if v.sha256 == sha256)
+            return IngestResult(existing, version, False, _replica_states(session, content_key(sha256)))
+
+    validation = None
+    validator = archive.extras.get("validate_pdf")
+    if signed and callable(validator):
+        validation = validator(path.read_bytes())
+
+    results = write_copies(archive, content_key(sha256), path, sha256)
+    with archive.sessions() as session, session.begin():
+        org, dtype = _resolve(session, school, type_code)
+        doc = Document(
+            school=org,
+            doc_type=dtype,
+            school_year=year,
+            title=(title or "").strip() or Path(filename).stem,
+            class_name=class_name,
+            subject=subject,
+            teacher=teacher,
+            created_at=utcnow(),
+            created_by=session.merge(actor) if actor else None,
+        )
+        session.add(doc)
+        version = add_version(
+            archive,
+            session,
+            doc,
+            sha256=sha256,
+            size=size,
+            media_type=media_type,
+            filename=filename,
+            page_count=page_count,
+            signed=signed,
+            validation=validation,
+            reason="Tiếp nhận tệp / ingest",
+            actor=actor,
+            content_results=results,
+            event="document.ingest",
+        )
+    return IngestResult(doc, version, True, results)
+
+
+def _resolve(session: Session, school: str, type_code: str) -> tuple[Organisation, DocumentType]:
+    org = session.scalar(select(Organisation).where(Organisation.code == school))
+    if org is None:
+        raise NotFound(
+            f"Không tìm thấy trường {school}", f"No school with code {school}", code="school_not_found"
+        )
+    if org.kind != "truong":
+        raise InvalidInput(f"{school} không phải là trường", f"{school} is not a school", code="not_a_school")
+    dtype = session.get(DocumentType, type_code)
+    if dtype is None:
+        raise InvalidInput(
+            f"Loại hồ sơ không hợp lệ: {type_code}",
+            f"Unknown document type {type_code!r}",
+            code="unknown_type",
+        )
+    return org, dtype
+
+
+def write_copies(archive: Archive, key: str, path: Path, sha256: str) -> list[ReplicaResult]:
+    try:
+        return archive.replicas.put_file(key, path, sha256)
+    except NotEnoughReplicas as exc:
+        raise storage_down(exc) from None
+
+
+def storage_down(exc: NotEnoughReplicas) -> StorageDown:
+    bad = ", ".join(f"{r.store} ({r.state})" for r in exc.results if not r.ok)
+    return StorageDown(
+        f"Không lưu được đủ bản sao ({bad}); tệp chưa được lưu, vui lòng thử lại sau",
+        f"Could not store enough verified copies ({bad}); nothing was recorded, please try again later",
+    )
+
+
+def add_version(
+    archive: Archive,
+    session: Session,
+    doc: Document,
+    *,
+    sha256: str,
+    size: int,
+    media_type: str,
+    filename: str,
+    page_count: int | None,
+    signed: bool,
+    validation: dict[str, object] | None,
+    reason: str,
+    actor: User | None,
+    content_results: Sequence[ReplicaResult],
+    event: str,
+    event_detail: dict[str, object] | None = None,
+) -> Version:
+    """Add the next immutable version of `doc` inside the caller's transaction; the content must already be in the
+    replicas. Writes the manifest to every replica before returning (the caller commits)."""
+    previous = doc.versions[-1] if doc.versions else None
+    version = Version(
+        document=doc,
+        number=(previous.number + 1) if previous else 1,
+        sha256=sha256,
+        size=size,
+        media_type=media_type,
+        original_filename=filename,
+        page_count=page_count,
+        created_at=utcnow(),
+        created_by=session.merge(actor) if actor else None,
+        reason=reason,
+        signed=signed,
+        validation=validation,
+        previous_manifest_sha256=previous.manifest_sha256 if previous else None,
+        manifest_sha256="",
+    )
+    session.add(version)
+    session.flush()
+    manifest, manifest_sha = serialise(build_manifest(doc, version, version.previous_manifest_sha256))
+    version.manifest_sha256 = manifest_sha
+    mkey = manifest_key(doc.id, version.number)
+    try:
+        manifest_results = archive.replicas.put_bytes(mkey, manifest, manifest_sha)
+    except NotEnoughReplicas as exc:
+        raise storage_down(exc) from None
+    _track(session, content_key(sha256), sha256, size, "content", content_results)
+    _track(session, mkey, manifest_sha, len(manifest), "manifest", manifest_results)
+    _fault_point(archive, "before-commit")
+    record_event(
+        session,
+        event,
+        actor=actor,
+        document_id=doc.id,
+        version_id=version.id,
+        organisation_id=doc.school_id,
+        detail={
+            "version": version.number,
+            "sha256": sha256,
+            "size": size,
+            "filename": filename,
+            **(event_detail or {}),
+        },
+    )
+    return version
+
+
+def _track(
+    session: Session, key: str, sha256: str, size: int, kind: str, results: Sequence[ReplicaResult]
+) -> StoredObject:
+    obj = session.scalar(select(StoredObject).where(StoredObject.key == key))
+    if obj is None:
+        obj = StoredObject(key=key, sha256=sha256, size=size, kind=kind, created_at=utcnow())
+        session.add(obj)
+        session.flush()
+    now = utcnow()
+    by_url = {c.store_url: c for c in obj.copies}
+    for r in results:
+        copy = by_url.get(r.store)
+        if copy is None:
+            copy = ReplicaCopy(object=obj, store_url=r.store)
+            session.add(copy)
+        copy.state = r.state
+        copy.detail = r.detail[:1000]
+        if r.ok:
+            copy.verified_at = now
+            copy.checked_at = now
+    return obj
+
+
+def _replica_states(session: Session, key: str) -> list[ReplicaResult]:
+    obj = session.scalar(select(StoredObject).where(StoredObject.key == key))
+    if obj is None:
+        return []
+    return [ReplicaResult(c.store_url, c.state, c.detail) for c in obj.copies]
+
+
+def _fault_point(archive: Archive, name: str) -> None:
+    # test-only: lets the crash-safety test kill the process at a precise point of the write path
+    if archive.settings.fault_inject == name:
+        os.kill(os.getpid(), signal.SIGKILL)
