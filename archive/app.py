@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storage import StorageError
 
-from .api import documents, health, orgs
+from .api import documents, health, orgs, people, retention, signing
 from .context import Archive, build_archive
 from .errors import ArchiveError
 from .settings import Settings
@@ -26,7 +26,12 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from retention.scheduler import start_scheduler
+
+        scheduler = start_scheduler(archive) if archive.settings.scheduler_enabled else None
         yield
+        if scheduler is not None:
+            scheduler.shutdown()
         archive.close()
 
     app = FastAPI(
@@ -40,6 +45,9 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(health.router, prefix=API)
     app.include_router(documents.router, prefix=API)
     app.include_router(orgs.router, prefix=API)
+    app.include_router(people.router, prefix=API)
+    app.include_router(retention.router, prefix=API)
+    app.include_router(signing.router, prefix=API)
     return app
 
 

@@ -317,5 +317,15 @@ def documents_content(c: Ctx, doc_id: str, out: Path, version: int | None) -> No
     click.echo(f"{out}  {content.sha256}  ({content.served_from})")
 
 
+def _register_extensions() -> None:
+    from . import cli_people, cli_retention, cli_signing
+
+    for module in (cli_people, cli_retention, cli_signing):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register_extensions()
+
 if __name__ == "__main__":
     main()

@@ -190,7 +190,7 @@ def run_cli(*args: str, env: dict[str, str], check: bool = True) -> subprocess.C
 
 def start_server(env: dict[str, str], log: Path) -> LiveServer:
     port = free_port()
-    out = open(log, "wb")
+    out = open(log, "wb")  # noqa: SIM115 — the server process owns it until stop_server
     proc = subprocess.Popen(
         [sys.executable, "-m", "archive.cli", "serve", "--port", str(port)],
         env=env,

@@ -1,0 +1,7 @@
+"""HTTP routes for retention (registered in archive/app.py)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["retention"])
