@@ -14,6 +14,16 @@ from sqlalchemy.orm import Session
 from .models import DocumentType, User
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Every module that defines tables on archive.models.Base; the migration environment and the schema test load them
+# all (by name, so archive core does not import retention/ at import time).
+MODEL_MODULES = ("archive.models", "retention.models", "retention.integrity_models")
+
+
+def load_models() -> None:
+    import importlib
+
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -25,6 +35,7 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Migrate to every head, then seed document types and the `admin` account when missing."""
+    load_models()
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn

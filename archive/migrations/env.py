@@ -3,7 +3,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from archive.migrate import load_models
 from archive.models import Base
+
+load_models()
 
 config = context.config
 target_metadata = Base.metadata

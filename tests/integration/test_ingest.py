@@ -17,7 +17,7 @@ from archive.ingest import ingest_file
 from archive.manifests import manifest_key
 from archive.models import Document, Event, ReplicaCopy, StoredObject, Version
 from storage import content_key
-from tests.conftest import make_pdf, make_settings, seed_orgs
+from tests.conftest import make_settings, seed_orgs
 
 
 @pytest.fixture
@@ -261,8 +261,10 @@ def test_migrations_match_models(db_url: str):
     from alembic.migration import MigrationContext
 
     from archive.db import make_engine
-    from archive.migrate import upgrade
+    from archive.migrate import load_models, upgrade
     from archive.models import Base
+
+    load_models()
 
     engine = make_engine(db_url)
     upgrade(engine)

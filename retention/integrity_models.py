@@ -1,0 +1,3 @@
+"""Catalog tables owned by retention/ (integrity_models); they share archive.models.Base so one migration history covers all."""
+
+from __future__ import annotations
