@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import BinaryIO, Protocol, runtime_checkable
 
 CHUNK = 1024 * 1024
@@ -73,6 +73,41 @@ def sha256_stream(stream: BinaryIO) -> tuple[str, int]:
 def sha256_of_object(store: Store, key: str) -> tuple[str, int]:
     with store.get(key) as f:
         return sha256_stream(f)
+
+
+MAX_KEY_BYTES = 1024
+
+
+def check_key(key: str) -> str:
+    """Return `key` if it is a safe store key, else raise StorageError.
+
+    Keys are '/'-separated relative paths: no leading '/', no empty, '.' or '..' segments, no backslash or NUL,
+    at most 1024 bytes of UTF-8 (the S3 limit). Every backend applies the same rule so keys mean the same everywhere."""
+    from .errors import StorageError
+
+    if not isinstance(key, str) or not key:
+        raise StorageError(f"invalid key {key!r}: empty")
+    if key.startswith("/"):
+        raise StorageError(f"invalid key {key!r}: absolute keys are not allowed")
+    if "\\" in key or "\x00" in key:
+        raise StorageError(f"invalid key {key!r}: backslash and NUL are not allowed")
+    for segment in key.split("/"):
+        if segment in ("", ".", ".."):
+            raise StorageError(f"invalid key {key!r}: empty, '.' or '..' path segment")
+    try:
+        encoded = key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise StorageError(f"invalid key {key!r}: not valid UTF-8") from None
+    if len(encoded) > MAX_KEY_BYTES:
+        raise StorageError(f"invalid key {key[:40]!r}...: longer than {MAX_KEY_BYTES} bytes")
+    return key
+
+
+def as_utc(when: datetime) -> datetime:
+    """Naive datetimes are taken as UTC; aware ones are converted to UTC."""
+    if when.tzinfo is None:
+        return when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
 
 
 def content_key(sha256: str) -> str:

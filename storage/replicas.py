@@ -45,7 +45,9 @@ class NotEnoughReplicas(StorageError):
 
 class NoGoodCopy(StorageError):
     def __init__(self, key: str, results: Sequence[ReplicaResult]) -> None:
-        super().__init__(f"no copy of {key!r} matches its checksum: " + "; ".join(f"{r.store}: {r.state}" for r in results))
+        super().__init__(
+            f"no copy of {key!r} matches its checksum: " + "; ".join(f"{r.store}: {r.state}" for r in results)
+        )
         self.key = key
         self.results = list(results)
 

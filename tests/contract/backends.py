@@ -1,0 +1,77 @@
+"""Store backends for the contract suite, and how to damage each behind its back (importable helpers)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storage.folder import FolderStore
+from storage.memory import MemoryStore
+from storage.s3 import S3Store
+
+
+def new_bucket(client: Any, *, object_lock: bool = False) -> str:
+    name = f"hoso-{uuid.uuid4().hex[:20]}"
+    client.create_bucket(Bucket=name, ObjectLockEnabledForBucket=object_lock)
+    return name
+
+
+@dataclass
+class Backend:
+    """A store under test plus a way to damage its copies behind its back."""
+
+    kind: str
+    store: Any
+    corrupt: Callable[[str, bytes], None]
+
+
+def _memory() -> Backend:
+    store = MemoryStore(f"memory://contract-{uuid.uuid4().hex}")
+    return Backend("memory", store, store.corrupt)
+
+
+def _folder(tmp_path: Path) -> Backend:
+    root = tmp_path / "store"
+    store = FolderStore(root.as_uri())
+
+    def corrupt(key: str, data: bytes) -> None:
+        path = root / key
+        path.write_bytes(data)  # same inode, bytes changed: what bit rot or a careless admin does
+
+    return Backend("folder", store, corrupt)
+
+
+def _s3(client: Any, endpoint: str, *, object_lock: bool, prefix: str = "") -> Backend:
+    bucket = new_bucket(client, object_lock=object_lock)
+    store = S3Store(f"s3://{bucket}/{prefix}?endpoint_url={endpoint}")
+
+    def corrupt(key: str, data: bytes) -> None:
+        client.put_object(Bucket=bucket, Key=store.prefix + key, Body=data)
+
+    return Backend("s3-lock" if object_lock else "s3", store, corrupt)
+
+
+ALL = [
+    "memory",
+    "folder",
+    pytest.param("s3", marks=pytest.mark.s3),
+    pytest.param("s3-prefixed", marks=pytest.mark.s3),
+]
+LOCKING = ["memory", "folder", pytest.param("s3-lock", marks=pytest.mark.s3)]
+
+
+def make_backend(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    if kind == "memory":
+        return _memory()
+    if kind == "folder":
+        return _folder(tmp_path)
+    endpoint = request.getfixturevalue("moto_endpoint")
+    client = request.getfixturevalue("s3_client")
+    if kind == "s3-prefixed":
+        return _s3(client, endpoint, object_lock=False, prefix="some/prefix")
+    return _s3(client, endpoint, object_lock=kind == "s3-lock")
