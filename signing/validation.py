@@ -1,0 +1,443 @@
+"""Validation reports for any PDF: every signature and document timestamp, offline from embedded data by default.
+
+Hostile input is expected: the work runs in a forked child process with a time limit (and a memory cap), so a PDF
+that makes the parser loop or explode yields a report with an error, never a hang or a crash of the caller.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from asn1crypto import x509
+
+from ._runtime import quiet_pyhanko_logs, run_sync
+from .certinfo import certificate_info
+from .errors import ValidationFailed
+from .report import FAILED, INDETERMINATE, PASSED, SignatureReport, ValidationReport, Verdict, overall
+from .trust import PathLike, load_certificates
+
+MEMORY_HEADROOM = 1536 * 1024 * 1024
+_CHAIN_PROBLEMS = {
+    "NO_CERTIFICATE_CHAIN_FOUND",
+    "CHAIN_CONSTRAINTS_FAILURE",
+    "CERTIFICATE_CHAIN_GENERAL_FAILURE",
+}
+_REVINFO_MISSING = {"TRY_LATER", "REVOCATION_OUT_OF_BOUNDS_NO_POE"}
+NO_REVINFO_WARNING = (
+    "Không có CRL hoặc OCSP để kiểm tra tình trạng thu hồi chứng thư số (no CRL/OCSP available)"
+)
+
+
+def validate_pdf(
+    pdf_bytes: bytes,
+    trust_roots: Sequence[PathLike | x509.Certificate] = (),
+    at: datetime | None = None,
+    allow_fetching: bool = False,
+    time_limit: float = 60.0,
+    *,
+    isolate: bool = True,
+) -> ValidationReport:
+    """Validate every signature and document timestamp of ``pdf_bytes``.
+
+    ``trust_roots``: certificate files, folders of them, or certificate objects. ``at``: validate as of that time
+    (default now). ``allow_fetching``: fetch CRL/OCSP online; off by default so the verdict rests on embedded data.
+    Raises :class:`ValidationFailed` only when the trust roots cannot be read; everything about the PDF is reported.
+    """
+    roots = load_certificates(trust_roots)
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    started = at or datetime.now(UTC)
+    if not isolate:
+        return _validate_here(pdf_bytes, roots, at, allow_fetching)
+    if "fork" in multiprocessing.get_all_start_methods():
+        return _validate_in_child(pdf_bytes, roots, at, allow_fetching, time_limit, started)
+    return _validate_in_thread(pdf_bytes, roots, at, allow_fetching, time_limit, started)
+
+
+def _timeout_report(started: datetime, time_limit: float) -> ValidationReport:
+    return ValidationReport.failure("TIMEOUT", f"validation did not finish within {time_limit:g} s", started)
+
+
+def _child(conn, pdf_bytes, roots, at, allow_fetching) -> None:
+    try:
+        import resource
+
+        with open("/proc/self/statm") as f:
+            current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = current + MEMORY_HEADROOM
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (OSError, ValueError, ImportError):
+        pass
+    try:
+        conn.send(_validate_here(pdf_bytes, roots, at, allow_fetching))
+    except BaseException as exc:  # MemoryError included: the parent gets a report either way
+        conn.send(
+            ValidationReport.failure("VALIDATION_ERROR", f"{type(exc).__name__}: {exc}", datetime.now(UTC))
+        )
+    finally:
+        conn.close()
+
+
+def _validate_in_child(pdf_bytes, roots, at, allow_fetching, time_limit, started) -> ValidationReport:
+    ctx = multiprocessing.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(sender, pdf_bytes, roots, at, allow_fetching), daemon=True)
+    proc.start()
+    sender.close()
+    try:
+        if receiver.poll(time_limit):
+            try:
+                return receiver.recv()
+            except EOFError:
+                return ValidationReport.failure("VALIDATION_ERROR", "validator process died", started)
+        return _timeout_report(started, time_limit)
+    finally:
+        receiver.close()
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+
+
+def _validate_in_thread(pdf_bytes, roots, at, allow_fetching, time_limit, started) -> ValidationReport:
+    box: list[ValidationReport] = []
+    thread = threading.Thread(
+        target=lambda: box.append(_validate_here(pdf_bytes, roots, at, allow_fetching)), daemon=True
+    )
+    thread.start()
+    thread.join(time_limit)
+    return box[0] if box else _timeout_report(started, time_limit)
+
+
+def _validate_here(
+    pdf_bytes: bytes, roots: list[x509.Certificate], at, allow_fetching: bool
+) -> ValidationReport:
+    quiet_pyhanko_logs()
+    now = at or datetime.now(UTC)
+    try:
+        return run_sync(_async_validate(pdf_bytes, roots, at, allow_fetching, now))
+    except _Unreadable as exc:
+        return ValidationReport.failure("UNREADABLE", str(exc), now)
+    except Exception as exc:
+        return ValidationReport.failure("VALIDATION_ERROR", f"{type(exc).__name__}: {exc}", now)
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def open_reader(pdf_bytes: bytes):
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    if b"%PDF-" not in pdf_bytes[:1024]:
+        raise _Unreadable("not a PDF file (no %PDF- header)")
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=True)
+        sigs = list(reader.embedded_signatures)
+        return reader, sigs, ()
+    except Exception as strict_exc:
+        try:
+            reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
+            sigs = list(reader.embedded_signatures)
+        except Exception as exc:
+            raise _Unreadable(f"cannot parse PDF: {type(exc).__name__}: {exc}") from exc
+        return reader, sigs, (f"PDF has structural errors, read leniently: {strict_exc}",)
+
+
+async def _async_validate(pdf_bytes, roots, at, allow_fetching, now) -> ValidationReport:
+    reader, sigs, read_warnings = open_reader(pdf_bytes)
+    doc_ts_revisions = [s.signed_revision for s in sigs if s.sig_object_type == "/DocTimeStamp"]
+    has_dss = "/DSS" in reader.root
+    reports = []
+    for sig in sigs:
+        try:
+            if sig.sig_object_type == "/DocTimeStamp":
+                reports.append(await _validate_doc_timestamp(sig, reader, roots, at, allow_fetching))
+            else:
+                lta = bool(has_dss and any(rev > sig.signed_revision for rev in doc_ts_revisions))
+                reports.append(
+                    await _validate_signature(sig, reader, roots, at, allow_fetching, lta, has_dss)
+                )
+        except Exception as exc:
+            reports.append(_error_report(sig, exc))
+    signatures = tuple(reports)
+    verdict, sub = overall(signatures)
+    return ValidationReport(verdict, sub, signatures, now, warnings=tuple(read_warnings))
+
+
+def _field_name(sig) -> str:
+    try:
+        return str(sig.field_name)
+    except Exception:
+        return "?"
+
+
+def _error_report(sig, exc: Exception) -> SignatureReport:
+    return SignatureReport(
+        field_name=_field_name(sig),
+        kind="document_timestamp" if _safe_type(sig) == "/DocTimeStamp" else "signature",
+        verdict=INDETERMINATE,
+        sub_indication="FORMAT_FAILURE",
+        signer=None,
+        organisation=None,
+        issuer=None,
+        certificate=None,
+        signing_time=None,
+        timestamp_time=None,
+        intact=False,
+        valid=False,
+        trusted=False,
+        revocation="unknown",
+        coverage=None,
+        modification="other",
+        level=None,
+        errors=(f"{type(exc).__name__}: {exc}",),
+    )
+
+
+def _safe_type(sig) -> str | None:
+    try:
+        return str(sig.sig_object_type)
+    except Exception:
+        return None
+
+
+def _modification(status) -> str:
+    from pyhanko.sign.diff_analysis import ModificationLevel
+
+    level = status.modification_level
+    if level is None:
+        return "other"
+    return {
+        ModificationLevel.NONE: "none",
+        ModificationLevel.LTA_UPDATES: "ltv_updates",
+        ModificationLevel.FORM_FILLING: "form_filling",
+    }.get(level, "other")
+
+
+def _structural_problem(status) -> tuple[Verdict, str] | None:
+    """Integrity, coverage and modification checks that trump any trust result (the known PDF attacks land here)."""
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+    if not status.intact:
+        return FAILED, "HASH_FAILURE"
+    if not status.valid:
+        return FAILED, "SIG_CRYPTO_FAILURE"
+    if status.coverage is None or status.coverage < SignatureCoverageLevel.ENTIRE_REVISION:
+        return FAILED, "FORMAT_FAILURE"
+    if status.docmdp_ok is False or _modification(status) == "other":
+        return FAILED, "FORMAT_FAILURE"
+    return None
+
+
+def _verdict_of(subindic) -> tuple[Verdict, str | None]:
+    from pyhanko.sign.ades.report import AdESStatus
+
+    if subindic is None or subindic.status is AdESStatus.PASSED:
+        return PASSED, None
+    return (FAILED if subindic.status is AdESStatus.FAILED else INDETERMINATE), subindic.standard_name
+
+
+def _level(sig, lta: bool, has_dss: bool) -> str:
+    from pyhanko.sign.validation.generic_cms import extract_tst_data_iter
+
+    has_tst = any(True for _ in extract_tst_data_iter(sig.signer_info, signed=False))
+    if not has_tst:
+        return "B-B"
+    if has_dss and lta:
+        return "B-LTA"
+    return "B-LT" if has_dss else "B-T"
+
+
+def signature_level_of(pdf_bytes: bytes) -> str | None:
+    """The PAdES level the file reaches: the lowest level among its signatures (``None`` when unsigned)."""
+    reader, sigs, _ = open_reader(pdf_bytes)
+    has_dss = "/DSS" in reader.root
+    doc_ts = [s.signed_revision for s in sigs if s.sig_object_type == "/DocTimeStamp"]
+    order = ["B-B", "B-T", "B-LT", "B-LTA"]
+    levels = [
+        _level(s, any(r > s.signed_revision for r in doc_ts), has_dss)
+        for s in sigs
+        if s.sig_object_type == "/Sig"
+    ]
+    return min(levels, key=order.index) if levels else None
+
+
+def _base_fields(sig) -> dict:
+    cert = sig.signer_cert
+    info = certificate_info(cert)
+    return {
+        "field_name": _field_name(sig),
+        "signer": info.common_name or info.subject,
+        "organisation": info.organisation,
+        "issuer": info.issuer_common_name or info.issuer,
+        "certificate": info,
+    }
+
+
+def _certification(sig) -> str | None:
+    perm = sig.docmdp_level
+    return None if perm is None else perm.name.lower()
+
+
+async def _validate_signature(sig, reader, roots, at, allow_fetching, lta, has_dss) -> SignatureReport:
+    level = _level(sig, lta, has_dss)
+    warnings: list[str] = []
+    if lta:
+        status, verdict, sub = await _lta(sig, roots, at, allow_fetching)
+        revocation = "good" if verdict == PASSED else "unknown"
+    else:
+        status, verdict, sub, revocation = await _classic(sig, reader, roots, at, allow_fetching, warnings)
+    if status is None:
+        raise ValidationFailed(f"no status for {sig.field_name}: {sub}")
+    problem = _structural_problem(status)
+    if problem is not None:
+        verdict, sub = problem
+    if status.revoked or (sub or "").startswith("REVOKED"):
+        revocation = "revoked"
+    tst = status.timestamp_validity
+    trusted = status.validation_path is not None and sub not in _CHAIN_PROBLEMS
+    return SignatureReport(
+        kind="signature",
+        verdict=verdict,
+        sub_indication=sub,
+        signing_time=status.signer_reported_dt,
+        timestamp_time=tst.timestamp if tst is not None else None,
+        intact=status.intact,
+        valid=status.valid,
+        trusted=trusted,
+        revocation=revocation,  # type: ignore[arg-type]
+        coverage=status.coverage.name.lower() if status.coverage is not None else None,
+        modification=_modification(status),  # type: ignore[arg-type]
+        level=level,
+        certification=_certification(sig),
+        warnings=tuple(warnings),
+        **_base_fields(sig),
+    )
+
+
+def _revinfo_policy():
+    from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
+
+    return CertRevTrustPolicy(REQUIRE_REVINFO)
+
+
+async def _lta(sig, roots, at, allow_fetching):
+    from pyhanko.sign.validation.ades import ades_lta_validation
+    from pyhanko.sign.validation.policy_decl import (
+        PdfSignatureValidationSpec,
+        RevinfoOnlineFetchingRule,
+        RevocationInfoGatheringSpec,
+        SignatureValidationSpec,
+    )
+    from pyhanko_certvalidator.context import CertValidationPolicySpec
+    from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
+    from pyhanko_certvalidator.registry import SimpleTrustManager
+
+    rule = RevinfoOnlineFetchingRule.ALWAYS_FETCH if allow_fetching else RevinfoOnlineFetchingRule.LOCAL_ONLY
+    spec = PdfSignatureValidationSpec(
+        SignatureValidationSpec(
+            cert_validation_policy=CertValidationPolicySpec(
+                trust_manager=SimpleTrustManager.build(trust_roots=roots), revinfo_policy=_revinfo_policy()
+            ),
+            revinfo_gathering_policy=RevocationInfoGatheringSpec(online_fetching_rule=rule),
+        )
+    )
+    timing = (
+        ValidationTimingInfo(validation_time=at, best_signature_time=at, point_in_time_validation=True)
+        if at is not None
+        else None
+    )
+    result = await ades_lta_validation(sig, spec, timing_info=timing)
+    verdict, sub = _verdict_of(result.ades_subindic)
+    return result.api_status, verdict, sub
+
+
+def _validation_context(reader, roots, at, allow_fetching, mode: str):
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    kwargs = {"trust_roots": roots, "allow_fetching": allow_fetching, "revocation_mode": mode}
+    if at is not None:
+        kwargs["moment"] = at
+    try:
+        return DocumentSecurityStore.read_dss(reader).as_validation_context(kwargs)
+    except Exception:  # no DSS (NoDSSFoundError) or an unreadable one: validate without it
+        from pyhanko_certvalidator import ValidationContext
+
+        return ValidationContext(**kwargs)
+
+
+async def _classic(sig, reader, roots, at, allow_fetching, warnings: list[str]):
+    from pyhanko.sign.validation import async_validate_pdf_signature
+
+    # first demand revocation data; when there is none, TT 15/2025 wants a warning, not a rejection
+    try:
+        vc = _validation_context(reader, roots, at, allow_fetching, "require")
+    except ValueError:  # certvalidator refuses "require" outright when there is no CRL/OCSP and no fetching
+        vc = None
+    revocation = "good"
+    missing_revinfo = vc is None
+    if vc is not None:
+        try:
+            status = await async_validate_pdf_signature(sig, vc)
+        finally:
+            await vc.aclose()
+        verdict, sub = _verdict_of(status.trust_problem_indic)
+        ts_missing_revinfo = (
+            status.timestamp_validity is not None
+            and _verdict_of(status.timestamp_validity.trust_problem_indic)[1] in _REVINFO_MISSING
+        )
+        missing_revinfo = sub in _REVINFO_MISSING or ts_missing_revinfo
+    if missing_revinfo:
+        vc = _validation_context(reader, roots, at, allow_fetching, "soft-fail")
+        try:
+            status = await async_validate_pdf_signature(sig, vc)
+        finally:
+            await vc.aclose()
+        verdict, sub = _verdict_of(status.trust_problem_indic)
+        revocation = "unknown"
+        warnings.append(NO_REVINFO_WARNING)
+    tst = status.timestamp_validity
+    if verdict == PASSED and tst is not None:
+        tst_verdict, tst_sub = _verdict_of(tst.trust_problem_indic)
+        if not (tst.intact and tst.valid) or tst_verdict != PASSED:
+            verdict, sub = (
+                (FAILED, "HASH_FAILURE") if not tst.intact else (INDETERMINATE, tst_sub or "GENERIC")
+            )
+            warnings.append("Dấu thời gian của chữ ký không hợp lệ (signature timestamp not valid)")
+    return status, verdict, sub, revocation
+
+
+async def _validate_doc_timestamp(sig, reader, roots, at, allow_fetching) -> SignatureReport:
+    from pyhanko.sign.validation import async_validate_pdf_timestamp
+
+    warnings: list[str] = []
+    vc = _validation_context(reader, roots, at, allow_fetching, "soft-fail")
+    try:
+        status = await async_validate_pdf_timestamp(sig, vc)
+    finally:
+        await vc.aclose()
+    verdict, sub = _verdict_of(status.trust_problem_indic)
+    problem = _structural_problem(status)
+    if problem is not None:
+        verdict, sub = problem
+    return SignatureReport(
+        kind="document_timestamp",
+        verdict=verdict,
+        sub_indication=sub,
+        signing_time=status.timestamp,
+        timestamp_time=status.timestamp,
+        intact=status.intact,
+        valid=status.valid,
+        trusted=status.validation_path is not None and sub not in _CHAIN_PROBLEMS,
+        revocation="revoked" if status.revoked else ("good" if verdict == PASSED else "unknown"),
+        coverage=status.coverage.name.lower() if status.coverage is not None else None,
+        modification=_modification(status),  # type: ignore[arg-type]
+        level=None,
+        warnings=tuple(warnings),
+        **_base_fields(sig),
+    )
