@@ -130,6 +130,8 @@ def ingest_file(
         raise IngestRefused("Tệp rỗng", "The file is empty", code="empty_file")
     filename = clean_filename(filename)
     year = check_school_year(year)
+    with archive.sessions() as session:
+        _resolve(session, school, type_code)  # refuse an unknown school or type before the costly checks
     media_type = sniff.sniff(path, filename)
     if media_type is None:
         raise IngestRefused(

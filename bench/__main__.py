@@ -1,0 +1,13 @@
+"""`python -m bench` (make bench): run every benchmark that is present."""
+
+from __future__ import annotations
+
+import importlib
+
+for name in ("bench.bench_ingest", "bench.bench_signing", "bench.bench_fixity"):
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError:
+        continue
+    print(f"\n== {name} ==")
+    module.main()

@@ -1,0 +1,47 @@
+"""Kill the process between copying and committing: no catalog row may point at missing content."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+from pathlib import Path
+
+from tests.conftest import cli_env, make_pdf, run_cli
+
+
+def _env(tmp_path: Path, db_url: str, **extra: str) -> dict[str, str]:
+    return cli_env(
+        {
+            "HOSO_DATA_DIR": str(tmp_path / "var"),
+            "HOSO_DATABASE_URL": db_url,
+            "HOSO_SCHEDULER_ENABLED": "false",
+            **extra,
+        }
+    )
+
+
+def test_kill_between_copies_and_commit_leaves_only_harmless_orphans(tmp_path: Path, db_url: str):
+    env = _env(tmp_path, db_url)
+    run_cli("db", "upgrade", env=env)
+    run_cli("org", "add", "T01", "--name", "Trường THCS Thử", "--kind", "truong", "--level", "THCS", env=env)
+    pdf = make_pdf(tmp_path / "Học bạ 9A.pdf", pages=2, extra=b"crash")
+    sha = hashlib.sha256(pdf.read_bytes()).hexdigest()
+    args = ("ingest", str(pdf), "--school", "T01", "--type", "hoc-ba", "--year", "2024-2025", "--json")
+
+    crashed = run_cli(*args, env=_env(tmp_path, db_url, HOSO_FAULT_INJECT="before-commit"), check=False)
+    assert crashed.returncode == -signal.SIGKILL
+
+    listed = json.loads(run_cli("documents", "list", "--json", env=env).stdout)
+    assert listed["total"] == 0  # nothing committed
+    orphans = [p for p in (tmp_path / "var" / "replicas").rglob(sha) if p.is_file()]
+    assert len(orphans) == 3  # the copies were written and verified before the kill; they are harmless
+
+    done = json.loads(run_cli(*args, env=env).stdout)
+    assert done[0]["sha256"] == sha and done[0]["created"] is True
+    doc_id = done[0]["id"]
+    out = tmp_path / "back.pdf"
+    run_cli("documents", "content", doc_id, "--out", str(out), env=env)
+    assert out.read_bytes() == pdf.read_bytes()
+    again = json.loads(run_cli(*args, env=env).stdout)
+    assert again[0]["id"] == doc_id and again[0]["created"] is False
