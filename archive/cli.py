@@ -225,7 +225,7 @@ def ingest(
     a = c.archive()
     with a.sessions() as session:
         actor = accounts.get_user(session, username)
-    out = []
+    out: list[dict[str, object]] = []
     failures = 0
     for path in files:
         try:
