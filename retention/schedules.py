@@ -1,0 +1,405 @@
+"""Retention schedules in the catalog: loaded from retention/data, confirmed by people, turned into plain data for
+the pure rules (retention/rules.py), and each document's decision.
+
+The data files are the starting point; the catalog is the record. `ensure_schedules` adds what the files hold and the
+catalog lacks (a new legal text, a new row) and never touches a row already there, so a confirmation is never undone
+by a redeploy.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.db import utcnow
+from archive.errors import InvalidInput, NotFound, PermissionDenied
+from archive.events import record_event
+from archive.models import Document, DocumentType, Organisation, User
+
+from . import rules
+from .models import LegalHold, RetentionEventDate, RetentionRule, RetentionSchedule
+
+DATA = Path(__file__).parent / "data"
+KINDS = ("law", "guidance", "school")
+
+
+def _read_csv(name: str) -> list[dict[str, str]]:
+    with open(DATA / name, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def ensure_schedules(session: Session) -> int:
+    """Add the schedules and rows from retention/data that the catalog lacks; return how many rows were added."""
+    known = {s.code for s in session.scalars(select(RetentionSchedule))}
+    types = set(session.scalars(select(DocumentType.code)))
+    for row in _read_csv("schedules.csv"):
+        if row["code"] not in known:
+            session.add(
+                RetentionSchedule(
+                    code=row["code"],
+                    title=row["title"],
+                    legal_text=row["legal_text"],
+                    kind=row["kind"],
+                    effective_from=date.fromisoformat(row["effective_from"]),
+                    effective_from_status=row["effective_from_status"],
+                    notes=row["notes"],
+                    created_at=utcnow(),
+                )
+            )
+    session.flush()
+    have = {(r.schedule_code, r.type_code, r.level) for r in session.scalars(select(RetentionRule))}
+    added = 0
+    for row in _read_csv("schedule-rows.csv"):
+        key = (row["schedule"], row["type_code"], row["level"])
+        if key in have or row["type_code"] not in types:
+            continue
+        rules.RetentionPeriod.parse(row["retention"])  # refuse bad data before it reaches the catalog
+        session.add(
+            RetentionRule(
+                schedule_code=row["schedule"],
+                type_code=row["type_code"],
+                level=row["level"],
+                retention=row["retention"],
+                counted_from=row["counted_from"],
+                status=row["status"],
+                source=row["source"],
+                notes=row["notes"],
+                recorded_at=utcnow(),
+            )
+        )
+        added += 1
+    session.flush()
+    return added
+
+
+def load_schedules(session: Session) -> list[rules.Schedule]:
+    """Every schedule with its current rows, as plain data for rules.decide."""
+    ensure_schedules(session)
+    current = session.scalars(select(RetentionRule).where(RetentionRule.superseded_at.is_(None)))
+    by_schedule: dict[str, list[rules.Rule]] = {}
+    for r in current:
+        by_schedule.setdefault(r.schedule_code, []).append(rule_data(r))
+    out = []
+    for s in session.scalars(select(RetentionSchedule).order_by(RetentionSchedule.effective_from)):
+        out.append(
+            rules.Schedule(
+                code=s.code,
+                kind=s.kind,
+                effective_from=s.effective_from,
+                rules=tuple(by_schedule.get(s.code, ())),
+                school=s.school.code if s.school else None,
+            )
+        )
+    return out
+
+
+def rule_data(r: RetentionRule) -> rules.Rule:
+    return rules.Rule(
+        schedule=r.schedule_code,
+        type_code=r.type_code,
+        period=rules.RetentionPeriod.parse(r.retention),
+        status=r.status,
+        source=r.source,
+        level=r.level,
+        counted_from=r.counted_from,
+        rule_id=r.id,
+    )
+
+
+# --- who may change retention data ----------------------------------------------------------------------------------
+def can_manage_retention(session: Session, user: User, school: Organisation | None = None) -> bool:
+    """Confirming schedule rows, event dates and legal holds.
+
+    TODO(people, issue 5): ask archive.permissions (action "retention.approve_disposal" or a retention-management
+    action) once the people model is merged; until then only system administrators may."""
+    return bool(user.is_active and user.is_system_admin)
+
+
+def require_manager(session: Session, user: User, school: Organisation | None = None) -> None:
+    if not can_manage_retention(session, user, school):
+        raise PermissionDenied(
+            f"{user.username} không có quyền thay đổi dữ liệu thời hạn bảo quản",
+            f"{user.username} may not change retention data",
+        )
+
+
+# --- confirming a row -------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Confirmation:
+    schedule: str
+    type_code: str
+    level: str
+    retention: str
+    source: str
+    previous: str
+    previous_status: str
+    rule_id: int
+
+
+def in_force_schedule(session: Session, kind: str = "law", on: date | None = None) -> RetentionSchedule:
+    ensure_schedules(session)
+    on = on or date.today()
+    rows = session.scalars(
+        select(RetentionSchedule)
+        .where(RetentionSchedule.kind == kind, RetentionSchedule.effective_from <= on)
+        .order_by(RetentionSchedule.effective_from.desc())
+    ).first()
+    if rows is None:
+        raise NotFound(
+            "Không có danh mục thời hạn bảo quản", "No retention schedule in force", code="no_schedule"
+        )
+    return rows
+
+
+def confirm_rule(
+    session: Session,
+    *,
+    type_code: str,
+    retention: str,
+    source: str,
+    user: User,
+    schedule: str | None = None,
+    level: str = "",
+) -> Confirmation:
+    """Record an authorised person's confirmed value for a row: a new row version (status `sourced`) replaces the
+    current one, and an event says who and when. The old version stays in the catalog."""
+    require_manager(session, user)
+    ensure_schedules(session)
+    if not source.strip():
+        raise InvalidInput(
+            "Cần ghi rõ căn cứ pháp lý (văn bản, điều, mục)",
+            "A legal source is required (text, article, item)",
+            code="source_required",
+        )
+    try:
+        period = rules.RetentionPeriod.parse(retention)
+    except rules.RuleError:
+        raise InvalidInput(
+            f"Thời hạn không hợp lệ: {retention!r}", f"Invalid retention {retention!r}", code="bad_retention"
+        ) from None
+    sched = session.get(RetentionSchedule, schedule) if schedule else in_force_schedule(session)
+    if sched is None:
+        raise NotFound(f"Không có danh mục {schedule}", f"No schedule {schedule}", code="schedule_not_found")
+    if session.get(DocumentType, type_code) is None:
+        raise InvalidInput(
+            f"Loại hồ sơ không hợp lệ: {type_code}",
+            f"Unknown document type {type_code!r}",
+            code="unknown_type",
+        )
+    current = session.scalar(
+        select(RetentionRule).where(
+            RetentionRule.schedule_code == sched.code,
+            RetentionRule.type_code == type_code,
+            RetentionRule.level == level,
+            RetentionRule.superseded_at.is_(None),
+        )
+    )
+    now = utcnow()
+    new = RetentionRule(
+        schedule_code=sched.code,
+        type_code=type_code,
+        level=level,
+        retention=period.text,
+        counted_from=current.counted_from if current else rules.WORK_END_YEAR,
+        status="sourced",
+        source=source.strip(),
+        notes=f"Xác nhận bởi / confirmed by {user.username}",
+        recorded_at=now,
+        recorded_by=user,
+    )
+    if current is not None:
+        current.superseded_at = now
+    session.add(new)
+    session.flush()
+    record_event(
+        session,
+        "retention.confirm",
+        actor=user,
+        detail={
+            "schedule": sched.code,
+            "type": type_code,
+            "level": level,
+            "retention": period.text,
+            "source": new.source,
+            "previous": current.retention if current else None,
+            "previous_status": current.status if current else None,
+        },
+    )
+    return Confirmation(
+        sched.code,
+        type_code,
+        level,
+        period.text,
+        new.source,
+        current.retention if current else "",
+        current.status if current else "",
+        new.id,
+    )
+
+
+def set_event_date(
+    session: Session,
+    *,
+    document_id: str,
+    occurred_on: date,
+    source: str,
+    user: User,
+    event: str = rules.STUDENTS_LEAVE,
+) -> RetentionEventDate:
+    """Confirm the date of the event an event-based period waits for (e.g. the students concerned left)."""
+    doc = _document(session, document_id)
+    require_manager(session, user, doc.school)
+    now = utcnow()
+    for old in session.scalars(
+        select(RetentionEventDate).where(
+            RetentionEventDate.document_id == doc.id,
+            RetentionEventDate.event == event,
+            RetentionEventDate.superseded_at.is_(None),
+        )
+    ):
+        old.superseded_at = now
+    row = RetentionEventDate(
+        document_id=doc.id,
+        event=event,
+        occurred_on=occurred_on,
+        source=source,
+        recorded_at=now,
+        recorded_by_id=user.id,
+    )
+    session.add(row)
+    session.flush()
+    record_event(
+        session,
+        "retention.event_date",
+        actor=user,
+        document_id=doc.id,
+        organisation_id=doc.school_id,
+        detail={"event": event, "date": occurred_on.isoformat(), "source": source},
+    )
+    return row
+
+
+def add_school_schedule(
+    session: Session,
+    *,
+    code: str,
+    school: str,
+    title: str,
+    effective_from: date,
+    rows: Iterable[tuple[str, str, str]],
+    user: User,
+) -> RetentionSchedule:
+    """A school's own schedule: rows are (type_code, retention, source). It can only lengthen periods (rules.py)."""
+    require_manager(session, user)
+    org = session.scalar(select(Organisation).where(Organisation.code == school))
+    if org is None:
+        raise NotFound(f"Không tìm thấy trường {school}", f"No school {school}", code="school_not_found")
+    if session.get(RetentionSchedule, code) is not None:
+        raise InvalidInput(f"Danh mục {code} đã có", f"Schedule {code} exists", code="schedule_exists")
+    sched = RetentionSchedule(
+        code=code,
+        title=title,
+        legal_text=title,
+        kind="school",
+        school=org,
+        effective_from=effective_from,
+        effective_from_status="sourced",
+        created_at=utcnow(),
+    )
+    session.add(sched)
+    session.flush()
+    for type_code, retention, source in rows:
+        period = rules.RetentionPeriod.parse(retention)
+        session.add(
+            RetentionRule(
+                schedule_code=code,
+                type_code=type_code,
+                retention=period.text,
+                status="sourced",
+                source=source,
+                recorded_at=utcnow(),
+                recorded_by=user,
+            )
+        )
+    session.flush()
+    record_event(session, "retention.schedule_add", actor=user, organisation_id=org.id, detail={"code": code})
+    return sched
+
+
+# --- facts and decisions --------------------------------------------------------------------------------------------
+def _document(session: Session, document_id: str) -> Document:
+    doc = session.get(Document, document_id)
+    if doc is None:
+        raise NotFound(
+            f"Không tìm thấy hồ sơ {document_id}", f"No document {document_id}", code="document_not_found"
+        )
+    return doc
+
+
+def document_facts(session: Session, doc: Document) -> rules.DocumentFacts:
+    holds = tuple(
+        session.scalars(
+            select(LegalHold.id).where(LegalHold.document_id == doc.id, LegalHold.released_at.is_(None))
+        )
+    )
+    events = {
+        e.event: e.occurred_on
+        for e in session.scalars(
+            select(RetentionEventDate).where(
+                RetentionEventDate.document_id == doc.id, RetentionEventDate.superseded_at.is_(None)
+            )
+        )
+    }
+    return rules.DocumentFacts(
+        document_id=doc.id,
+        type_code=doc.type_code,
+        school=doc.school.code,
+        school_year=doc.school_year,
+        school_levels=tuple(doc.school.levels),
+        status=doc.status,
+        holds=holds,
+        event_dates=events,
+    )
+
+
+def decide_document(
+    session: Session, doc: Document, today: date, schedules: Sequence[rules.Schedule] | None = None
+) -> rules.Decision:
+    return rules.decide(document_facts(session, doc), schedules or load_schedules(session), today)
+
+
+def decision_for(session: Session, document_id: str, today: date) -> rules.Decision:
+    return decide_document(session, _document(session, document_id), today)
+
+
+def decision_to_dict(d: rules.Decision) -> dict[str, object]:
+    return {
+        "document_id": d.document_id,
+        "type": d.type_code,
+        "work_end_year": d.work_end_year,
+        "closed_on": d.closed_on.isoformat(),
+        "retention": d.period.text,
+        "retention_vi": d.period.label_vi,
+        "confirmed": d.confirmed,
+        "disposable_from": d.disposable_from.isoformat() if d.disposable_from else None,
+        "due": d.due,
+        "blockers": list(d.blockers),
+        "blockers_text": [" / ".join(rules.BLOCKER_TEXT[b]) for b in d.blockers],
+        "holds": list(d.holds),
+        "rules": [
+            {
+                "schedule": r.schedule,
+                "level": r.level,
+                "retention": r.period.text,
+                "status": r.status,
+                "source": r.source,
+            }
+            for r in d.applied
+        ],
+    }
