@@ -146,8 +146,9 @@ class FolderStore:
         finally:
             os.close(fd)
 
-    def _ensure_dir(self, path: Path) -> None:
-        """Create `path` and missing parents below the root, fsyncing each parent that gained an entry."""
+    def _ensure_dir(self, path: Path, dirty: set[Path] | None = None) -> None:
+        """Create `path` and missing parents below the root. Each parent that gained an entry must be fsynced:
+        at once, or (with `dirty`) collected so the caller fsyncs them after its link, one journal commit for all."""
         if path.is_dir():
             return
         if path.exists():
@@ -160,14 +161,17 @@ class FolderStore:
             if not path.is_dir():
                 raise FileNotFoundError(errno.ENOENT, "root folder missing", str(path))
             return
-        self._ensure_dir(path.parent)
+        self._ensure_dir(path.parent, dirty)
         try:
             path.mkdir()
         except FileExistsError:
             if not path.is_dir():
                 raise
             return
-        self._fsync_dir(path.parent)
+        if dirty is None:
+            self._fsync_dir(path.parent)
+        else:
+            dirty.add(path.parent)
 
     # ---- writing ----------------------------------------------------------------------------------------------
 
@@ -263,18 +267,23 @@ class FolderStore:
                 self._drain_verify(key, stream, sha256)
                 raise ObjectConflict(key, self.url)
             tmp, in_xattr = self._write_temp(key, stream, sha256)
+            dirty: set[Path] = set()
             try:
                 if existing is False:
                     # repair: the stored bytes do not hash to sha256, the temp file does
-                    self._ensure_dir(path.parent)
+                    self._ensure_dir(path.parent, dirty)
                     os.replace(tmp, path)
                 else:
-                    result = self._link_new(key, tmp, path, sha256, replace_corrupt)
+                    result = self._link_new(key, tmp, path, sha256, replace_corrupt, dirty)
                     if result is not None:
                         return result
                 if not in_xattr:
                     self._update_meta(key, sha256=sha256)
-                self._fsync_dir(path.parent)
+                # the new entry and every folder created for it, deepest first, after the link: on journalling
+                # filesystems the first fsync commits them all and the rest are cheap
+                dirty.add(path.parent)
+                for folder in sorted(dirty, key=lambda d: len(d.parts), reverse=True):
+                    self._fsync_dir(folder)
             finally:
                 try:
                     tmp.unlink()
@@ -287,12 +296,12 @@ class FolderStore:
         return self.head(key)
 
     def _link_new(
-        self, key: str, tmp: Path, path: Path, sha256: str, replace_corrupt: bool
+        self, key: str, tmp: Path, path: Path, sha256: str, replace_corrupt: bool, dirty: set[Path]
     ) -> ObjectInfo | None:
         """link() the temp file into place, never clobbering. Returns an ObjectInfo if someone else won the race
         with the same bytes (nothing to do), None once our file is in place."""
         for _ in range(5):
-            self._ensure_dir(path.parent)
+            self._ensure_dir(path.parent, dirty)
             try:
                 os.link(tmp, path)
                 return None
