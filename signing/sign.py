@@ -63,6 +63,10 @@ def translate_errors() -> Iterator[None]:
     except (OSError, ConnectionError) as exc:
         raise ValidationDataUnavailable(f"network error: {exc}") from exc
     except PyhankoSigningError as exc:
+        # pyHanko wraps pre-signing certificate validation failures; the cause says what was wrong
+        cause = exc.__cause__
+        if isinstance(cause, PathBuildingError | PathValidationError):
+            raise CertificateRejected(f"{exc}: {cause}") from exc
         raise SigningError(str(exc)) from exc
 
 

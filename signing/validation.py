@@ -402,6 +402,16 @@ async def _classic(sig, reader, roots, at, allow_fetching, warnings: list[str]):
         revocation = "unknown"
         warnings.append(NO_REVINFO_WARNING)
     tst = status.timestamp_validity
+    details = status.revocation_details
+    # the signature timestamp is proof of existence: signed after revocation means definitely revoked
+    if (
+        sub == "REVOKED_NO_POE"
+        and tst is not None
+        and details is not None
+        and tst.trusted
+        and tst.timestamp >= details.revocation_date
+    ):
+        verdict, sub = FAILED, "REVOKED"
     if verdict == PASSED and tst is not None:
         tst_verdict, tst_sub = _verdict_of(tst.trust_problem_indic)
         if not (tst.intact and tst.valid) or tst_verdict != PASSED:
