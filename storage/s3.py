@@ -314,7 +314,8 @@ class S3Store:
             page = first
             while page is not None:
                 for obj in page.get("Contents", []) or []:
-                    yield obj["Key"][cut:]
+                    if not obj["Key"].endswith("/"):  # "folder" markers made by S3 consoles are not objects
+                        yield obj["Key"][cut:]
                 with self._translating(None, "list"):
                     page = next(pages, None)
 

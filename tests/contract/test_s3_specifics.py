@@ -242,3 +242,10 @@ def test_no_credentials_is_unavailable(
 def test_object_lock_can_be_declared_in_the_url(bucket: str, moto_endpoint: str) -> None:
     assert make(bucket, moto_endpoint, "&object_lock=false").supports_object_lock is False
     assert make(bucket, moto_endpoint).supports_object_lock is False
+
+
+def test_folder_markers_are_not_listed(bucket: str, moto_endpoint: str, s3_client: Any) -> None:
+    store = make(bucket, moto_endpoint)
+    s3_client.put_object(Bucket=bucket, Key="docs/", Body=b"")
+    store.put("docs/a", io.BytesIO(b"a"), sha(b"a"))
+    assert list(store.list()) == ["docs/a"]

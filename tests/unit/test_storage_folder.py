@@ -268,3 +268,13 @@ def test_ping_fails_on_a_read_only_root(
     monkeypatch.setattr(folder_mod.os, "open", refuse)
     with pytest.raises(StoreUnavailable, match="not permitted"):
         store.ping()
+
+
+def test_registry_opens_folder_and_s3_stores(root: Path) -> None:
+    from storage import open_store
+    from storage.s3 import S3Store
+
+    assert isinstance(open_store(root.as_uri()), FolderStore)
+    s3 = open_store("s3://bucket/pre/fix?endpoint_url=http://127.0.0.1:1&region=eu-west-1")
+    assert isinstance(s3, S3Store)
+    assert (s3.bucket, s3.prefix, s3.region) == ("bucket", "pre/fix/", "eu-west-1")
