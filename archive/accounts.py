@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from .db import utcnow
 from .errors import AuthError, Conflict, InvalidInput, NotFound
 from .events import record_event
-from .models import ApiToken, User
+from .models import ApiToken, Organisation, RoleAssignment, User
 
 TOKEN_PREFIX = "hoso_"
 _hasher = PasswordHasher()
@@ -98,6 +98,7 @@ def create_token(
     scopes: str = "*",
     actor: User | None = None,
 ) -> IssuedToken:
+    scopes = parse_scopes(scopes)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
@@ -113,12 +114,32 @@ def create_token(
         session,
         "token.create",
         actor=actor or user,
-        detail={"user": user.username, "token_id": token.id, "name": name},
+        organisation_id=user.organisation_id,
+        detail={"user": user.username, "token_id": token.id, "name": name, "scopes": scopes},
     )
     return IssuedToken(secret, token)
 
 
-def authenticate_token(session: Session, secret: str) -> User:
+def parse_scopes(scopes: str) -> str:
+    """ "*" or a comma-separated list of actions (or "document.*"); refused when it names an unknown action."""
+    from .permissions import ACTIONS
+
+    parts = sorted({p.strip() for p in scopes.split(",") if p.strip()}) or ["*"]
+    families = {a.split(".")[0] for a in ACTIONS}
+    for p in parts:
+        if p != "*" and p not in ACTIONS and not (p.endswith(".*") and p[:-2] in families):
+            raise InvalidInput(
+                f"Phạm vi không hợp lệ: {p}", f"Unknown token scope {p!r}", code="invalid_scope"
+            )
+    return ",".join(parts)
+
+
+def token_scopes(token: ApiToken) -> frozenset[str] | None:
+    parts = frozenset(p for p in token.scopes.split(",") if p)
+    return None if not parts or "*" in parts else parts
+
+
+def authenticate_api_token(session: Session, secret: str) -> tuple[User, ApiToken]:
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(secret)))
     now = utcnow()
     if (
@@ -130,4 +151,184 @@ def authenticate_token(session: Session, secret: str) -> User:
     if not token.user.is_active:
         raise AuthError("Tài khoản đã bị khóa", "Account disabled")
     token.last_used_at = now
-    return token.user
+    return token.user, token
+
+
+def authenticate_token(session: Session, secret: str) -> User:
+    return authenticate_api_token(session, secret)[0]
+
+
+def get_token(session: Session, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(
+            f"Không tìm thấy mã truy cập {token_id}", f"No token {token_id}", code="token_not_found"
+        )
+    return token
+
+
+def revoke_token(session: Session, token: ApiToken, *, actor: User | None = None) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record_event(
+            session,
+            "token.revoke",
+            actor=actor,
+            organisation_id=token.user.organisation_id,
+            detail={"user": token.user.username, "token_id": token.id, "name": token.name},
+        )
+    return token
+
+
+def list_tokens(session: Session, user: User | None = None) -> list[ApiToken]:
+    stmt = select(ApiToken).order_by(ApiToken.id)
+    if user is not None:
+        stmt = stmt.where(ApiToken.user_id == user.id)
+    return list(session.scalars(stmt))
+
+
+def token_to_dict(t: ApiToken) -> dict[str, object]:
+    return {
+        "id": t.id,
+        "user": t.user.username,
+        "name": t.name,
+        "prefix": t.prefix,
+        "scopes": t.scopes,
+        "created_at": t.created_at.isoformat(),
+        "expires_at": t.expires_at.isoformat() if t.expires_at else None,
+        "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+        "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+    }
+
+
+# --- account administration ----------------------------------------------------------------------------------
+MIN_PASSWORD = 10
+
+
+def check_new_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(
+            f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự",
+            f"The password needs at least {MIN_PASSWORD} characters",
+            code="weak_password",
+        )
+    return password
+
+
+def reset_password(
+    session: Session, user: User, *, password: str | None = None, actor: User | None = None
+) -> str:
+    """Set a new password (a random one when none is given, returned to be handed over in person) and end every
+    web session of the account, so whoever knew the old password is logged out."""
+    from .sessions import revoke_all_sessions
+
+    new = check_new_password(password) if password else secrets.token_urlsafe(12)
+    user.password_hash = hash_password(new)
+    revoke_all_sessions(session, user, reason="password_reset")
+    record_event(
+        session,
+        "user.password_reset",
+        actor=actor,
+        organisation_id=user.organisation_id,
+        detail={"username": user.username, "generated": password is None},
+    )
+    return new
+
+
+def set_active(session: Session, user: User, active: bool, *, actor: User | None = None) -> User:
+    from .sessions import revoke_all_sessions
+
+    if user.is_active != active:
+        user.is_active = active
+        if not active:
+            revoke_all_sessions(session, user, reason="disabled")
+        record_event(
+            session,
+            "user.enable" if active else "user.disable",
+            actor=actor,
+            organisation_id=user.organisation_id,
+            detail={"username": user.username},
+        )
+    return user
+
+
+def grant_role(
+    session: Session, user: User, role: str, organisation: Organisation, *, actor: User | None = None
+) -> RoleAssignment:
+    from .permissions import ROLE_ORG_KIND, check_role
+
+    check_role(role)
+    if organisation.kind != ROLE_ORG_KIND[role]:
+        raise InvalidInput(
+            f"Vai trò {role} chỉ gán tại đơn vị loại {ROLE_ORG_KIND[role]}, không phải {organisation.code}",
+            f"Role {role} is held in a {ROLE_ORG_KIND[role]} organisation, not {organisation.code}",
+            code="role_org_mismatch",
+        )
+    existing = session.scalar(
+        select(RoleAssignment).where(
+            RoleAssignment.user_id == user.id,
+            RoleAssignment.role == role,
+            RoleAssignment.organisation_id == organisation.id,
+        )
+    )
+    if existing is not None:
+        return existing  # idempotent: granting twice changes nothing and records nothing
+    ra = RoleAssignment(
+        user_id=user.id,
+        role=role,
+        organisation_id=organisation.id,
+        granted_by_id=actor.id if actor else None,
+        granted_at=utcnow(),
+    )
+    session.add(ra)
+    session.flush()
+    record_event(
+        session,
+        "role.grant",
+        actor=actor,
+        organisation_id=organisation.id,
+        detail={"username": user.username, "role": role, "organisation": organisation.code},
+    )
+    return ra
+
+
+def revoke_role(
+    session: Session, user: User, role: str, organisation: Organisation, *, actor: User | None = None
+) -> None:
+    ra = session.scalar(
+        select(RoleAssignment).where(
+            RoleAssignment.user_id == user.id,
+            RoleAssignment.role == role,
+            RoleAssignment.organisation_id == organisation.id,
+        )
+    )
+    if ra is None:
+        raise NotFound(
+            f"{user.username} không giữ vai trò {role} tại {organisation.code}",
+            f"{user.username} does not hold {role} at {organisation.code}",
+            code="role_not_found",
+        )
+    session.delete(ra)
+    record_event(
+        session,
+        "role.revoke",
+        actor=actor,
+        organisation_id=organisation.id,
+        detail={"username": user.username, "role": role, "organisation": organisation.code},
+    )
+
+
+def user_to_dict(session: Session, user: User) -> dict[str, object]:
+    from .permissions import roles_of
+
+    return {
+        "id": user.id,
+        "username": user.username,
+        "full_name": user.full_name,
+        "email": user.email,
+        "organisation": user.organisation.code if user.organisation else None,
+        "is_active": user.is_active,
+        "is_system_admin": user.is_system_admin,
+        "totp_enabled": user.totp_enabled,
+        "roles": roles_of(session, user),
+    }

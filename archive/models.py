@@ -6,7 +6,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .db import UTCDateTime, utcnow
@@ -52,6 +63,10 @@ class User(Base):
     is_system_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # optional second factor (RFC 6238); enabled only after the person confirms one code from their app
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # refuses replaying the same code
 
     organisation: Mapped[Organisation | None] = relationship()
 
@@ -191,3 +206,89 @@ class ChainHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     last_event_id: Mapped[int | None] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- people, sessions, locks, audit anchors (issue 5; migration 0003) -------------------------------------------------
+
+
+class RoleAssignment(Base):
+    """One role a person holds in one organisation; a person may hold several. Revoking deletes the row (the audit
+    trail keeps the history: role.grant / role.revoke events)."""
+
+    __tablename__ = "role_assignments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    organisation: Mapped[Organisation] = relationship()
+
+    __table_args__ = (UniqueConstraint("user_id", "role", "organisation_id"),)
+
+
+class WebSession(Base):
+    """A browser session. Only the SHA-256 of the cookie's secret is stored, so a copy of the database cannot be used
+    to log in."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class LoginFailure(Base):
+    """One failed login, keyed by "user:<name>" and by "ip:<address>". Insert-only rows (no counters to race on), so
+    several workers share the throttle through the database and it survives restarts."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+
+
+class RecordLock(Base):
+    """A school year's records of one type are closed: no new version without an approved correction. Unlocking
+    deletes the row; lock.add / lock.remove events keep the history (who, on whose instruction, why)."""
+
+    __tablename__ = "record_locks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    type_code: Mapped[str] = mapped_column(ForeignKey("document_types.code"))
+    school_year: Mapped[str] = mapped_column(String(9))
+    locked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    instructed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+
+    school: Mapped[Organisation] = relationship()
+    locked_by: Mapped[User | None] = relationship(foreign_keys=[locked_by_id])
+    instructed_by: Mapped[User | None] = relationship(foreign_keys=[instructed_by_id])
+
+    __table_args__ = (UniqueConstraint("school_id", "type_code", "school_year"),)
+
+
+class AuditAnchor(Base):
+    """An RFC 3161 timestamp over the chain head at one moment; also written to every replica, where a database
+    administrator cannot rewrite it together with the events."""
+
+    __tablename__ = "audit_anchors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(Integer)
+    event_hash: Mapped[str] = mapped_column(String(64))
+    anchored_at: Mapped[datetime] = mapped_column(default=utcnow)
+    tsa_url: Mapped[str] = mapped_column(String(500))
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    token_b64: Mapped[str] = mapped_column(Text)

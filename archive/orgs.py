@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -87,3 +92,116 @@ def org_to_dict(org: Organisation) -> dict[str, object]:
         "level": org.level,
         "parent": org.parent.code if org.parent else None,
     }
+
+
+# --- CSV import ---------------------------------------------------------------------------------------------------
+CSV_COLUMNS = ("code", "name", "kind", "level", "parent")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: list[str]
+    unchanged: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "unchanged": self.unchanged}
+
+
+def decode_csv(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")  # Excel writes a BOM
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            "Tệp CSV phải mã hóa UTF-8", "The CSV file must be UTF-8 encoded", code="csv_encoding"
+        ) from None
+
+
+def import_csv(session: Session, text: str, *, actor: User | None = None) -> ImportResult:
+    """Add every organisation of the file, or none: all lines are checked first and every problem is reported
+    with its line number. A line equal to an existing organisation is skipped (so importing twice is harmless); a
+    line that contradicts one is an error. Parents may come later in the file than their children."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InvalidInput(
+            f"Thiếu cột: {', '.join(missing)} (cần {','.join(CSV_COLUMNS)})",
+            f"Missing columns: {', '.join(missing)} (expected {','.join(CSV_COLUMNS)})",
+            code="csv_columns",
+        )
+    existing = {o.code: o for o in list_organisations(session)}
+    rows: dict[str, tuple[int, dict[str, str | None]]] = {}
+    errors: list[tuple[int, str, str]] = []
+    for lineno, raw in enumerate(reader, start=2):
+        row = {k: (raw.get(k) or "").strip() or None for k in CSV_COLUMNS}
+        code = row["code"]
+        try:
+            if not code or not row["name"]:
+                raise InvalidInput("thiếu mã hoặc tên", "code and name are required")
+            if row["kind"] not in ORG_KINDS:
+                raise InvalidInput(
+                    f"loại đơn vị không hợp lệ: {row['kind']}",
+                    f"unknown kind {row['kind']!r} (so, phong, truong)",
+                )
+            row["level"] = parse_levels(row["level"])
+            if row["kind"] == "truong" and not row["level"]:
+                raise InvalidInput("trường phải có cấp học", "a school needs a level")
+            if code in rows:
+                raise InvalidInput(
+                    f"mã {code} trùng với dòng {rows[code][0]}", f"code {code} repeats line {rows[code][0]}"
+                )
+            old = existing.get(code)
+            if old is not None:
+                same = (old.name, old.kind, old.level, old.parent.code if old.parent else None) == (
+                    row["name"],
+                    row["kind"],
+                    row["level"],
+                    row["parent"],
+                )
+                if not same:
+                    raise InvalidInput(
+                        f"mã {code} đã tồn tại với thông tin khác",
+                        f"code {code} exists with different values",
+                    )
+        except InvalidInput as exc:
+            errors.append((lineno, exc.message_vi, exc.message_en))
+            continue
+        rows[code] = (lineno, row)
+    for lineno, row in rows.values():
+        parent = row["parent"]
+        if parent and parent not in existing and parent not in rows:
+            errors.append((lineno, f"không có đơn vị cấp trên {parent}", f"unknown parent {parent}"))
+    if errors:
+        errors.sort()
+        raise InvalidInput(
+            "Không nhập gì; lỗi: " + "; ".join(f"dòng {n}: {vi}" for n, vi, _ in errors),
+            "Nothing imported; errors: " + "; ".join(f"line {n}: {en}" for n, _, en in errors),
+            code="csv_invalid",
+        )
+    created: list[str] = []
+    unchanged = [c for c in rows if c in existing]
+    pending = {c: r for c, (_, r) in rows.items() if c not in existing}
+    while pending:  # parents first, whatever the order of the file
+        ready = [c for c, r in pending.items() if not r["parent"] or r["parent"] not in pending]
+        if not ready:
+            raise InvalidInput(
+                "Quan hệ cấp trên bị vòng lặp: " + ", ".join(sorted(pending)),
+                "Parent relations form a cycle: " + ", ".join(sorted(pending)),
+                code="csv_invalid",
+            )
+        for c in ready:
+            r = pending.pop(c)
+            add_organisation(
+                session,
+                code=c,
+                name=r["name"] or "",
+                kind=r["kind"] or "",
+                level=r["level"],
+                parent_code=r["parent"],
+                actor=actor,
+            )
+            created.append(c)
+    if created:
+        record_event(
+            session, "org.import", actor=actor, detail={"created": created, "unchanged": len(unchanged)}
+        )
+    return ImportResult(created, unchanged)

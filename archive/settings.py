@@ -38,6 +38,15 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     api_token_ttl_days: int = 365
     session_ttl_hours: int = 12
+    # web session cookies: Secure unless said otherwise; None = Secure except when base_url is plain http on
+    # 127.0.0.1/localhost (development), where a Secure cookie would never come back
+    cookie_secure: bool | None = None
+    cookie_samesite: Literal["lax", "strict"] = "lax"
+    # login throttling (stored in the database: shared by every worker, survives restarts). Per IP is looser than per
+    # account because a whole school often reaches us through one NAT address.
+    login_max_failures: int = 5
+    login_max_failures_per_ip: int = 20
+    login_lockout_minutes: int = 15
 
     # signing
     tsa_url: str | None = None  # RFC 3161 TSA; on embedded defaults the dev PKI's own
@@ -104,6 +113,13 @@ class Settings(BaseSettings):
             return self.replicas
         base = (self.data_dir / "replicas").resolve()
         return [f"file://{base / name}" for name in ("copy1", "copy2", "copy3")]
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        dev = ("http://127.0.0.1", "http://localhost", "http://[::1]")
+        return not any(self.base_url.startswith(p) for p in dev)
 
     @property
     def spool_dir(self) -> Path:

@@ -7,9 +7,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from .. import documents as docs
 from ..context import Archive
-from ..ingest import ingest_stream, too_large
-from ..models import User
-from .deps import current_user, get_archive
+from ..ingest import _resolve, ingest_stream, too_large
+from ..permissions import upload_action
+from .deps import Guard, get_archive, get_guard
 
 router = APIRouter(tags=["documents"])
 
@@ -31,11 +31,16 @@ def upload(
     subject: Annotated[str | None, Form()] = None,
     teacher: Annotated[str | None, Form()] = None,
     archive: Archive = Depends(get_archive),
-    user: User = Depends(current_user),
+    guard: Guard = Depends(get_guard),
 ) -> JSONResponse:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > archive.settings.max_upload_bytes + 64 * 1024:
         raise too_large(archive.settings.max_upload_bytes)
+    with archive.sessions() as session:
+        # who may upload depends on whose record it is: school, professional group, or the teacher's own
+        org, dtype = _resolve(session, school, type)
+        user = guard.check(session, upload_action(dtype.kept_by), org)
+        session.expunge(user)
     result = ingest_stream(
         archive,
         file.file,
@@ -64,21 +69,31 @@ def list_documents(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
     archive: Archive = Depends(get_archive),
-    user: User = Depends(current_user),
+    guard: Guard = Depends(get_guard),
 ) -> dict[str, Any]:
     with archive.sessions() as session:
+        # only what the caller may read: their school, or their inspection jurisdiction
         rows, total = docs.list_documents(
-            session, school=school, type_code=type, year=year, q=q, limit=limit, offset=offset
+            session,
+            school=school,
+            type_code=type,
+            year=year,
+            q=q,
+            school_ids=guard.school_ids(session, "document.read"),
+            limit=limit,
+            offset=offset,
         )
         return {"total": total, "items": [docs.document_to_dict(session, d, full=False) for d in rows]}
 
 
 @router.get("/documents/{doc_id}", summary="One document with its versions and replica states")
 def get_document(
-    doc_id: str, archive: Archive = Depends(get_archive), user: User = Depends(current_user)
+    doc_id: str, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
 ) -> dict[str, Any]:
     with archive.sessions() as session:
-        return docs.document_to_dict(session, docs.get_document(session, doc_id))
+        doc = docs.get_document(session, doc_id)
+        guard.check(session, "document.read", doc.school, document_id=doc.id)
+        return docs.document_to_dict(session, doc)
 
 
 @router.get(
@@ -90,8 +105,12 @@ def get_content(
     doc_id: str,
     version: int | None = None,
     archive: Archive = Depends(get_archive),
-    user: User = Depends(current_user),
+    guard: Guard = Depends(get_guard),
 ) -> StreamingResponse:
+    with archive.sessions() as session:
+        doc = docs.get_document(session, doc_id)
+        user = guard.check(session, "document.download", doc.school, document_id=doc.id)
+        session.expunge(user)
     content = docs.open_content(archive, doc_id, version=version, actor=user)
     headers = {
         "Content-Disposition": docs.content_disposition(content.filename),

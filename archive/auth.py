@@ -1,0 +1,210 @@
+"""Logging in: password (argon2), login throttling stored in the database, optional TOTP second factor.
+
+Throttling: `login_max_failures` failures for one username, or `login_max_failures_per_ip` from one address, within
+`login_lockout_minutes` lock further attempts until that window has passed. Attempts refused by the lock are not
+counted (otherwise an attacker could keep a teacher locked out forever) but are recorded in the audit trail.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from .accounts import check_password
+from .db import utcnow
+from .errors import ArchiveError, AuthError, InvalidInput
+from .events import record_event
+from .models import LoginFailure, User
+from .sessions import IssuedSession, create_session
+from .settings import Settings
+
+# verifying against this keeps the time of "no such user" close to "wrong password"
+_DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$E6wVPQ3CF4Z724s9mH//Vg$kc88P7cDVsFlXVN39WhAvNdiKThLLgTA9YrML/dpDuM"
+)
+
+
+class LoginThrottled(AuthError):
+    status = 429
+    code = "login_throttled"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User
+    issued: IssuedSession
+
+
+def _keys(username: str, ip: str) -> tuple[str, str]:
+    return f"user:{username.strip().lower()}", f"ip:{ip}"
+
+
+def locked_until(session: Session, key: str, limit: int, window: timedelta, now: datetime) -> datetime | None:
+    """When the lock on `key` ends, or None if it is not locked."""
+    times = session.scalars(
+        select(LoginFailure.at)
+        .where(LoginFailure.key == key, LoginFailure.at > now - window)
+        .order_by(LoginFailure.at.desc())
+    ).all()
+    if len(times) < limit:
+        return None
+    return times[limit - 1] + window  # the lock lifts once the limit-th most recent failure leaves the window
+
+
+def login(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    username: str,
+    password: str,
+    totp: str | None = None,
+    ip: str = "",
+    user_agent: str = "",
+) -> LoginResult:
+    window = timedelta(minutes=settings.login_lockout_minutes)
+    user_key, ip_key = _keys(username, ip)
+    now = utcnow()
+    with sessions() as session, session.begin():
+        until = max(
+            (
+                t
+                for t in (
+                    locked_until(session, user_key, settings.login_max_failures, window, now),
+                    locked_until(session, ip_key, settings.login_max_failures_per_ip, window, now),
+                )
+                if t is not None
+            ),
+            default=None,
+        )
+        if until is not None:
+            record_event(
+                session,
+                "auth.login_throttled",
+                actor_name=username[:64],
+                outcome="denied",
+                detail={"username": username[:64], "ip": ip, "until": until.isoformat()},
+            )
+            error: ArchiveError | None = LoginThrottled(
+                f"Đăng nhập sai quá nhiều lần; thử lại sau {until.astimezone().strftime('%H:%M')}",
+                f"Too many failed logins; try again after {until.isoformat(timespec='seconds')}",
+            )
+        else:
+            error = None
+    if error is not None:
+        raise error
+
+    with sessions() as session, session.begin():
+        user = session.scalar(select(User).where(User.username == username.strip()))
+        ok = check_password(user.password_hash if user else _DUMMY_HASH, password)
+        reason = None
+        if user is None or not ok:
+            reason = "bad_credentials"
+        elif not user.is_active:
+            reason = "disabled"
+        elif user.totp_enabled:
+            if not totp:
+                # the password was right; the client asks for the code next. Not a failure.
+                raise AuthError(
+                    "Cần mã xác thực hai lớp (TOTP)",
+                    "A one-time code (TOTP) is required",
+                    code="totp_required",
+                )
+            step = verify_totp(user, totp)
+            if step is None:
+                reason = "bad_totp"
+            else:
+                user.totp_last_step = step
+        if reason is not None:
+            session.add(LoginFailure(key=user_key, at=now))
+            session.add(LoginFailure(key=ip_key, at=now))
+            # old rows are of no further use: keep the table small
+            session.execute(delete(LoginFailure).where(LoginFailure.at < now - 2 * window))
+            record_event(
+                session,
+                "auth.login_failed",
+                actor=user if user is not None and reason != "bad_credentials" else None,
+                actor_name=username[:64],
+                organisation_id=user.organisation_id if user else None,
+                outcome="denied",
+                detail={"username": username[:64], "ip": ip, "reason": reason},
+            )
+        else:
+            assert user is not None
+            session.execute(delete(LoginFailure).where(LoginFailure.key == user_key))
+            issued = create_session(
+                session, user, ttl_hours=settings.session_ttl_hours, ip=ip, user_agent=user_agent
+            )
+            record_event(
+                session,
+                "auth.login",
+                actor=user,
+                organisation_id=user.organisation_id,
+                detail={"ip": ip, "session_id": issued.session.id, "totp": user.totp_enabled},
+            )
+            return LoginResult(user, issued)
+    if reason == "disabled":
+        raise AuthError("Tài khoản đã bị khóa", "Account disabled", code="account_disabled")
+    raise AuthError(
+        "Tên đăng nhập, mật khẩu hoặc mã xác thực không đúng",
+        "Wrong username, password or one-time code",
+        code="invalid_credentials",
+    )
+
+
+def count_failures(session: Session, key: str) -> int:
+    return session.scalar(select(func.count()).select_from(LoginFailure).where(LoginFailure.key == key)) or 0
+
+
+# --- TOTP -----------------------------------------------------------------------------------------------------------
+def verify_totp(user: User, code: str, *, at: float | None = None) -> int | None:
+    """The time step the code belongs to (±1 step of clock drift), or None; a step already used is refused."""
+    if not user.totp_secret:
+        return None
+    totp = pyotp.TOTP(user.totp_secret)
+    now = time.time() if at is None else at
+    code = code.strip().replace(" ", "")
+    for drift in (0, -1, 1):
+        moment = now + drift * totp.interval
+        if pyotp.utils.strings_equal(totp.at(moment), code):
+            step = int(moment // totp.interval)
+            if user.totp_last_step is not None and step <= user.totp_last_step:
+                return None  # replay
+            return step
+    return None
+
+
+def enrol_totp(session: Session, user: User) -> tuple[str, str]:
+    """A new secret, not active until confirmed with one code (so a mistyped enrolment cannot lock anyone out)."""
+    user.totp_secret = pyotp.random_base32()
+    user.totp_enabled = False
+    user.totp_last_step = None
+    record_event(session, "totp.enrol", actor=user, organisation_id=user.organisation_id)
+    uri = pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name="hoso")
+    return user.totp_secret, uri
+
+
+def confirm_totp(session: Session, user: User, code: str) -> None:
+    step = verify_totp(user, code)
+    if step is None:
+        raise InvalidInput("Mã xác thực không đúng", "Wrong one-time code", code="bad_totp")
+    user.totp_enabled = True
+    user.totp_last_step = step
+    record_event(session, "totp.enable", actor=user, organisation_id=user.organisation_id)
+
+
+def disable_totp(session: Session, user: User, *, actor: User | None = None) -> None:
+    user.totp_enabled = False
+    user.totp_secret = None
+    user.totp_last_step = None
+    record_event(
+        session,
+        "totp.disable",
+        actor=actor or user,
+        organisation_id=user.organisation_id,
+        detail={"username": user.username},
+    )

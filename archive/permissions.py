@@ -1,0 +1,304 @@
+"""The one permission matrix and the one place it is enforced (`authorize`). Documented in docs/permissions.md.
+
+A person holds role assignments (role, organisation). Each role grants a fixed set of actions (MATRIX) over a scope
+of schools that depends on the role and the organisation it is held in (`covers`):
+- school roles: the school they are assigned in;
+- Phòng inspector: the THCS schools directly under that Phòng (its district);
+- Sở inspector: the THPT and GDTX schools under that Sở, directly or through one of its Phòngs;
+- system administrator (User.is_system_admin): every action everywhere (it is the operator of the service).
+A school whose level is only "multi" (level not detailed) counts as every level, so no inspector loses sight of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from .errors import InvalidInput, PermissionDenied
+from .models import ChainHead, Organisation, RoleAssignment, User
+
+# --- vocabulary ---------------------------------------------------------------------------------------------------
+ACTIONS: dict[str, tuple[str, str]] = {
+    "document.read": ("xem thông tin hồ sơ", "see a document's record"),
+    "document.download": ("tải tệp hồ sơ", "download a document's file"),
+    "document.validate": ("kiểm tra chữ ký số", "validate signatures"),
+    "document.upload": ("tải lên hồ sơ của trường", "upload school records"),
+    "document.upload_group": ("tải lên hồ sơ của tổ chuyên môn", "upload professional-group records"),
+    "document.upload_own": (
+        "tải lên hồ sơ của giáo viên (kế hoạch bài dạy …)",
+        "upload teachers' own records",
+    ),
+    "document.review": ("duyệt hồ sơ chuyên môn", "review lesson plans and group records"),
+    "document.sign": ("ký số với tư cách người có thẩm quyền", "sign as the competent person"),
+    "document.sign_own": ("ký số hồ sơ của chính mình", "sign one's own records"),
+    "document.seal": ("ký số của cơ quan (con dấu)", "apply the school seal signature"),
+    "correction.request": ("đề nghị chỉnh sửa dữ liệu đã khóa", "request a correction of locked records"),
+    "correction.approve": ("phê duyệt chỉnh sửa dữ liệu", "approve a correction"),
+    "lock.manage": ("khóa / mở khóa hồ sơ theo năm học", "lock / unlock a school year's records"),
+    "user.manage": ("quản lý tài khoản và phân quyền", "manage accounts and roles"),
+    "org.manage": ("quản lý đơn vị", "manage organisations"),
+    "audit.read": ("xem nhật ký truy vết", "read the audit trail"),
+    "retention.propose_disposal": ("lập danh sách hồ sơ hết hạn", "propose records for disposal"),
+    "retention.approve_disposal": ("phê duyệt tiêu hủy hồ sơ", "approve disposal"),
+}
+
+ROLES: dict[str, tuple[str, str]] = {
+    "system_admin": ("Quản trị hệ thống", "System administrator"),
+    "school_admin": ("Cán bộ quản trị", "School administrator"),
+    "van_thu": ("Văn thư", "Registry clerk (văn thư)"),
+    "hieu_truong": ("Hiệu trưởng", "Principal"),
+    "pho_hieu_truong": ("Phó hiệu trưởng", "Deputy principal"),
+    "to_truong": ("Tổ trưởng chuyên môn", "Head of professional group"),
+    "gvcn": ("Giáo viên chủ nhiệm", "Homeroom teacher"),
+    "gvbm": ("Giáo viên bộ môn", "Subject teacher"),
+    "inspector_phong": ("Thanh tra / chuyên viên Phòng GDĐT", "Inspector of a Phòng GDĐT"),
+    "inspector_so": ("Thanh tra / chuyên viên Sở GDĐT", "Inspector of the Sở GDĐT"),
+}
+
+# Which organisation kind each role is held in (system_admin is the User flag, not an assignment).
+ROLE_ORG_KIND = {role: "truong" for role in ROLES} | {"inspector_phong": "phong", "inspector_so": "so"}
+del ROLE_ORG_KIND["system_admin"]
+
+_READ = {"document.read", "document.download", "document.validate"}
+MATRIX: dict[str, frozenset[str]] = {
+    "system_admin": frozenset(ACTIONS),
+    # accounts, locks on the principal's instruction, backups; signs correction records with principal and teacher
+    "school_admin": frozenset(
+        _READ
+        | {"user.manage", "lock.manage", "audit.read", "document.sign_own", "retention.propose_disposal"}
+    ),
+    # the office: registers school records and applies the organisation's signature after the competent person
+    "van_thu": frozenset(_READ | {"document.upload", "document.seal", "retention.propose_disposal"}),
+    "hieu_truong": frozenset(
+        _READ
+        | {
+            "document.upload",
+            "document.review",
+            "document.sign",
+            "correction.approve",
+            "lock.manage",
+            "audit.read",
+            "retention.approve_disposal",
+        }
+    ),
+    "pho_hieu_truong": frozenset(_READ | {"document.upload", "document.review", "document.sign"}),
+    "to_truong": frozenset(
+        _READ
+        | {"document.upload_own", "document.upload_group", "document.review", "document.sign_own"}
+        | {"correction.request"}
+    ),
+    "gvcn": frozenset(_READ | {"document.upload_own", "document.sign_own", "correction.request"}),
+    "gvbm": frozenset(_READ | {"document.upload_own", "document.sign_own", "correction.request"}),
+    # inspectors look, never touch
+    "inspector_phong": frozenset(_READ),
+    "inspector_so": frozenset(_READ),
+}
+
+# document_types.kept_by -> the action that uploading such a record needs
+UPLOAD_ACTION_BY_KEEPER = {
+    "truong": "document.upload",
+    "to": "document.upload_group",
+    "giao-vien": "document.upload_own",
+}
+
+
+def upload_action(kept_by: str) -> str:
+    return UPLOAD_ACTION_BY_KEEPER.get(kept_by, "document.upload")
+
+
+def check_action(action: str) -> str:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")  # a programming error, not user input
+    return action
+
+
+def check_role(role: str) -> str:
+    if role not in ROLE_ORG_KIND:
+        names = ", ".join(ROLE_ORG_KIND)
+        raise InvalidInput(f"Vai trò không hợp lệ: {role} ({names})", f"Unknown role {role!r} ({names})")
+    return role
+
+
+# --- scope: pure functions of plain data --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OrgFacts:
+    id: int
+    kind: str
+    levels: tuple[str, ...]
+    parent_id: int | None
+    grandparent_id: int | None
+
+    @classmethod
+    def of(cls, org: Organisation) -> OrgFacts:
+        parent = org.parent
+        return cls(
+            org.id,
+            org.kind,
+            tuple(org.levels),
+            org.parent_id,
+            parent.parent_id if parent is not None else None,
+        )
+
+    def has_level(self, *wanted: str) -> bool:
+        return "multi" in self.levels or any(level in self.levels for level in wanted)
+
+
+def covers(role: str, held_in: OrgFacts, target: OrgFacts) -> bool:
+    """Does an assignment of `role` in `held_in` reach `target`?"""
+    if role == "inspector_phong":
+        return (
+            held_in.kind == "phong"
+            and target.kind == "truong"
+            and target.parent_id == held_in.id
+            and target.has_level("THCS")
+        )
+    if role == "inspector_so":
+        return (
+            held_in.kind == "so"
+            and target.kind == "truong"
+            and held_in.id in (target.parent_id, target.grandparent_id)
+            and target.has_level("THPT", "GDTX")
+        )
+    return held_in.kind == "truong" and target.id == held_in.id
+
+
+def allows(assignments: Iterable[tuple[str, OrgFacts]], action: str, target: OrgFacts) -> bool:
+    return any(action in MATRIX.get(role, ()) and covers(role, held, target) for role, held in assignments)
+
+
+# --- database-backed checks ---------------------------------------------------------------------------------------
+def assignments_of(session: Session, user: User) -> list[tuple[str, OrgFacts]]:
+    rows = session.scalars(select(RoleAssignment).where(RoleAssignment.user_id == user.id)).all()
+    return [(r.role, OrgFacts.of(r.organisation)) for r in rows]
+
+
+def permitted(
+    session: Session,
+    user: User,
+    action: str,
+    organisation: Organisation | None,
+    *,
+    scopes: frozenset[str] | None = None,
+) -> bool:
+    """`organisation` None means "not tied to one organisation" (creating a Sở, reading the whole trail): only the
+    system administrator. `scopes` narrows what an API token may do (None: no narrowing)."""
+    check_action(action)
+    if not user.is_active or (scopes is not None and not scope_allows(scopes, action)):
+        return False
+    if user.is_system_admin:
+        return True
+    if organisation is None:
+        return False
+    return allows(assignments_of(session, user), action, OrgFacts.of(organisation))
+
+
+def scope_allows(scopes: frozenset[str], action: str) -> bool:
+    return "*" in scopes or action in scopes or f"{action.split('.')[0]}.*" in scopes
+
+
+def authorize(
+    session: Session,
+    user: User,
+    action: str,
+    organisation: Organisation | None,
+    *,
+    scopes: frozenset[str] | None = None,
+    document_id: str | None = None,
+) -> None:
+    """Raise PermissionDenied (and record "access.denied") unless `user` may do `action` on `organisation`."""
+    if permitted(session, user, action, organisation, scopes=scopes):
+        return
+    vi, en = ACTIONS[action]
+    where_vi = f" tại {organisation.code}" if organisation is not None else ""
+    where_en = f" at {organisation.code}" if organisation is not None else ""
+    record_denial(
+        session,
+        user,
+        action,
+        organisation.id if organisation is not None else None,
+        document_id=document_id,
+        detail={"action": action, "organisation": organisation.code if organisation is not None else None}
+        | ({"token_scopes": sorted(scopes)} if scopes is not None else {}),
+    )
+    raise PermissionDenied(
+        f"Bạn không có quyền {vi}{where_vi}", f"You are not allowed to {en}{where_en}", code="forbidden"
+    )
+
+
+def record_denial(
+    session: Session,
+    user: User | None,
+    action: str,
+    organisation_id: int | None,
+    *,
+    document_id: str | None = None,
+    detail: dict[str, object] | None = None,
+) -> None:
+    """Record "access.denied" so that it survives the caller's rollback (the refusal rolls the caller back).
+
+    It goes through its own short transaction — unless this session already holds the chain head (it recorded an
+    event), where a second writer would wait for us forever; then the denial joins the caller's transaction."""
+    from .events import record_event
+
+    holds_chain = any(isinstance(obj, ChainHead) for obj in session.identity_map.values())
+    if holds_chain:
+        record_event(
+            session,
+            "access.denied",
+            actor=user,
+            document_id=document_id,
+            organisation_id=organisation_id,
+            outcome="denied",
+            detail=detail or {"action": action},
+        )
+        return
+    with Session(session.get_bind()) as own, own.begin():
+        record_event(
+            own,
+            "access.denied",
+            actor=own.get(User, user.id) if user is not None else None,
+            document_id=document_id,
+            organisation_id=organisation_id,
+            outcome="denied",
+            detail=detail or {"action": action},
+        )
+
+
+def school_ids_for(
+    session: Session, user: User, action: str, *, scopes: frozenset[str] | None = None
+) -> list[int] | None:
+    """The ids of every school where `user` may do `action`; None means every school (system administrator)."""
+    check_action(action)
+    if not user.is_active or (scopes is not None and not scope_allows(scopes, action)):
+        return []
+    if user.is_system_admin:
+        return None
+    held = [(role, facts) for role, facts in assignments_of(session, user) if action in MATRIX.get(role, ())]
+    if not held:
+        return []
+    parent = aliased(Organisation)
+    rows = session.execute(
+        select(Organisation, parent.parent_id)
+        .outerjoin(parent, Organisation.parent_id == parent.id)
+        .where(Organisation.kind == "truong")
+    ).all()
+    out = []
+    for org, grandparent_id in rows:
+        facts = OrgFacts(org.id, org.kind, tuple(org.levels), org.parent_id, grandparent_id)
+        if any(covers(role, h, facts) for role, h in held):
+            out.append(org.id)
+    return out
+
+
+def roles_of(session: Session, user: User) -> list[dict[str, str | None]]:
+    out: list[dict[str, str | None]] = []
+    if user.is_system_admin:
+        out.append({"role": "system_admin", "organisation": None, "name_vi": ROLES["system_admin"][0]})
+    for r in session.scalars(
+        select(RoleAssignment).where(RoleAssignment.user_id == user.id).order_by(RoleAssignment.id)
+    ):
+        out.append({"role": r.role, "organisation": r.organisation.code, "name_vi": ROLES[r.role][0]})
+    return out
