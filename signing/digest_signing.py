@@ -12,7 +12,7 @@ from pyhanko.sign import signers
 
 from ._runtime import run_sync
 from .errors import DeferredSigningError, SignerUnavailable
-from .signers import Pkcs11Signer, Pkcs12Signer, SignerConfig, load_signer
+from .signers import Pkcs11Signer, Pkcs12Signer, SignerConfig, load_signer, signer_lock
 
 # DER prefix of DigestInfo for SHA-256 (RFC 8017 §9.2 note 1): needed when a token gets a bare digest
 SHA256_DIGEST_INFO_PREFIX = bytes.fromhex("3031300d060960864801650304020105000420")
@@ -78,10 +78,11 @@ def sign_digest(
     if prehashed and len(data) != 32:
         raise DeferredSigningError("a SHA-256 digest is 32 bytes")
     algo = "ecdsa" if cert.public_key.algorithm == "ec" else "rsa"
-    if not prehashed:
-        signature = run_sync(pyhanko_signer.async_sign_raw(data, "sha256"))
-    else:
-        signature = _sign_prehashed(pyhanko_signer, signer, data, algo)
+    with signer_lock(pyhanko_signer):
+        if not prehashed:
+            signature = run_sync(pyhanko_signer.async_sign_raw(data, "sha256"))
+        else:
+            signature = _sign_prehashed(pyhanko_signer, signer, data, algo)
     return DigestSignature(signature, cert.dump(), f"sha256_{algo}")
 
 

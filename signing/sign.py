@@ -24,7 +24,7 @@ from .errors import (
 )
 from .levels import SignatureLevel, default_level
 from .pdf_io import existing_signature_names, open_for_update, page_size, unique_field_name
-from .signers import SignerConfig, load_signer
+from .signers import SignerConfig, load_signer, signer_lock
 from .timestamps import async_add_document_timestamp, signing_validation_context, timestamper_for
 from .trust import PathLike
 
@@ -133,7 +133,7 @@ def sign_pdf(
             if vc is not None:
                 await vc.aclose()
 
-    with translate_errors():
+    with translate_errors(), signer_lock(pyhanko_signer):
         return run_sync(run())
 
 

@@ -6,6 +6,7 @@ pyHanko signer and keeps it (parsing a PKCS#12 file or logging in to a token for
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from dataclasses import dataclass, field
@@ -51,7 +52,17 @@ SignerConfig = Pkcs12Signer | Pkcs11Signer
 
 _cache: dict[Any, signers.Signer] = {}
 _sessions: dict[Any, Any] = {}
+_session_locks: dict[int, threading.Lock] = {}
 _lock = threading.Lock()
+
+
+def signer_lock(pyhanko_signer: signers.Signer) -> contextlib.AbstractContextManager[Any]:
+    """A PKCS#11 session runs one operation at a time (C_SignInit/C_Sign): serialise use of a shared session."""
+    session = getattr(pyhanko_signer, "pkcs11_session", None)
+    if session is None:
+        return contextlib.nullcontext()
+    with _lock:
+        return _session_locks.setdefault(id(session), threading.Lock())
 
 
 def load_signer(config: SignerConfig | signers.Signer) -> signers.Signer:

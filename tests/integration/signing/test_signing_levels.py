@@ -97,3 +97,13 @@ def test_document_timestamp_upkeep_and_newest_timestamp_info(pki, small_pdf):
 def test_expired_certificate_is_refused_before_signing(pki, small_pdf):
     with pytest.raises(CertificateRejected, match="expired"):
         sign_pdf(small_pdf, p12(pki, "expired"))
+
+
+def test_concurrent_pkcs11_signatures_share_one_session_safely(pki, softhsm, small_pdf):
+    from concurrent.futures import ThreadPoolExecutor
+
+    signer = Pkcs11Signer(softhsm.module, softhsm.token_label, "principal", pin=softhsm.pin)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: sign_pdf(small_pdf, signer, level="B-B"), range(6)))
+    for signed in results:
+        assert validate_pdf(signed, [pki.root], isolate=False).passed
