@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from signing import SigningError
 from storage import StorageError
 
 from .api import documents, health, orgs, people, retention, signing
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
         lifespan=lifespan,
     )
     app.state.archive = archive
+    mount_dev_pki(app, archive)
     install_error_handlers(app)
     app.include_router(health.router, prefix=API)
     app.include_router(documents.router, prefix=API)
@@ -51,11 +53,32 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     return app
 
 
+def mount_dev_pki(app: FastAPI, archive: Archive) -> None:
+    """On the embedded defaults hoso serves its own test PKI (TSA, OCSP, CRLs) at /dev-pki."""
+    from a2wsgi import WSGIMiddleware
+
+    import signing
+
+    from .signatures import setup_of
+
+    setup = setup_of(archive)
+    if setup.dev_pki is not None:
+        wsgi = signing.dev_pki_wsgi_app(setup.dev_pki.directory, setup.dev_pki.base_url)
+        app.mount("/dev-pki", WSGIMiddleware(wsgi))  # type: ignore[arg-type]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ArchiveError)
     async def archive_error(request: Request, exc: ArchiveError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(SigningError)
+    async def signing_failed(request: Request, exc: SigningError) -> JSONResponse:
+        from .signatures import signing_error
+
+        err = signing_error(exc)
+        return JSONResponse(err.to_dict(), status_code=err.status)
 
     @app.exception_handler(StorageError)
     async def storage_error(request: Request, exc: StorageError) -> JSONResponse:

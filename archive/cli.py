@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from signing import SigningError
 from storage import StorageError
 
 from .context import Archive, build_archive
@@ -48,6 +49,10 @@ class HosoGroup(click.Group):
         except StorageError as exc:
             click.echo(f"Lỗi kho lưu trữ / Storage error: {exc}", err=True)
             sys.exit(2)
+        except SigningError as exc:
+            from .signatures import signing_error
+
+            fail(signing_error(exc))
 
 
 @click.group(cls=HosoGroup, help="hoso — Kho hồ sơ số: lưu trữ và ký số hồ sơ nhà trường.")
@@ -64,6 +69,9 @@ def serve(c: Ctx, host: str, port: int) -> None:
 
     from .app import create_app
 
+    if "base_url" not in c.settings.model_fields_set:
+        # the dev PKI's certificates carry URLs under the base URL: make them match where we really listen
+        c.settings = c.settings.model_copy(update={"base_url": f"http://{host}:{port}"})
     archive = c.archive()
     app = create_app(c.settings, archive=archive)
     click.echo(f"hoso: http://{host}:{port}  (API /api/v1, OpenAPI /openapi.json)")

@@ -25,8 +25,9 @@ from storage import NotEnoughReplicas, ReplicaResult, content_key
 from . import sniff
 from .context import Archive
 from .db import utcnow
-from .errors import IngestRefused, InvalidInput, NotFound, StorageDown
+from .errors import Conflict, IngestRefused, InvalidInput, NotFound, StorageDown
 from .events import record_event
+from .locks import ensure_unlocked
 from .manifests import build_manifest, manifest_key, serialise
 from .models import Document, DocumentType, Organisation, ReplicaCopy, StoredObject, User, Version
 from .pdfcheck import inspect_pdf
@@ -162,6 +163,10 @@ def ingest_file(
     if signed and callable(validator):
         validation = validator(path.read_bytes())
 
+    with archive.sessions() as session:
+        org, dtype = _resolve(session, school, type_code)
+        ensure_unlocked(session, org.id, dtype.code, year)  # refuse before writing any copy
+
     results = write_copies(archive, content_key(sha256), path, sha256)
     with archive.sessions() as session, session.begin():
         org, dtype = _resolve(session, school, type_code)
@@ -246,9 +251,19 @@ def add_version(
     content_results: Sequence[ReplicaResult],
     event: str,
     event_detail: dict[str, object] | None = None,
+    correction_id: int | None = None,
 ) -> Version:
     """Add the next immutable version of `doc` inside the caller's transaction; the content must already be in the
-    replicas. Writes the manifest to every replica before returning (the caller commits)."""
+    replicas. Writes the manifest to every replica before returning (the caller commits).
+
+    Locked records (archive/locks.py) refuse new versions unless `correction_id` names an approved correction."""
+    ensure_unlocked(
+        session,
+        doc.school_id if doc.school_id is not None else doc.school.id,
+        doc.type_code or doc.doc_type.code,
+        doc.school_year,
+        correction_id=correction_id,
+    )
     previous = doc.versions[-1] if doc.versions else None
     version = Version(
         document=doc,
@@ -330,3 +345,61 @@ def _fault_point(archive: Archive, name: str) -> None:
     # test-only: lets the crash-safety test kill the process at a precise point of the write path
     if archive.settings.fault_inject == name:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def add_version_from_bytes(
+    archive: Archive,
+    doc_id: str,
+    data: bytes,
+    *,
+    base_version: int,
+    reason: str,
+    actor: User | None,
+    event: str,
+    event_detail: dict[str, object] | None = None,
+    validation: dict[str, object] | None = None,
+    signed: bool | None = None,
+) -> Version:
+    """Store `data` as the next version of a document that was derived from version `base_version` (a signature,
+    a fresh timestamp …). Copies first, then the catalog; Conflict if another version landed in between."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    fd, name = tempfile.mkstemp(prefix="version-", dir=archive.spool_dir)
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        media_type = sniff.sniff(path) or "application/octet-stream"
+        page_count = inspect_pdf(path).page_count if media_type == sniff.PDF else None
+        results = write_copies(archive, content_key(sha256), path, sha256)
+    finally:
+        path.unlink(missing_ok=True)
+    with archive.sessions() as session, session.begin():
+        doc = session.scalar(select(Document).where(Document.id == doc_id).with_for_update())
+        if doc is None:
+            raise NotFound(
+                f"Không tìm thấy hồ sơ {doc_id}", f"No document {doc_id}", code="document_not_found"
+            )
+        current = doc.versions[-1]
+        if current.number != base_version:
+            raise Conflict(
+                f"Hồ sơ đã có phiên bản mới ({current.number}) trong lúc xử lý phiên bản {base_version}; hãy thực hiện lại",
+                f"The document moved on to version {current.number} while version {base_version} was being processed; retry",
+                code="version_conflict",
+            )
+        return add_version(
+            archive,
+            session,
+            doc,
+            sha256=sha256,
+            size=len(data),
+            media_type=media_type,
+            filename=current.original_filename,
+            page_count=page_count,
+            signed=current.signed if signed is None else signed,
+            validation=validation,
+            reason=reason,
+            actor=actor,
+            content_results=results,
+            event=event,
+            event_detail=event_detail,
+        )

@@ -1,0 +1,400 @@
+"""Signing stored documents: server-held organisation keys, the two-step flow for a person's own token, validation.
+
+The archive never holds a person's private key (Luật Giao dịch điện tử 2023; Nghị định 23/2025): personal signatures
+go through signing sessions (deferred signing); server-side keys are the organisation's (the school seal).
+Every signature is a new immutable version stored in all replicas, with its validation report.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+import signing
+from signing import trust as signing_trust
+from signing import Appearance, SigningError
+from signing.signers import SignerConfig
+
+from .context import Archive
+from .db import utcnow
+from .documents import get_document, open_content
+from .errors import ArchiveError, Conflict, InvalidInput, NotFound
+from .events import record_event
+from .ingest import add_version_from_bytes
+from .models import User, Version
+from .settings import Settings
+from .signing_models import SigningSession
+
+SESSION_TTL = timedelta(hours=24)
+
+
+@dataclass
+class SigningSetup:
+    """Where signatures get their timestamp, trust and the organisation's key; built once from Settings."""
+
+    tsa_url: str | None
+    trust_roots: list[Path]
+    org_signer: SignerConfig | None
+    default_level: str
+    dev_pki: signing.DevPki | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def signing_setup(settings: Settings) -> SigningSetup:
+    dev = None
+    org_signer: SignerConfig | None = None
+    if settings.signing_p12:
+        org_signer = signing.Pkcs12Signer(
+            str(settings.signing_p12),
+            settings.signing_p12_password.encode() if settings.signing_p12_password else None,
+        )
+    elif settings.pkcs11_module and settings.pkcs11_token_label and settings.pkcs11_key_label:
+        org_signer = signing.Pkcs11Signer(
+            settings.pkcs11_module,
+            settings.pkcs11_token_label,
+            settings.pkcs11_key_label,
+            settings.pkcs11_pin,
+        )
+    if settings.environment == "development":
+        dev = signing.ensure_dev_pki(settings.data_dir / "dev-pki", settings.base_url.rstrip("/"))
+        if org_signer is None:
+            org_signer = signing.Pkcs12Signer(str(dev.seal_p12), dev.p12_password.encode())
+    tsa = settings.tsa_url or (dev.tsa_url if dev else None)
+    roots = list(settings.trust_root_paths) + (dev.trust_roots if dev else [])
+    if settings.environment == "production":
+        # the dev PKI is test material: a production configuration must not sign or trust with it
+        signing.refuse_test_pki(roots)
+    level = settings.default_signature_level or ("B-LTA" if tsa else "B-B")
+    return SigningSetup(tsa, roots, org_signer, level, dev)
+
+
+def setup_of(archive: Archive) -> SigningSetup:
+    setup = archive.extras.get("signing")
+    if not isinstance(setup, SigningSetup):
+        setup = signing_setup(archive.settings)
+        archive.extras["signing"] = setup
+        archive.extras["validate_pdf"] = lambda data: validate_bytes(setup, data)
+    return setup
+
+
+def validate_bytes(setup: SigningSetup, data: bytes, at: datetime | None = None) -> dict[str, Any]:
+    report: dict[str, Any] = signing.validate_pdf(data, setup.trust_roots, at=at).to_dict()
+    return report
+
+
+def signing_error(exc: SigningError) -> ArchiveError:
+    """Map signing/ failures to a clear, bilingual API error."""
+    if isinstance(exc, signing.SignatureMismatch):
+        return InvalidInput(
+            "Chữ ký gửi về không khớp với chứng thư số hoặc với tài liệu đã chuẩn bị",
+            f"The returned signature does not match the certificate or the prepared document: {exc}",
+            code="signature_mismatch",
+        )
+    if isinstance(exc, signing.CertificateRejected):
+        return InvalidInput(
+            "Chứng thư số không hợp lệ tại thời điểm ký (hết hạn, chưa có hiệu lực hoặc bị từ chối)",
+            f"The certificate is not acceptable for signing now: {exc}",
+            code="certificate_rejected",
+        )
+    if isinstance(
+        exc, signing.TimestampUnavailable | signing.ValidationDataUnavailable | signing.SignerUnavailable
+    ):
+        return ArchiveError(
+            "Dịch vụ ký số tạm thời không sẵn sàng (khóa, dấu thời gian hoặc dữ liệu kiểm tra chứng thư)",
+            f"Signing service unavailable: {exc}",
+            code="signing_unavailable",
+            status=503,
+        )
+    if isinstance(exc, signing.InvalidDocument):
+        return InvalidInput(
+            "Tài liệu không ký được (không phải PDF hợp lệ)",
+            f"Cannot sign this file: {exc}",
+            code="not_signable",
+        )
+    return ArchiveError("Ký số không thành công", f"Signing failed: {exc}", code="signing_failed", status=422)
+
+
+def _current_pdf(archive: Archive, doc_id: str, actor: User | None) -> tuple[bytes, Version]:
+    with archive.sessions() as session:
+        doc = get_document(session, doc_id)
+        version = doc.current
+        if version is None:
+            raise NotFound("Hồ sơ chưa có tệp", "The document has no file yet")
+        if version.media_type != "application/pdf":
+            raise InvalidInput(
+                "Chỉ ký số được tệp PDF", "Only PDF files can be signed (PAdES)", code="not_signable"
+            )
+        if doc.status != "active":
+            raise Conflict("Hồ sơ đã bị hủy", "The document has been disposed of", code="disposed")
+    content = open_content(archive, doc_id, version=version.number, actor=actor)
+    return b"".join(content.chunks), version
+
+
+def _signer_summary(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            k: s.get(k)
+            for k in ("signer", "organisation", "signing_time", "timestamp_time", "level", "verdict")
+        }
+        for s in report.get("signatures", [])
+    ]
+
+
+def appearance_from(spec: dict[str, Any] | None, setup: SigningSetup) -> Appearance:
+    """Build an Appearance from an API/CLI spec: {"kind": "invisible"|"text"|"person"|"seal", …}."""
+    if not spec or spec.get("kind", "invisible") == "invisible":
+        return Appearance.invisible()
+    kind = spec["kind"]
+    if kind == "text":
+        lines = tuple(str(x) for x in spec.get("lines", ()))
+        if not lines:
+            raise InvalidInput(
+                "Cần nội dung dòng chữ cho chữ ký dạng văn bản", "A text-form signature needs lines"
+            )
+        return Appearance.text_form(*lines)
+    if kind in ("person", "seal"):
+        sig = _image(spec.get("signature_image"))
+        seal = _image(spec.get("seal_image"))
+        if kind == "seal" and seal is None and setup.dev_pki is not None:
+            seal = setup.dev_pki.seal_image.read_bytes()
+        return Appearance.person(
+            title=str(spec.get("title", "")), full_name=str(spec.get("full_name", "")), signature_image=sig,
+            seal_image=seal,
+        )  # fmt: skip
+    raise InvalidInput(f"Kiểu hiển thị chữ ký không hợp lệ: {kind}", f"Unknown appearance kind {kind!r}")
+
+
+def _image(value: Any) -> bytes | None:
+    if not value:
+        return None
+    try:
+        data = base64.b64decode(value, validate=True)
+    except (ValueError, TypeError):
+        raise InvalidInput(
+            "Ảnh chữ ký phải là PNG mã hóa base64", "Images must be base64-encoded PNG"
+        ) from None
+    if not data.startswith(b"\x89PNG"):
+        raise InvalidInput("Ảnh chữ ký phải là tệp PNG", "Images must be PNG files")
+    return data
+
+
+def sign_document(
+    archive: Archive,
+    doc_id: str,
+    *,
+    signer: SignerConfig | None = None,
+    level: str | None = None,
+    appearance: Appearance | None = None,
+    reason: str | None = None,
+    certify: bool = False,
+    actor: User | None = None,
+) -> Version:
+    """Sign the current version with a server-held key (the organisation's by default) → a new version."""
+    setup = setup_of(archive)
+    signer = signer or setup.org_signer
+    if signer is None:
+        raise ArchiveError(
+            "Chưa cấu hình khóa ký của đơn vị",
+            "No organisation signing key is configured",
+            code="no_signer",
+            status=503,
+        )
+    data, base = _current_pdf(archive, doc_id, actor)
+    lvl = level or setup.default_level
+    try:
+        signed = signing.sign_pdf(
+            data, signer, level=lvl, tsa_url=setup.tsa_url, trust_roots=setup.trust_roots,
+            appearance=appearance, reason=reason, certify=certify,
+        )  # fmt: skip
+    except SigningError as exc:
+        raise signing_error(exc) from None
+    report = validate_bytes(setup, signed)
+    newest = report["signatures"][-1] if report.get("signatures") else {}
+    return add_version_from_bytes(
+        archive, doc_id, signed, base_version=base.number, actor=actor, signed=True, validation=report,
+        reason=reason or "Ký số / signed", event="document.sign",
+        event_detail={"level": lvl, "signer": newest.get("signer"), "verdict": report.get("verdict"),
+                      "signers": _signer_summary(report)},
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StartedSession:
+    id: str
+    request: dict[str, Any]
+    expires_at: datetime
+    base_version: int
+
+
+def start_signing_session(
+    archive: Archive,
+    doc_id: str,
+    *,
+    certificate: bytes,
+    chain: list[bytes] | None = None,
+    level: str | None = None,
+    appearance: Appearance | None = None,
+    reason: str | None = None,
+    actor: User | None = None,
+) -> StartedSession:
+    """Prepare the document for a signature by the holder of `certificate` (the key stays on their token)."""
+    setup = setup_of(archive)
+    data, base = _current_pdf(archive, doc_id, actor)
+    lvl = level or setup.default_level
+    try:
+        from asn1crypto import x509
+
+        chain_certs = [x509.Certificate.load(c) for c in (chain or [])]
+        if not chain_certs and setup.dev_pki is not None:
+            # the dev PKI's personal certificates come from its intermediate CA; tokens usually carry it too
+            chain_certs = signing_trust.load_certificates([setup.dev_pki.interm_cert])
+        prepared = signing.prepare_deferred(
+            data,
+            certificate,
+            chain=chain_certs,
+            level=lvl,
+            tsa_url=setup.tsa_url,
+            appearance=appearance,
+            reason=reason,
+        )
+    except SigningError as exc:
+        raise signing_error(exc) from None
+    except ValueError as exc:
+        raise InvalidInput(
+            "Chứng thư số không đọc được", f"Unreadable certificate: {exc}", code="bad_certificate"
+        ) from None
+    request = prepared.to_request_dict()
+    now = utcnow()
+    with archive.sessions() as session, session.begin():
+        row = SigningSession(
+            document_id=doc_id,
+            base_version=base.number,
+            certificate_sha256=hashlib.sha256(prepared.certificate).hexdigest(),
+            signer_name=_subject_name(prepared.certificate),
+            level=str(lvl),
+            state=prepared.state.to_json(),
+            request=json.dumps(request),
+            reason=reason or "",
+            created_by_id=actor.id if actor else None,
+            created_at=now,
+            expires_at=now + SESSION_TTL,
+        )
+        session.add(row)
+        session.flush()
+        request["session_id"] = row.id
+        doc = get_document(session, doc_id)
+        record_event(
+            session, "signing_session.start", actor=session.merge(actor) if actor else None, document_id=doc_id,
+            organisation_id=doc.school_id, detail={"session": row.id, "signer": row.signer_name, "level": str(lvl)},
+        )  # fmt: skip
+        return StartedSession(row.id, request, row.expires_at, base.number)
+
+
+def _subject_name(cert_der: bytes) -> str:
+    from asn1crypto import x509
+
+    try:
+        return str(x509.Certificate.load(cert_der).subject.native.get("common_name", ""))
+    except ValueError:
+        return ""
+
+
+def finish_signing_session(
+    archive: Archive, session_id: str, signature: bytes | str | dict[str, Any], *, actor: User | None = None
+) -> Version:
+    setup = setup_of(archive)
+    with archive.sessions() as session:
+        row = session.get(SigningSession, session_id)
+        if row is None:
+            raise NotFound(
+                "Không tìm thấy phiên ký", f"No signing session {session_id}", code="session_not_found"
+            )
+        if row.status != "pending":
+            raise Conflict(
+                f"Phiên ký đã kết thúc ({row.status})",
+                f"The signing session is {row.status}",
+                code="session_closed",
+            )
+        if row.expires_at <= utcnow():
+            raise Conflict("Phiên ký đã hết hạn", "The signing session has expired", code="session_expired")
+        state, doc_id, base, level, signer_name = (
+            row.state,
+            row.document_id,
+            row.base_version,
+            row.level,
+            row.signer_name,
+        )
+    try:
+        signed = signing.finish_deferred(
+            state, signature, trust_roots=setup.trust_roots, tsa_url=setup.tsa_url
+        )
+    except SigningError as exc:
+        err = signing_error(exc)
+        with archive.sessions() as session, session.begin():
+            row = session.get(SigningSession, session_id)
+            assert row is not None
+            doc = get_document(session, doc_id)
+            record_event(
+                session, "signing_session.rejected", actor=session.merge(actor) if actor else None,
+                document_id=doc_id, organisation_id=doc.school_id, outcome="error",
+                detail={"session": session_id, "error": err.code, "reason": str(exc)[:500]},
+            )  # fmt: skip
+        raise err from None
+    report = validate_bytes(setup, signed)
+    version = add_version_from_bytes(
+        archive, doc_id, signed, base_version=base, actor=actor, signed=True, validation=report,
+        reason=row.reason or f"Ký số bởi {signer_name}", event="document.sign",
+        event_detail={"level": level, "signer": signer_name, "session": session_id, "verdict": report.get("verdict"),
+                      "signers": _signer_summary(report)},
+    )  # fmt: skip
+    with archive.sessions() as session, session.begin():
+        row = session.get(SigningSession, session_id)
+        assert row is not None
+        row.status = "completed"
+        row.completed_at = utcnow()
+        row.result_version = version.number
+    return version
+
+
+def validate_document(
+    archive: Archive,
+    doc_id: str,
+    *,
+    version: int | None = None,
+    at: datetime | None = None,
+    actor: User | None = None,
+) -> dict[str, Any]:
+    setup = setup_of(archive)
+    content = open_content(archive, doc_id, version=version, actor=None)
+    if content.media_type != "application/pdf":
+        raise InvalidInput(
+            "Chỉ kiểm tra chữ ký số trên tệp PDF", "Only PDF files carry PAdES signatures", code="not_pdf"
+        )
+    report = validate_bytes(setup, b"".join(content.chunks), at=at)
+    with archive.sessions() as session, session.begin():
+        doc = get_document(session, doc_id)
+        record_event(
+            session, "document.validate", actor=session.merge(actor) if actor else None, document_id=doc_id,
+            organisation_id=doc.school_id, detail={"verdict": report.get("verdict"), "sha256": content.sha256},
+        )  # fmt: skip
+    report["document_id"] = doc_id
+    report["sha256"] = content.sha256
+    return report
+
+
+def pending_session(archive: Archive, session_id: str) -> SigningSession:
+    with archive.sessions() as session:
+        row = session.scalar(select(SigningSession).where(SigningSession.id == session_id))
+        if row is None:
+            raise NotFound(
+                "Không tìm thấy phiên ký", f"No signing session {session_id}", code="session_not_found"
+            )
+        session.expunge(row)
+        return row
