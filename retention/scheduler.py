@@ -1,10 +1,163 @@
-"""All scheduled jobs are registered here, in one place (see register_jobs)."""
+"""All scheduled jobs are registered here, in one place (see register_jobs).
+
+Each job is a plain function of the Archive (also reachable as a `hoso` command). Several workers (and `hoso serve`)
+may run the same schedule at once; that is safe because the work is claimed in the catalog, not in the scheduler:
+- fixity runs are keyed by their interval slot (fixity_runs.slot) and copies are claimed FOR UPDATE SKIP LOCKED;
+- once-a-day jobs (WORM canary, signature upkeep, metadata export) claim (job, day) in job_claims first.
+Within one process, coalesce=True and max_instances=1 stop a slow run from stacking up behind itself.
+"""
 
 from __future__ import annotations
 
+import importlib
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.job import Job
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import IntegrityError
+
+from archive.context import Archive
+from archive.db import utcnow
+
+from . import fixity, upkeep, worm
+from .integrity_models import JobClaim
+
+log = logging.getLogger("hoso.scheduler")
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")  # daily jobs run at night, school time
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
+
+
+# ---- the jobs --------------------------------------------------------------------------------------------------------
+
+
+def _interval(archive: Archive) -> timedelta:
+    return timedelta(hours=archive.settings.fixity_light_interval_hours)
+
+
+def job_fixity_light(archive: Archive) -> fixity.FixityReport:
+    slot = fixity.slot_name("light", utcnow(), _interval(archive))
+    return fixity.light_run(archive, slot=slot)
+
+
+def job_fixity_full_slice(archive: Archive) -> fixity.FixityReport:
+    slot = fixity.slot_name("full", utcnow(), _interval(archive))
+    return fixity.full_slice(archive, slot=slot)
+
+
+def job_worm_canary(archive: Archive) -> tuple[worm.WormResult, ...] | None:
+    if not claim_job(archive, "worm-canary", today().isoformat()):
+        return None
+    return worm.check_worm(archive.settings, archive.replicas.stores)
+
+
+def job_signature_upkeep(archive: Archive) -> upkeep.UpkeepReport | None:
+    inspect, renew = archive.extras.get("lta_inspect"), archive.extras.get("lta_renew")
+    if not callable(inspect) or not callable(renew):
+        log.info("signature upkeep skipped: no signing functions were given to this process")
+        return None
+    if not claim_job(archive, "signature-upkeep", today().isoformat()):
+        return None
+    return upkeep.renew_due_signatures(archive, inspect=inspect, renew=renew)
+
+
+def job_metadata_export(archive: Archive, day: date | None = None) -> Any:
+    """Export the catalog metadata (XML, Thông tư 02/2019) for the day that just ended, if retention.backup exists."""
+    try:
+        backup = importlib.import_module("retention.backup")
+    except ModuleNotFoundError as exc:
+        if exc.name != "retention.backup":
+            raise
+        log.info("metadata export skipped: retention.backup is not installed")
+        return None
+    day = day or today() - timedelta(days=1)
+    if not claim_job(archive, "metadata-export", day.isoformat()):
+        return None
+    return backup.export_metadata(archive, day)
+
+
+def today() -> date:
+    return datetime.now(TZ).date()
+
+
+def claim_job(archive: Archive, job: str, slot: str) -> bool:
+    """True for exactly one caller per (job, slot), across processes: the unique row decides."""
+    try:
+        with archive.sessions() as s, s.begin():
+            s.add(
+                JobClaim(
+                    job=job, slot=slot, worker=f"{socket.gethostname()}:{os.getpid()}", claimed_at=utcnow()
+                )
+            )
+    except IntegrityError:
+        log.info("%s for %s already claimed by another worker", job, slot)
+        return False
+    return True
+
+
+# ---- registration --------------------------------------------------------------------------------------------------
+
+
+def register_jobs(scheduler: BaseScheduler, archive: Archive) -> list[Job]:
+    """Every scheduled job, in one place. Fixity starts soon after start-up (a restart inside a slot finds its run
+    already done and does nothing); the daily jobs run at night, Vietnam time."""
+    now = datetime.now(TZ)
+    hours = archive.settings.fixity_light_interval_hours
+    jitter = random.uniform(0, 30)  # workers started together do not all hit the stores in the same second
+
+    def add(func: Any, trigger: Any, job_id: str, first: datetime | None = None) -> Job:
+        extra = {"next_run_time": first} if first is not None else {}
+        return scheduler.add_job(
+            func,
+            trigger,
+            args=[archive],
+            id=job_id,
+            name=job_id,
+            replace_existing=True,
+            **JOB_DEFAULTS,
+            **extra,
+        )
+
+    return [
+        add(job_fixity_light, IntervalTrigger(hours=hours, timezone=TZ), "fixity-light", now + timedelta(seconds=10 + jitter)),
+        add(job_fixity_full_slice, IntervalTrigger(hours=hours, timezone=TZ), "fixity-full-slice", now + timedelta(seconds=120 + jitter)),
+        add(job_worm_canary, CronTrigger(hour=3, minute=15, timezone=TZ), "worm-canary"),
+        add(job_signature_upkeep, CronTrigger(hour=2, minute=30, timezone=TZ), "signature-upkeep"),
+        add(job_metadata_export, CronTrigger(hour=0, minute=30, timezone=TZ), "metadata-export"),
+    ]  # fmt: skip
 
 
 def start_scheduler(archive: Any) -> Any:
     """Start the background scheduler for `hoso serve`; returns an object with .shutdown(), or None."""
-    return None
+    scheduler = BackgroundScheduler(timezone=TZ, job_defaults=dict(JOB_DEFAULTS))
+    register_jobs(scheduler, archive)
+    scheduler.start()
+    return scheduler
+
+
+def run_worker(archive: Archive, stop: threading.Event | None = None) -> None:
+    """`hoso worker`: run the jobs until SIGTERM/SIGINT (or `stop` is set); running jobs finish before exit."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    scheduler = start_scheduler(archive)
+    for job in scheduler.get_jobs():
+        log.info("job %s: next run %s", job.id, job.next_run_time)
+    print(f"hoso worker {os.getpid()}: {len(scheduler.get_jobs())} jobs scheduled", flush=True)
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)
+        print(f"hoso worker {os.getpid()}: stopped", flush=True)

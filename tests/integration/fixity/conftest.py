@@ -1,0 +1,41 @@
+"""Archives over three folder stores on tmp_path, with a few real PDFs ingested."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from archive.context import Archive, build_archive
+from archive.ingest import ingest_file
+from tests.conftest import folder_replicas, make_pdf, make_settings, seed_orgs
+
+
+def folder_archive(tmp_path: Path, db_url: str | None = None, **overrides: object) -> Archive:
+    values: dict[str, object] = {"replicas": folder_replicas(tmp_path / "stores"), "fixity_retries": 1}
+    if db_url:
+        values["database_url"] = db_url
+    values.update(overrides)
+    a = build_archive(make_settings(tmp_path, **values), migrate=True)
+    seed_orgs(a)
+    return a
+
+
+def ingest_pdf(a: Archive, tmp_path: Path, name: str = "Học bạ 10A1.pdf", pages: int = 2):
+    path = make_pdf(tmp_path / name, pages=pages, extra=uuid.uuid4().bytes)
+    return ingest_file(a, path, filename=name, school="T01", type_code="hoc-ba", year="2024-2025")
+
+
+def store_path(a: Archive, index: int, key: str) -> Path:
+    """Where folder store number `index` keeps `key` (to damage it behind the store's back)."""
+    root = Path(a.settings.replica_urls[index].removeprefix("file://"))
+    return root / key
+
+
+@pytest.fixture
+def farchive(tmp_path: Path) -> Iterator[Archive]:
+    a = folder_archive(tmp_path)
+    yield a
+    a.close()
