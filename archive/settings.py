@@ -112,7 +112,8 @@ class Settings(BaseSettings):
             assert isinstance(self.replicas, list)
             return self.replicas
         base = (self.data_dir / "replicas").resolve()
-        return [f"file://{base / name}" for name in ("copy1", "copy2", "copy3")]
+        # as_uri() percent-encodes '?', '#' and '%' that a plain f-string would let the URL parser misread
+        return [(base / name).as_uri() for name in ("copy1", "copy2", "copy3")]
 
     @property
     def secure_cookies(self) -> bool:
