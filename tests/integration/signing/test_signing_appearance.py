@@ -9,10 +9,11 @@ import subprocess
 from datetime import datetime
 
 import pytest
-from conftest import P12_PASSWORD
 from PIL import Image, ImageDraw
 
 from signing import Appearance, Pkcs12Signer, sign_pdf, validate_pdf
+
+from .testkit import P12_PASSWORD
 
 needs_poppler = pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
 

@@ -7,11 +7,12 @@ import re
 
 import pikepdf
 import pytest
-from conftest import P12_PASSWORD
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from signing import Pkcs12Signer, sign_pdf, validate_pdf
+
+from .testkit import P12_PASSWORD
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import P12_PASSWORD
 
 from signing import (
     CertificateRejected,
@@ -18,6 +17,8 @@ from signing import (
     sign_pdf,
     validate_pdf,
 )
+
+from .testkit import P12_PASSWORD
 
 
 def p12(pki, label):

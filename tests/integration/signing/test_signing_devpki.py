@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import free_port
 from werkzeug.serving import make_server
 
 import signing
+
+from .testkit import free_port, make_pdf
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +39,6 @@ def test_dev_pki_serves_tsa_ocsp_crl_for_blta(dev_pki, tmp_path):
 
     with urllib.request.urlopen(dev_pki.crl_urls[1]) as resp:
         assert resp.status == 200 and len(resp.read()) > 100
-    import sys
-
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-    from conftest import make_pdf
-
     seal = signing.Pkcs12Signer(str(dev_pki.seal_p12), dev_pki.p12_password.encode())
     signed = signing.sign_pdf(make_pdf(2, 0), seal, tsa_url=dev_pki.tsa_url, trust_roots=dev_pki.trust_roots)
     report = signing.validate_pdf(signed, dev_pki.trust_roots)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import P12_PASSWORD
 
 from signing import (
     CertificateRejected,
@@ -17,6 +16,8 @@ from signing import (
     signature_level_of,
     validate_pdf,
 )
+
+from .testkit import P12_PASSWORD
 
 
 def p12(pki, label: str) -> Pkcs12Signer:

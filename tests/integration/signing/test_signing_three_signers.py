@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
-from conftest import P12_PASSWORD
 
 from signing import (
     Appearance,
@@ -19,6 +18,8 @@ from signing import (
     validate_pdf,
 )
 from signing.commands import cli
+
+from .testkit import P12_PASSWORD
 
 
 def test_three_signers_in_order_all_pass_offline(pki, softhsm, pdf50, tmp_path):
