@@ -4,7 +4,7 @@
 set -euo pipefail
 want=(fonts-noto-core)
 if [ "${1:-test}" = test ]; then
-  want+=(softhsm2 opensc chromium)
+  want+=(softhsm2 opensc chromium poppler-utils)
 fi
 missing=()
 for p in "${want[@]}"; do
