@@ -418,12 +418,15 @@ class _Pass:
         self.archive = archive
         self.options = options
         self.run_started = run_started
-        self.now = now
+        # Stamps must not be older than the run's start, or the copy would still look due and be claimed again (a
+        # worker joining a run may have read its clock a moment before the first worker created the run).
+        self.now = max(now, run_started)
         self.attempts = attempts
         self.stores_down = stores_down
         self.results: list[CheckResult] = []
         self.objects: set[int] = set()
         self.damage: list[Damage] = []
+        self.seen: set[int] = set()
 
     def claim_statement(self, limit: int) -> Any:
         started = self.run_started
@@ -454,6 +457,11 @@ class _Pass:
             rows = session.execute(self.claim_statement(limit)).all()
             if not rows:
                 return 0
+            if all(c.id in self.seen for c, _ in rows):
+                # cannot happen while stamps are >= the run start; stop rather than spin on the same copies
+                log.error("fixity pass claimed only copies it already checked; stopping this pass")
+                return 0
+            self.seen.update(c.id for c, _ in rows)
             tasks = [CopyTask(c.id, o.id, o.key, c.store_url, o.sha256, o.size, c.state) for c, o in rows]
             results = list(pool.map(self.check, tasks))
             for (copy, obj), task, result in zip(rows, tasks, results, strict=True):
