@@ -12,9 +12,10 @@ from pydantic import BaseModel, Field
 from .. import signatures
 from ..context import Archive
 from ..documents import document_to_dict, get_document
-from ..errors import InvalidInput
-from ..models import User
-from .deps import current_user, get_archive
+from ..errors import InvalidInput, PermissionDenied
+from ..events import record_event
+from ..permissions import permitted
+from .deps import Guard, get_archive, get_guard
 
 router = APIRouter(tags=["signing"])
 
@@ -71,9 +72,39 @@ def _der(text: str) -> bytes:
         ) from None
 
 
+def _authorize(archive: Archive, guard: Guard, doc_id: str, action: str) -> Any:
+    """The check every signing route makes on the document's school; returns the user attached to nothing."""
+    with archive.sessions() as session:
+        doc = get_document(session, doc_id)
+        if action == "document.sign":
+            # a competent person signs anything in scope; a teacher may sign only the records they are named on
+            user = session.merge(guard.user, load=True)
+            own = doc.created_by_id == user.id or (doc.teacher and doc.teacher == user.full_name)
+            if own and not permitted(session, user, "document.sign", doc.school, scopes=guard.scopes):
+                action = "document.sign_own"
+        user = guard.check(session, action, doc.school, document_id=doc.id)
+        session.expunge(user)
+        return user
+
+
 def _doc(archive: Archive, doc_id: str) -> dict[str, Any]:
     with archive.sessions() as session:
         return document_to_dict(session, get_document(session, doc_id))
+
+
+def _session_owner(archive: Archive, guard: Guard, row: Any) -> Any:
+    """Only the person who opened a signing session (or the system administrator) may see or complete it."""
+    if guard.user.id != row.created_by_id and not guard.user.is_system_admin:
+        with archive.sessions() as session, session.begin():
+            record_event(
+                session, "access.denied", actor=session.merge(guard.user), document_id=row.document_id,
+                outcome="denied", detail={"action": "signing_session", "session": row.id},
+            )  # fmt: skip
+        raise PermissionDenied(
+            "Chỉ người đã mở phiên ký mới được dùng phiên ký này",
+            "Only the person who opened this signing session may use it",
+        )
+    return _authorize(archive, guard, row.document_id, "document.sign")
 
 
 @router.post(
@@ -83,9 +114,11 @@ def sign(
     doc_id: str,
     body: SignIn | None = None,
     archive: Archive = Depends(get_archive),
-    user: User = Depends(current_user),
+    guard: Guard = Depends(get_guard),
 ) -> dict[str, Any]:
     body = body or SignIn()
+    # server-held keys are the organisation's (the school seal), never a person's
+    user = _authorize(archive, guard, doc_id, "document.seal")
     setup = signatures.setup_of(archive)
     version = signatures.sign_document(
         archive, doc_id, level=body.level, reason=body.reason, certify=body.certify, actor=user,
@@ -100,8 +133,9 @@ def sign(
     summary="Two-step signing: prepare the document for a key on the signer's own token",
 )
 def start_session(
-    doc_id: str, body: SessionIn, archive: Archive = Depends(get_archive), user: User = Depends(current_user)
+    doc_id: str, body: SessionIn, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
 ) -> dict[str, Any]:
+    user = _authorize(archive, guard, doc_id, "document.sign")
     setup = signatures.setup_of(archive)
     started = signatures.start_signing_session(
         archive, doc_id, certificate=_der(body.certificate), chain=[_der(c) for c in body.chain], level=body.level,
@@ -124,9 +158,10 @@ def finish_session(
     session_id: str,
     body: SignatureIn,
     archive: Archive = Depends(get_archive),
-    user: User = Depends(current_user),
+    guard: Guard = Depends(get_guard),
 ) -> dict[str, Any]:
     row = signatures.pending_session(archive, session_id)
+    user = _session_owner(archive, guard, row)
     if body.certificate_sha256 and body.certificate_sha256 != row.certificate_sha256:
         raise InvalidInput(
             "Chữ ký được tạo bằng chứng thư khác với chứng thư đã khai báo",
@@ -139,11 +174,12 @@ def finish_session(
 
 @router.get("/signing-sessions/{session_id}", summary="State of a signing session (and its request)")
 def get_session(
-    session_id: str, archive: Archive = Depends(get_archive), user: User = Depends(current_user)
+    session_id: str, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
 ) -> dict[str, Any]:
     import json
 
     row = signatures.pending_session(archive, session_id)
+    _session_owner(archive, guard, row)
     return {
         "session_id": row.id,
         "document_id": row.document_id,
@@ -162,6 +198,7 @@ def validation(
     version: int | None = None,
     at: datetime | None = None,
     archive: Archive = Depends(get_archive),
-    user: User = Depends(current_user),
+    guard: Guard = Depends(get_guard),
 ) -> dict[str, Any]:
+    user = _authorize(archive, guard, doc_id, "document.validate")
     return signatures.validate_document(archive, doc_id, version=version, at=at, actor=user)
