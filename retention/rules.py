@@ -36,6 +36,8 @@ SCHOOL_YEAR_END = (5, 31)  # month, day: EndDate of a school year in the manifes
 VN_TZ = timezone(timedelta(hours=7))
 # Object Lock for permanent documents: a far date, refreshed by the lock job so it never comes near
 PERMANENT_LOCK_YEARS = 100
+UNCONFIRMED_LOCK_DAYS = 400  # rolling lock while the period is unknown
+LOCK_REFRESH_SLACK_DAYS = 60
 
 # blockers (why a document cannot be disposed of today)
 B_PERMANENT = "permanent"
@@ -179,11 +181,25 @@ class Decision:
         return self.disposable_from is None
 
     def lock_until(self, now: datetime) -> datetime:
-        """How long storage must keep every copy: the disposable-from date (start of that day, Vietnam time), or
-        PERMANENT_LOCK_YEARS from now when there is no date yet. Callers never lower an existing lock (see holds)."""
-        if self.disposable_from is None:
+        """How long storage must keep every copy (Object Lock). Callers never lower an existing lock (see holds).
+
+        - a date: the start of the disposable-from day, Vietnam time;
+        - confirmed permanent: PERMANENT_LOCK_YEARS from now (refreshed by the lock job);
+        - not known yet (unverified row, event date missing): a rolling UNCONFIRMED_LOCK_DAYS from now, refreshed. Not
+          100 years: a COMPLIANCE lock can never be shortened, so a row confirmed later as "5 years" would otherwise
+          leave the copies undeletable for a century."""
+        if self.disposable_from is not None:
+            return datetime.combine(self.disposable_from, time(0, 0), VN_TZ).astimezone(UTC)
+        if self.confirmed and self.period.kind == PERMANENT:
             return now.astimezone(UTC) + timedelta(days=365 * PERMANENT_LOCK_YEARS + 25)
-        return datetime.combine(self.disposable_from, time(0, 0), VN_TZ).astimezone(UTC)
+        return now.astimezone(UTC) + timedelta(days=UNCONFIRMED_LOCK_DAYS)
+
+    def lock_slack(self) -> timedelta:
+        """How far an existing lock may lag the target before it is refreshed (no API call per object per day for
+        rolling locks; none for a fixed date)."""
+        if self.disposable_from is not None:
+            return timedelta(0)
+        return timedelta(days=LOCK_REFRESH_SLACK_DAYS)
 
 
 def work_end_year(school_year: str) -> int:

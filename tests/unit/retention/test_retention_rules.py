@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -224,12 +224,17 @@ def test_disposed_document_is_not_due_again():
     assert decide(facts(status="disposed"), [OLD], date(2040, 1, 1)).blockers == (B_DISPOSED,)
 
 
-def test_lock_until_is_the_date_or_far_away_when_permanent():
+def test_lock_until_is_the_date_far_away_when_permanent_or_rolling_when_unknown():
     now = datetime(2026, 1, 1, tzinfo=UTC)
     d = decide(facts(), [OLD], date(2025, 1, 1))
     assert d.lock_until(now) == datetime(2025, 12, 31, 17, 0, tzinfo=UTC)  # 1/1/2026 00:00 +07:00
-    p = decide(facts("hoc-ba"), [OLD], date(2025, 1, 1))
+    assert d.lock_slack() == timedelta(0)
+    p = decide(facts("hoc-ba"), [NEW], date(2026, 1, 1))  # hoc-ba confirmed permanent in NEW
     assert p.lock_until(now).year >= 2125
+    u = decide(
+        facts("hoc-ba"), [OLD], date(2025, 1, 1)
+    )  # unverified: rolling, so a later "5 years" can still act
+    assert u.lock_until(now) == now + timedelta(days=400) and u.lock_slack() > timedelta(0)
 
 
 def test_decision_is_frozen():

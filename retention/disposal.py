@@ -1,0 +1,759 @@
+"""Disposal (tiêu hủy): the ONLY code in hoso that deletes a document's copies from the stores.
+
+A batch is proposed (documents past their date, not held, under confirmed rows), approved by the principal, then
+executed in this order, so that nothing is destroyed without its record:
+
+1. every document is checked again (a hold placed since approval stops the batch, nothing is touched);
+2. the disposal record (biên bản tiêu hủy) listing every file and its SHA-256 is generated as a PDF, signed by the
+   injected `sign` function (or marked unsigned, with a warning printed in the record), and archived permanently
+   through ingest (type `bien-ban-tieu-huy`);
+3. one transaction turns the documents into tombstones (status `disposed`, versions kept, `disposed_versions` rows,
+   events), stops tracking their copies (so fixity does not "repair" them back) and lists the keys to delete;
+4. the copies are deleted from every store. Each key is marked when every store has let it go; an interrupted or
+   refused deletion (store down, Object Lock still in force) leaves the batch `executing`, and running execute again
+   finishes it. A crash between 3 and 4 leaves at worst orphan copies, never a catalog row pointing at nothing.
+
+Content shared with a live document (the same bytes filed twice) is never deleted.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.context import Archive
+from archive.db import utcnow
+from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from archive.events import record_event
+from archive.ingest import ingest_file
+from archive.manifests import manifest_key
+from archive.models import Document, Organisation, StoredObject, User, Version
+from storage import ObjectNotFound, StorageError, content_key
+
+from .models import DisposalBatch, DisposalItem, DisposalKey, DisposedVersion
+from .schedules import decide_document, load_schedules
+
+OPEN_STATES = ("proposed", "approved", "executing")
+RECORD_TYPE = "bien-ban-tieu-huy"
+Signer = Callable[[bytes], bytes]
+
+
+# --- who may -------------------------------------------------------------------------------------------------------
+def can_approve_disposal(session: Session, user: User, school: Organisation) -> bool:
+    """The principal (Hiệu trưởng) of `school` approves disposal.
+
+    TODO(people, issue 5): once archive.permissions is merged, return
+    `user.is_system_admin or <user holds "retention.approve_disposal" for school>` through its `authorize`. Until
+    then only system administrators may approve. Every approval check in hoso goes through this one function."""
+    return bool(user.is_active and user.is_system_admin)
+
+
+def can_propose_disposal(session: Session, user: User, school: Organisation) -> bool:
+    """Văn thư / school administrator propose. TODO(people, issue 5): action "retention.propose_disposal"."""
+    return bool(user.is_active and user.is_system_admin)
+
+
+# --- results -------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DueItem:
+    document_id: str
+    school: str
+    type_code: str
+    school_year: str
+    title: str
+    disposable_from: date
+    retention: str
+    sources: tuple[str, ...]
+    open_batch: int | None
+
+
+@dataclass(frozen=True)
+class BatchItemView:
+    document_id: str
+    title: str
+    type_code: str
+    school_year: str
+    disposable_from: date
+
+
+@dataclass(frozen=True)
+class BatchView:
+    id: int
+    school: str
+    status: str
+    proposed_by: str | None
+    approved_by: str | None
+    executed_at: str | None
+    record_document_id: str | None
+    record_signed: bool
+    items: tuple[BatchItemView, ...]
+    keys_pending: int
+
+
+@dataclass(frozen=True)
+class KeyFailure:
+    key: str
+    store: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    batch_id: int
+    status: str  # executed, or executing when some copies could not be deleted yet
+    record_document_id: str | None
+    record_sha256: str | None
+    record_signed: bool
+    documents: int
+    deleted_keys: int
+    kept_shared: tuple[str, ...]  # content keys kept because a live document uses the same bytes
+    failures: tuple[KeyFailure, ...]
+
+
+# --- due list ------------------------------------------------------------------------------------------------------
+def due_documents(session: Session, today: date, *, school: str | None = None) -> list[DueItem]:
+    """Documents past their date, not held, under confirmed rows (rules.Decision.due)."""
+    schedules = load_schedules(session)
+    stmt = select(Document).where(Document.status == "active")
+    if school:
+        stmt = stmt.join(Organisation, Document.school_id == Organisation.id).where(
+            Organisation.code == school
+        )
+    in_batch = _open_batch_by_document(session)
+    out = []
+    for doc in session.scalars(stmt.order_by(Document.school_year, Document.id)):
+        if doc.type_code == RECORD_TYPE:
+            continue  # disposal records are kept permanently, whatever a row says
+        d = decide_document(session, doc, today, schedules)
+        if d.due and d.disposable_from is not None:
+            out.append(
+                DueItem(
+                    doc.id,
+                    doc.school.code,
+                    doc.type_code,
+                    doc.school_year,
+                    doc.title,
+                    d.disposable_from,
+                    d.period.text,
+                    tuple(f"{r.schedule}: {r.source}" for r in d.applied),
+                    in_batch.get(doc.id),
+                )
+            )
+    return out
+
+
+def _open_batch_by_document(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(DisposalItem.document_id, DisposalItem.batch_id)
+        .join(DisposalBatch)
+        .where(DisposalBatch.status.in_(OPEN_STATES))
+    )
+    return {doc_id: batch_id for doc_id, batch_id in rows}
+
+
+# --- propose, approve, cancel --------------------------------------------------------------------------------------
+def propose_batch(
+    session: Session,
+    *,
+    school: str,
+    user: User,
+    today: date,
+    document_ids: Sequence[str] | None = None,
+    note: str = "",
+) -> BatchView:
+    org = session.scalar(select(Organisation).where(Organisation.code == school))
+    if org is None:
+        raise NotFound(f"Không tìm thấy trường {school}", f"No school {school}", code="school_not_found")
+    if not can_propose_disposal(session, user, org):
+        raise PermissionDenied(
+            f"{user.username} không có quyền lập danh sách tiêu hủy",
+            f"{user.username} may not propose disposal",
+        )
+    due = {d.document_id: d for d in due_documents(session, today, school=school)}
+    wanted = list(document_ids) if document_ids else [d for d, item in due.items() if item.open_batch is None]
+    if not wanted:
+        raise InvalidInput(
+            "Không có hồ sơ nào đến hạn tiêu hủy", "No document is due for disposal", code="nothing_due"
+        )
+    refused = [doc_id for doc_id in wanted if doc_id not in due]
+    if refused:
+        raise InvalidInput(
+            f"Hồ sơ chưa được phép tiêu hủy (chưa hết hạn, bị phong tỏa, chưa xác nhận hoặc không thuộc trường): "
+            f"{', '.join(refused)}",
+            f"Not disposable now (not due, held, unconfirmed, or not this school's): {', '.join(refused)}",
+            code="not_due",
+        )
+    busy = [doc_id for doc_id in wanted if due[doc_id].open_batch is not None]
+    if busy:
+        raise Conflict(
+            f"Hồ sơ đã nằm trong một đợt tiêu hủy khác: {', '.join(busy)}",
+            f"Already in another open disposal batch: {', '.join(busy)}",
+            code="already_in_batch",
+        )
+    batch = DisposalBatch(school=org, status="proposed", note=note, proposed_at=utcnow(), proposed_by=user)
+    session.add(batch)
+    for doc_id in dict.fromkeys(wanted):
+        item = due[doc_id]
+        session.add(
+            DisposalItem(
+                batch=batch,
+                document_id=doc_id,
+                disposable_from=item.disposable_from,
+                basis={"retention": item.retention, "sources": list(item.sources)},
+            )
+        )
+    session.flush()
+    record_event(
+        session,
+        "disposal.propose",
+        actor=user,
+        organisation_id=org.id,
+        detail={"batch": batch.id, "documents": list(dict.fromkeys(wanted))},
+    )
+    return batch_view(batch)
+
+
+def _batch(session: Session, batch_id: int, *, lock: bool = False) -> DisposalBatch:
+    stmt = select(DisposalBatch).where(DisposalBatch.id == batch_id)
+    batch = session.scalar(stmt.with_for_update() if lock else stmt)
+    if batch is None:
+        raise NotFound(
+            f"Không có đợt tiêu hủy {batch_id}", f"No disposal batch {batch_id}", code="batch_not_found"
+        )
+    return batch
+
+
+def _still_due(session: Session, batch: DisposalBatch, today: date) -> None:
+    """Refuse if any document of the batch stopped being due (a hold, a changed row, a changed date)."""
+    schedules = load_schedules(session)
+    blocked = []
+    for item in batch.items:
+        d = decide_document(session, item.document, today, schedules)
+        if not d.due:
+            blocked.append(f"{item.document_id} ({', '.join(d.blockers)})")
+    if blocked:
+        raise Conflict(
+            f"Một số hồ sơ không còn được phép tiêu hủy: {'; '.join(blocked)}",
+            f"Some documents may no longer be disposed of: {'; '.join(blocked)}",
+            code="no_longer_due",
+        )
+
+
+def approve_batch(session: Session, *, batch_id: int, user: User, today: date) -> BatchView:
+    batch = _batch(session, batch_id, lock=True)
+    if batch.status != "proposed":
+        raise Conflict(
+            f"Đợt {batch_id} đang ở trạng thái {batch.status}, không thể phê duyệt",
+            f"Batch {batch_id} is {batch.status}; only a proposed batch can be approved",
+            code="bad_batch_state",
+        )
+    if not can_approve_disposal(session, user, batch.school):
+        raise PermissionDenied(
+            f"{user.username} không có quyền phê duyệt tiêu hủy (cần Hiệu trưởng)",
+            f"{user.username} may not approve disposal (the principal approves)",
+        )
+    _still_due(session, batch, today)
+    batch.status, batch.approved_at, batch.approved_by = "approved", utcnow(), user
+    record_event(
+        session, "disposal.approve", actor=user, organisation_id=batch.school_id, detail={"batch": batch.id}
+    )
+    return batch_view(batch)
+
+
+def cancel_batch(session: Session, *, batch_id: int, user: User, reason: str = "") -> BatchView:
+    batch = _batch(session, batch_id, lock=True)
+    if batch.status not in ("proposed", "approved"):
+        raise Conflict(
+            f"Đợt {batch_id} đang ở trạng thái {batch.status}, không thể hủy",
+            f"Batch {batch_id} is {batch.status}; it can no longer be cancelled",
+            code="bad_batch_state",
+        )
+    if not (
+        can_propose_disposal(session, user, batch.school) or can_approve_disposal(session, user, batch.school)
+    ):
+        raise PermissionDenied(
+            f"{user.username} không có quyền", f"{user.username} may not cancel this batch"
+        )
+    batch.status = "cancelled"
+    record_event(
+        session,
+        "disposal.cancel",
+        actor=user,
+        organisation_id=batch.school_id,
+        detail={"batch": batch.id, "reason": reason},
+    )
+    return batch_view(batch)
+
+
+def batch_view(batch: DisposalBatch) -> BatchView:
+    return BatchView(
+        id=batch.id,
+        school=batch.school.code,
+        status=batch.status,
+        proposed_by=batch.proposed_by.username if batch.proposed_by else None,
+        approved_by=batch.approved_by.username if batch.approved_by else None,
+        executed_at=batch.executed_at.isoformat() if batch.executed_at else None,
+        record_document_id=batch.record_document_id,
+        record_signed=batch.record_signed,
+        items=tuple(
+            BatchItemView(
+                i.document_id,
+                i.document.title,
+                i.document.type_code,
+                i.document.school_year,
+                i.disposable_from,
+            )
+            for i in batch.items
+        ),
+        keys_pending=sum(k.state == "pending" for k in batch.keys),
+    )
+
+
+def list_batches(session: Session, *, school: str | None = None) -> list[BatchView]:
+    stmt = select(DisposalBatch).order_by(DisposalBatch.id)
+    if school:
+        stmt = stmt.join(Organisation, DisposalBatch.school_id == Organisation.id).where(
+            Organisation.code == school
+        )
+    return [batch_view(b) for b in session.scalars(stmt)]
+
+
+# --- execute -------------------------------------------------------------------------------------------------------
+def execute_batch(
+    archive: Archive,
+    *,
+    batch_id: int,
+    today: date,
+    sign: Signer | None = None,
+    user: User | None = None,
+) -> ExecutionResult:
+    with archive.sessions() as session, session.begin():
+        batch = _batch(session, batch_id, lock=True)
+        resuming = batch.status == "executing"
+        if not resuming:
+            if batch.status != "approved":
+                raise Conflict(
+                    f"Đợt {batch_id} chưa được phê duyệt (trạng thái {batch.status})",
+                    f"Batch {batch_id} is {batch.status}; only an approved batch can be executed",
+                    code="bad_batch_state",
+                )
+            _still_due(session, batch, today)
+            listing = _listing(batch)
+            school_code, school_name = batch.school.code, batch.school.name
+    record_sha = None
+    signed = False
+    kept: list[str] = []
+    if not resuming:
+        pdf, signed = _record_pdf(archive, batch_id, school_name, listing, today, sign)
+        record = _archive_record(archive, pdf, batch_id, school_code, today, user)
+        record_sha = record.version.sha256
+        kept = _tombstone(archive, batch_id, record.document.id, signed, user)
+    failures, deleted = _delete_pending(archive, batch_id)
+    with archive.sessions() as session, session.begin():
+        batch = _batch(session, batch_id, lock=True)
+        pending = sum(k.state == "pending" for k in batch.keys)
+        if pending == 0 and batch.status == "executing":
+            batch.status, batch.executed_at = "executed", utcnow()
+            record_event(
+                session,
+                "disposal.executed",
+                actor=session.merge(user) if user else None,
+                organisation_id=batch.school_id,
+                detail={"batch": batch.id, "keys": len(batch.keys), "record": batch.record_document_id},
+            )
+        return ExecutionResult(
+            batch_id=batch.id,
+            status=batch.status,
+            record_document_id=batch.record_document_id,
+            record_sha256=record_sha,
+            record_signed=batch.record_signed,
+            documents=len(batch.items),
+            deleted_keys=deleted,
+            kept_shared=tuple(kept),
+            failures=tuple(failures),
+        )
+
+
+def _listing(batch: DisposalBatch) -> dict[str, Any]:
+    return {
+        "proposed_by": batch.proposed_by.username if batch.proposed_by else "",
+        "proposed_at": batch.proposed_at.isoformat(timespec="seconds"),
+        "approved_by": batch.approved_by.username if batch.approved_by else "",
+        "approved_by_name": batch.approved_by.full_name if batch.approved_by else "",
+        "approved_at": batch.approved_at.isoformat(timespec="seconds") if batch.approved_at else "",
+        "items": [
+            {
+                "document_id": i.document_id,
+                "title": i.document.title,
+                "type": i.document.doc_type.name_vi,
+                "type_code": i.document.type_code,
+                "year": i.document.school_year,
+                "disposable_from": i.disposable_from.isoformat(),
+                "basis": i.basis,
+                "versions": [
+                    {"number": v.number, "filename": v.original_filename, "sha256": v.sha256, "size": v.size}
+                    for v in i.document.versions
+                ],
+            }
+            for i in batch.items
+        ],
+    }
+
+
+def _record_pdf(
+    archive: Archive,
+    batch_id: int,
+    school_name: str,
+    listing: dict[str, Any],
+    today: date,
+    sign: Signer | None,
+) -> tuple[bytes, bool]:
+    warning = None
+    if sign is None:
+        warning = (
+            "CHƯA KÝ SỐ: chưa cấu hình chữ ký số của cơ quan; biên bản được lưu không có chữ ký. "
+            "/ NOT SIGNED: no organisation signing key is configured; the record is stored unsigned."
+        )
+    pdf = render_record(
+        batch_id=batch_id, school_name=school_name, listing=listing, today=today, warning=warning
+    )
+    meta = {"batch": batch_id, "school": school_name, "date": today.isoformat(), "signed": sign is not None}
+    pdf = _attach_listing(pdf, meta | {"warning": warning} | listing)
+    if sign is None:
+        return pdf, False
+    return sign(pdf), True
+
+
+def current_school_year(today: date) -> str:
+    # a school year runs from September; August still closes the previous one
+    start = today.year if today.month >= 9 else today.year - 1
+    return f"{start}-{start + 1}"
+
+
+def _archive_record(archive: Archive, pdf: bytes, batch_id: int, school: str, today: date, user: User | None):  # type: ignore[no-untyped-def]
+    with tempfile.TemporaryDirectory(dir=archive.spool_dir) as tmp:
+        path = Path(tmp) / f"Biên bản tiêu hủy số {batch_id}.pdf"
+        path.write_bytes(pdf)
+        return ingest_file(
+            archive,
+            path,
+            filename=path.name,
+            school=school,
+            type_code=RECORD_TYPE,
+            year=current_school_year(today),
+            title=f"Biên bản tiêu hủy hồ sơ hết thời hạn bảo quản — đợt {batch_id} ({today.isoformat()})",
+            actor=user,
+        )
+
+
+def _tombstone(archive: Archive, batch_id: int, record_id: str, signed: bool, user: User | None) -> list[str]:
+    """One transaction: documents become tombstones, their copies stop being tracked, the keys to delete are listed.
+    Returns the content keys kept because a live document shares the bytes."""
+    with archive.sessions() as session, session.begin():
+        batch = _batch(session, batch_id, lock=True)
+        now = utcnow()
+        actor = session.merge(user) if user else None
+        batch.status, batch.record_document_id, batch.record_signed = "executing", record_id, signed
+        doc_ids = [i.document_id for i in batch.items]
+        keys: dict[str, tuple[str, str]] = {}
+        for item in batch.items:
+            doc = item.document
+            doc.status = "disposed"
+            for v in doc.versions:
+                session.add(
+                    DisposedVersion(version_id=v.id, batch_id=batch.id, disposed_at=now, number=v.number)
+                )
+                keys[manifest_key(doc.id, v.number)] = (v.manifest_sha256, "manifest")
+                keys.setdefault(content_key(v.sha256), (v.sha256, "content"))
+            record_event(
+                session,
+                "document.dispose",
+                actor=actor,
+                document_id=doc.id,
+                organisation_id=doc.school_id,
+                detail={"batch": batch.id, "record": record_id, "versions": [v.sha256 for v in doc.versions]},
+            )
+        session.flush()
+        shared = _shared_content(session, [sha for sha, kind in keys.values() if kind == "content"], doc_ids)
+        kept = []
+        for key, (sha, kind) in keys.items():
+            if kind == "content" and sha in shared:
+                kept.append(key)
+                continue
+            session.add(DisposalKey(batch=batch, key=key, sha256=sha, kind=kind, state="pending"))
+            obj = session.scalar(select(StoredObject).where(StoredObject.key == key))
+            if obj is not None:
+                for c in list(obj.copies):
+                    session.delete(c)
+                session.delete(obj)
+        if kept:
+            _mark_kept(session, batch.id, kept)
+        record_event(
+            session,
+            "disposal.execute",
+            actor=actor,
+            organisation_id=batch.school_id,
+            detail={
+                "batch": batch.id,
+                "record": record_id,
+                "signed": signed,
+                "keys": len(keys) - len(kept),
+                "kept": kept,
+            },
+        )
+    return kept
+
+
+def _mark_kept(session: Session, batch_id: int, kept: list[str]) -> None:
+    rows = session.execute(
+        select(DisposedVersion, Version.sha256)
+        .join(Version, DisposedVersion.version_id == Version.id)
+        .where(DisposedVersion.batch_id == batch_id)
+    )
+    for dv, sha in rows:
+        if content_key(sha) in kept:
+            dv.content_kept = True
+
+
+def _shared_content(session: Session, shas: list[str], disposed_doc_ids: list[str]) -> set[str]:
+    if not shas:
+        return set()
+    rows = session.scalars(
+        select(Version.sha256)
+        .join(Document, Version.document_id == Document.id)
+        .where(Version.sha256.in_(shas), Document.status != "disposed", Document.id.not_in(disposed_doc_ids))
+    )
+    return set(rows)
+
+
+def _delete_pending(archive: Archive, batch_id: int) -> tuple[list[KeyFailure], int]:
+    """Delete every pending key from every store; a key is done when no store holds it any more."""
+    failures: list[KeyFailure] = []
+    deleted = 0
+    with archive.sessions() as session:
+        pending = [
+            (k.id, k.key)
+            for k in session.scalars(
+                select(DisposalKey).where(DisposalKey.batch_id == batch_id, DisposalKey.state == "pending")
+            )
+        ]
+    for key_id, key in pending:
+        errors = []
+        for store in archive.replicas.stores:
+            try:
+                store.delete(key)
+            except ObjectNotFound:
+                pass  # already gone (an earlier, interrupted run)
+            except StorageError as exc:
+                errors.append(KeyFailure(key, store.url, str(exc)))
+        with archive.sessions() as session, session.begin():
+            row = session.get(DisposalKey, key_id)
+            assert row is not None
+            if errors:
+                row.detail = "; ".join(f"{e.store}: {e.detail}" for e in errors)[:1000]
+                failures.extend(errors)
+            else:
+                row.state, row.deleted_at, row.detail = "deleted", utcnow(), ""
+                deleted += 1
+    return failures, deleted
+
+
+def execution_to_dict(r: ExecutionResult) -> dict[str, Any]:
+    return {
+        "batch": r.batch_id,
+        "status": r.status,
+        "record_document_id": r.record_document_id,
+        "record_sha256": r.record_sha256,
+        "record_signed": r.record_signed,
+        "documents": r.documents,
+        "deleted_keys": r.deleted_keys,
+        "kept_shared": list(r.kept_shared),
+        "failures": [f.__dict__ for f in r.failures],
+    }
+
+
+def batch_to_dict(b: BatchView) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "school": b.school,
+        "status": b.status,
+        "proposed_by": b.proposed_by,
+        "approved_by": b.approved_by,
+        "executed_at": b.executed_at,
+        "record_document_id": b.record_document_id,
+        "record_signed": b.record_signed,
+        "keys_pending": b.keys_pending,
+        "items": [
+            {
+                "document_id": i.document_id,
+                "title": i.title,
+                "type": i.type_code,
+                "year": i.school_year,
+                "disposable_from": i.disposable_from.isoformat(),
+            }
+            for i in b.items
+        ],
+    }
+
+
+__all__ = [
+    "BatchView",
+    "DueItem",
+    "ExecutionResult",
+    "approve_batch",
+    "can_approve_disposal",
+    "cancel_batch",
+    "due_documents",
+    "execute_batch",
+    "list_batches",
+    "propose_batch",
+]
+
+
+# --- the record (biên bản tiêu hủy) ----------------------------------------------------------------------------------
+FONT_PATH = Path("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf")
+FONT_BOLD_PATH = Path("/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf")
+
+
+def _fonts() -> tuple[str, str]:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    # Vietnamese needs a real Unicode font: the PDF base-14 fonts have no ư, ơ, ạ …
+    if "NotoSans" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("NotoSans", str(FONT_PATH)))
+    bold = "NotoSans"
+    if FONT_BOLD_PATH.exists():
+        if "NotoSans-Bold" not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(TTFont("NotoSans-Bold", str(FONT_BOLD_PATH)))
+        bold = "NotoSans-Bold"
+    return "NotoSans", bold
+
+
+def render_record(
+    *, batch_id: int, school_name: str, listing: dict[str, Any], today: date, warning: str | None
+) -> bytes:
+    """The disposal record: who proposed and approved, the legal basis, and every file with its SHA-256."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    regular, bold = _fonts()
+    buf = BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4, pageCompression=1)
+    c.setTitle(f"Biên bản tiêu hủy hồ sơ — đợt {batch_id}")
+    c.setAuthor(school_name)
+    c.setSubject("Biên bản tiêu hủy hồ sơ hết thời hạn bảo quản")
+    width, height = A4
+    left, y = 50.0, height - 60
+
+    def line(text: str, size: float = 9.5, font: str = regular, indent: float = 0, gap: float = 4) -> None:
+        nonlocal y
+        if y < 60:
+            c.showPage()
+            y = height - 60
+        c.setFont(font, size)
+        c.drawString(left + indent, y, text)
+        y -= size + gap
+
+    def centred(text: str, size: float, font: str) -> None:
+        nonlocal y
+        c.setFont(font, size)
+        c.drawCentredString(width / 2, y, text)
+        y -= size + 6
+
+    c.setFont(regular, 10)
+    c.drawString(left, y, school_name)
+    c.drawRightString(width - left, y, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+    y -= 14
+    c.drawRightString(width - left, y, "Độc lập - Tự do - Hạnh phúc")
+    y -= 30
+    centred("BIÊN BẢN TIÊU HỦY HỒ SƠ HẾT THỜI HẠN BẢO QUẢN", 14, bold)
+    centred(f"Đợt số {batch_id} — ngày {today.strftime('%d/%m/%Y')}", 10, regular)
+    y -= 6
+    if warning:
+        c.setFillColorRGB(0.75, 0, 0)
+        for part in _wrap(warning, 95):
+            line(part, 10, bold)
+        c.setFillColorRGB(0, 0, 0)
+        y -= 4
+    line(f"Người lập danh sách: {listing['proposed_by']} (lúc {listing['proposed_at']})")
+    approver = listing["approved_by_name"] or listing["approved_by"]
+    line(f"Người phê duyệt (Hiệu trưởng): {approver} (lúc {listing['approved_at']})")
+    files = sum(len(i["versions"]) for i in listing["items"])
+    size = sum(v["size"] for i in listing["items"] for v in i["versions"])
+    line(f"Số hồ sơ: {len(listing['items'])}; số tệp: {files}; tổng dung lượng: {size} byte")
+    line(
+        "Căn cứ: thời hạn bảo quản tính từ năm công việc kết thúc (Thông tư 27/2016/TT-BGDĐT và văn bản thay thế); "
+        "các dòng áp dụng ghi theo từng hồ sơ.",
+        8.5,
+    )
+    y -= 6
+    line("Danh sách tệp bị tiêu hủy (mã kiểm tra SHA-256):", 10.5, bold)
+    for n, item in enumerate(listing["items"], 1):
+        line(f"{n}. {item['title'][:90]}", 9.5, bold, gap=3)
+        line(
+            f"Mã hồ sơ {item['document_id']} — {item['type'][:60]} — năm học {item['year']}",
+            8.5,
+            indent=14,
+            gap=3,
+        )
+        basis = "; ".join(item["basis"].get("sources", []))
+        line(
+            f"Thời hạn: {item['basis'].get('retention', '')}; được tiêu hủy từ {item['disposable_from']}; căn cứ: {basis}"[
+                :150
+            ],
+            8,
+            indent=14,
+            gap=3,
+        )
+        for v in item["versions"]:
+            line(f"Phiên bản {v['number']}: {v['filename'][:80]} ({v['size']} byte)", 8, indent=28, gap=2)
+            line(f"SHA-256: {v['sha256']}", 8, indent=28, gap=5)
+    y -= 20
+    line("HIỆU TRƯỞNG", 10.5, bold, indent=330)
+    line("(Ký số)", 9, indent=342)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+LISTING_NAME = "danh-sach-tieu-huy.json"
+
+
+def _attach_listing(pdf: bytes, listing: dict[str, Any]) -> bytes:
+    """Embed the listing as JSON in the record, so a machine can check the files against it (the page text is for
+    people; the signature covers both)."""
+    import json
+
+    import pikepdf
+
+    data = json.dumps(listing, ensure_ascii=False, indent=1, default=str).encode("utf-8")
+    with pikepdf.open(BytesIO(pdf)) as doc:
+        doc.attachments[LISTING_NAME] = pikepdf.AttachedFileSpec(
+            doc, data, mime_type="application/json", description="Danh sách tệp tiêu hủy / files disposed of"
+        )
+        out = BytesIO()
+        doc.save(out)
+    return out.getvalue()
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    out: list[str] = []
+    current = ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > width:
+            out.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    if current:
+        out.append(current)
+    return out
