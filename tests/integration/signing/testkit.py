@@ -8,7 +8,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-SHARED_PKI = Path("/work/shared/pki")
+# the test PKI configuration is kept in the repository (tests/pki), not read from where shared/ happens to be
+SHARED_PKI = Path(__file__).resolve().parents[2] / "pki"
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 P12_PASSWORD = b"test-p12-pass"
 TOKEN_LABEL = "hoso-test"
