@@ -188,3 +188,523 @@ def worker() -> None:
 
 
 COMMANDS.extend([fixity_group, worker])
+
+
+# ---- retention and catalog: `hoso retention …`, `hoso catalog …` (retention/schedules, holds, disposal, backup,
+# rebuild). Own Archive builder for the same reason as above; every command closes it.
+
+
+def _retention_archive():  # type: ignore[no-untyped-def]
+    from .context import build_archive
+    from .settings import Settings
+
+    return build_archive(Settings(), migrate=True)
+
+
+def _user(archive, name: str):  # type: ignore[no-untyped-def]
+    from .accounts import get_user
+
+    with archive.sessions() as session:
+        return get_user(session, name)
+
+
+def _day(value: str | None):  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from .errors import InvalidInput
+
+    if not value:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"Ngày không hợp lệ: {value!r} (YYYY-MM-DD)", f"Invalid date {value!r} (YYYY-MM-DD)"
+        ) from None
+
+
+_ON = click.option("--on", "on", help="Judge as of this date (YYYY-MM-DD; default today)")
+_JSON = click.option("--json", "as_json", is_flag=True)
+
+
+@click.group("retention", help="Retention schedules, legal holds and disposal (tiêu hủy).")
+def retention_group() -> None:
+    pass
+
+
+@retention_group.command(
+    "schedules", help="List the schedules and their current rows with sources and status."
+)
+@_JSON
+def retention_schedules(as_json: bool) -> None:
+    from retention.schedules import load_schedules
+
+    a = _retention_archive()
+    try:
+        with a.sessions() as s, s.begin():
+            scheds = load_schedules(s)
+    finally:
+        a.close()
+    data = [
+        {
+            "code": x.code,
+            "kind": x.kind,
+            "school": x.school,
+            "effective_from": x.effective_from.isoformat(),
+            "rows": [
+                {
+                    "type": r.type_code,
+                    "level": r.level,
+                    "retention": r.period.text,
+                    "status": r.status,
+                    "source": r.source,
+                }
+                for r in x.rules
+            ],
+        }
+        for x in scheds
+    ]
+    if as_json:
+        _print_json(data)
+        return
+    for x in data:
+        click.echo(f"{x['code']}  ({x['kind']}, from {x['effective_from']})")
+        for r in x["rows"]:
+            level = f" [{r['level']}]" if r["level"] else ""
+            click.echo(f"  {r['type']}{level}: {r['retention']}  {r['status']}  {r['source']}")
+
+
+@retention_group.command(
+    "confirm", help="Confirm a row's value (an authorised person; recorded as an event)."
+)
+@click.argument("type_code")
+@click.option("--years", type=int, help="Retention in years, counted from the year the work ends")
+@click.option("--permanent", is_flag=True)
+@click.option("--until-students-leave", is_flag=True, help="Event-based: until the students concerned leave")
+@click.option("--source", required=True, help="Legal source: text, article, item")
+@click.option("--user", "username", required=True)
+@click.option("--schedule", help="Schedule code (default: the national schedule in force today)")
+@click.option("--level", default="", help="Only for this level (THCS, THPT, GDTX)")
+@_JSON
+def retention_confirm(
+    type_code: str,
+    years: int | None,
+    permanent: bool,
+    until_students_leave: bool,
+    source: str,
+    username: str,
+    schedule: str | None,
+    level: str,
+    as_json: bool,
+) -> None:
+    from retention.schedules import confirm_rule
+
+    from .errors import InvalidInput
+
+    if sum([years is not None, permanent, until_students_leave]) != 1:
+        raise InvalidInput(
+            "Chọn đúng một: --years N, --permanent hoặc --until-students-leave",
+            "Give exactly one of --years N, --permanent, --until-students-leave",
+        )
+    retention = "permanent" if permanent else "students_leave" if until_students_leave else f"{years} years"
+    a = _retention_archive()
+    try:
+        with a.sessions() as s, s.begin():
+            from .accounts import get_user
+
+            c = confirm_rule(
+                s,
+                type_code=type_code,
+                retention=retention,
+                source=source,
+                user=get_user(s, username),
+                schedule=schedule,
+                level=level,
+            )
+    finally:
+        a.close()
+    data = c.__dict__
+    _print_json(data) if as_json else click.echo(
+        f"Đã xác nhận / confirmed {c.schedule} {c.type_code}: {c.retention} ({c.source}); "
+        f"before: {c.previous or '-'} ({c.previous_status or '-'})"
+    )
+
+
+@retention_group.command(
+    "event-date", help="Confirm the date the students concerned left (event-based periods)."
+)
+@click.argument("document_id")
+@click.option("--date", "when", required=True, help="YYYY-MM-DD")
+@click.option("--source", required=True, help="Evidence: decision, register entry …")
+@click.option("--user", "username", required=True)
+def retention_event_date(document_id: str, when: str, source: str, username: str) -> None:
+    from retention.schedules import set_event_date
+
+    from .accounts import get_user
+
+    a = _retention_archive()
+    try:
+        with a.sessions() as s, s.begin():
+            set_event_date(
+                s, document_id=document_id, occurred_on=_day(when), source=source, user=get_user(s, username)
+            )
+    finally:
+        a.close()
+    click.echo(f"Đã ghi ngày / recorded {when} for {document_id}")
+
+
+@retention_group.command(
+    "status", help="Which rows apply to a document, its disposable-from date and blockers."
+)
+@click.argument("document_id")
+@_ON
+@_JSON
+def retention_status(document_id: str, on: str | None, as_json: bool) -> None:
+    from retention.schedules import decision_for, decision_to_dict
+
+    a = _retention_archive()
+    try:
+        with a.sessions() as s, s.begin():
+            data = decision_to_dict(decision_for(s, document_id, _day(on)))
+    finally:
+        a.close()
+    if as_json:
+        _print_json(data)
+        return
+    click.echo(
+        f"{document_id}: {data['retention_vi']} ({data['retention']}), disposable from {data['disposable_from']}"
+    )
+    for r in data["rules"]:  # type: ignore[attr-defined]
+        click.echo(f"  {r['schedule']}: {r['retention']} {r['status']} {r['source']}")
+    for b in data["blockers_text"]:  # type: ignore[attr-defined]
+        click.echo(f"  chặn / blocked: {b}")
+
+
+@retention_group.command("due", help="Documents past their date, not held, under confirmed rows.")
+@click.option("--school")
+@_ON
+@_JSON
+def retention_due(school: str | None, on: str | None, as_json: bool) -> None:
+    from retention.disposal import due_documents
+
+    a = _retention_archive()
+    try:
+        with a.sessions() as s, s.begin():
+            items = due_documents(s, _day(on), school=school)
+    finally:
+        a.close()
+    data = [
+        i.__dict__ | {"disposable_from": i.disposable_from.isoformat(), "sources": list(i.sources)}
+        for i in items
+    ]
+    if as_json:
+        _print_json(data)
+        return
+    for i in items:
+        batch = f"  (batch {i.open_batch})" if i.open_batch else ""
+        click.echo(
+            f"{i.document_id}  {i.school}  {i.type_code}  {i.school_year}  from {i.disposable_from}{batch}  {i.title}"
+        )
+    click.echo(f"{len(items)} hồ sơ đến hạn / documents due")
+
+
+@retention_group.group("hold", help="Legal holds (inspection, complaint): block disposal and lock copies.")
+def hold_group() -> None:
+    pass
+
+
+def _hold_out(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    data = result.hold.__dict__ | {"stores": [o.__dict__ for o in result.stores]}
+    if as_json:
+        _print_json(data)
+        return
+    h = result.hold
+    state = "đang hiệu lực / active" if h.active else f"đã gỡ / released {h.released_at}"
+    click.echo(f"hold {h.id} on {h.document_id}: {h.reason} {h.reference} — {state}")
+    for o in result.stores:
+        if not o.ok:
+            click.echo(f"  kho / store {o.store}: {o.detail} (the lock job will retry)", err=True)
+
+
+@hold_group.command("place")
+@click.argument("document_id")
+@click.option(
+    "--reason", required=True, type=click.Choice(["inspection", "complaint", "litigation", "other"])
+)
+@click.option("--ref", "reference", required=True, help="Inspection decision / complaint file number")
+@click.option("--note", default="")
+@click.option("--user", "username", required=True)
+@_JSON
+def hold_place(
+    document_id: str, reason: str, reference: str, note: str, username: str, as_json: bool
+) -> None:
+    from retention.holds import place_hold
+
+    a = _retention_archive()
+    try:
+        r = place_hold(
+            a, document_id=document_id, reason=reason, reference=reference, note=note, user=_user(a, username)
+        )
+    finally:
+        a.close()
+    _hold_out(r, as_json)
+
+
+@hold_group.command("release")
+@click.argument("hold_id", type=int)
+@click.option("--note", default="")
+@click.option("--user", "username", required=True)
+@_JSON
+def hold_release(hold_id: int, note: str, username: str, as_json: bool) -> None:
+    from retention.holds import release_hold
+
+    a = _retention_archive()
+    try:
+        r = release_hold(a, hold_id=hold_id, note=note, user=_user(a, username))
+    finally:
+        a.close()
+    _hold_out(r, as_json)
+
+
+@hold_group.command("list")
+@click.option("--doc", "document_id")
+@click.option("--all", "show_all", is_flag=True, help="Include released holds")
+@_JSON
+def hold_list(document_id: str | None, show_all: bool, as_json: bool) -> None:
+    from retention.holds import list_holds
+
+    a = _retention_archive()
+    try:
+        with a.sessions() as s:
+            holds = list_holds(s, document_id=document_id, active_only=not show_all)
+    finally:
+        a.close()
+    if as_json:
+        _print_json([h.__dict__ for h in holds])
+        return
+    for h in holds:
+        click.echo(
+            f"{h.id}  {h.document_id}  {h.reason}  {h.reference}  {h.placed_at}  {h.released_at or 'active'}"
+        )
+
+
+def _batch_out(b, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    from retention.disposal import batch_to_dict
+
+    data = batch_to_dict(b)
+    if as_json:
+        _print_json(data)
+        return
+    click.echo(f"batch {b.id} ({b.school}): {b.status}; {len(b.items)} hồ sơ / documents")
+    for i in b.items:
+        click.echo(f"  {i.document_id}  {i.type_code}  {i.school_year}  from {i.disposable_from}  {i.title}")
+
+
+@retention_group.command(
+    "propose", help="Propose a disposal batch (default: every due document of the school)."
+)
+@click.option("--school", required=True)
+@click.option("--doc", "document_ids", multiple=True, help="Only these documents (repeatable)")
+@click.option("--note", default="")
+@click.option("--user", "username", required=True)
+@_ON
+@_JSON
+def retention_propose(
+    school: str, document_ids: tuple[str, ...], note: str, username: str, on: str | None, as_json: bool
+) -> None:
+    from retention.disposal import propose_batch
+
+    from .accounts import get_user
+
+    a = _retention_archive()
+    try:
+        with a.sessions() as s, s.begin():
+            b = propose_batch(
+                s,
+                school=school,
+                user=get_user(s, username),
+                today=_day(on),
+                document_ids=list(document_ids) or None,
+                note=note,
+            )
+    finally:
+        a.close()
+    _batch_out(b, as_json)
+
+
+@retention_group.command("approve", help="Approve a proposed batch (the principal).")
+@click.argument("batch_id", type=int)
+@click.option("--user", "username", required=True)
+@_ON
+@_JSON
+def retention_approve(batch_id: int, username: str, on: str | None, as_json: bool) -> None:
+    from retention.disposal import approve_batch
+
+    from .accounts import get_user
+
+    a = _retention_archive()
+    try:
+        with a.sessions() as s, s.begin():
+            b = approve_batch(s, batch_id=batch_id, user=get_user(s, username), today=_day(on))
+    finally:
+        a.close()
+    _batch_out(b, as_json)
+
+
+@retention_group.command("cancel", help="Cancel a proposed or approved batch.")
+@click.argument("batch_id", type=int)
+@click.option("--user", "username", required=True)
+@click.option("--reason", default="")
+def retention_cancel(batch_id: int, username: str, reason: str) -> None:
+    from retention.disposal import cancel_batch
+
+    from .accounts import get_user
+
+    a = _retention_archive()
+    try:
+        with a.sessions() as s, s.begin():
+            cancel_batch(s, batch_id=batch_id, user=get_user(s, username), reason=reason)
+    finally:
+        a.close()
+    click.echo(f"Đã hủy đợt / batch {batch_id} cancelled")
+
+
+@retention_group.command(
+    "execute",
+    help="Carry out an approved batch: signed record first, then every copy deleted. Exit 1 if unfinished.",
+)
+@click.argument("batch_id", type=int)
+@click.option("--user", "username", default="admin", show_default=True)
+@_ON
+@_JSON
+def retention_execute(batch_id: int, username: str, on: str | None, as_json: bool) -> None:
+    import sys
+
+    from retention.disposal import execute_batch, execution_to_dict
+
+    a = _retention_archive()
+    try:
+        sign = a.extras.get("sign_org")
+        if not callable(sign):
+            sign = None
+            click.echo(
+                "CẢNH BÁO: chưa cấu hình chữ ký số của cơ quan; biên bản sẽ được lưu không có chữ ký "
+                "/ WARNING: no organisation signing key; the record is stored unsigned",
+                err=True,
+            )
+        r = execute_batch(a, batch_id=batch_id, today=_day(on), sign=sign, user=_user(a, username))
+    finally:
+        a.close()
+    if as_json:
+        _print_json(execution_to_dict(r))
+    else:
+        click.echo(
+            f"batch {r.batch_id}: {r.status}; biên bản / record {r.record_document_id} "
+            f"({'đã ký / signed' if r.record_signed else 'CHƯA KÝ / UNSIGNED'}); {r.deleted_keys} keys deleted"
+        )
+        for key in r.kept_shared:
+            click.echo(f"  giữ lại / kept (shared with a live document): {key}")
+        for f in r.failures:
+            click.echo(f"  CHƯA XÓA / NOT DELETED {f.store} {f.key}: {f.detail}", err=True)
+    sys.exit(0 if r.status == "executed" else 1)
+
+
+@retention_group.command("batches", help="List disposal batches.")
+@click.option("--school")
+@_JSON
+def retention_batches(school: str | None, as_json: bool) -> None:
+    from retention.disposal import batch_to_dict, list_batches
+
+    a = _retention_archive()
+    try:
+        with a.sessions() as s:
+            batches = list_batches(s, school=school)
+    finally:
+        a.close()
+    if as_json:
+        _print_json([batch_to_dict(b) for b in batches])
+        return
+    for b in batches:
+        click.echo(
+            f"{b.id}  {b.school}  {b.status}  {len(b.items)} documents  record {b.record_document_id or '-'}"
+        )
+
+
+@retention_group.command("lock-sync", help="Apply schedule retention and legal holds to Object Lock stores.")
+@_JSON
+def retention_lock_sync(as_json: bool) -> None:
+    import sys
+
+    from retention.holds import sync_object_locks
+
+    a = _retention_archive()
+    try:
+        r = sync_object_locks(a)
+    finally:
+        a.close()
+    data = r.__dict__ | {"errors": [e.__dict__ for e in r.errors]}
+    _print_json(data) if as_json else click.echo(
+        f"{r.objects} objects; retention set {r.retention_set}; holds on {r.holds_on}, off {r.holds_off}; "
+        f"no Object Lock: {', '.join(r.stores_skipped) or '-'}; errors {len(r.errors)}"
+    )
+    sys.exit(1 if r.errors else 0)
+
+
+@click.group("catalog", help="Catalog backup (XML metadata export) and rebuild from a replica.")
+def catalog_group() -> None:
+    pass
+
+
+@catalog_group.command(
+    "rebuild", help="Rebuild an EMPTY catalog from one replica's manifests. Exit 1 on any break."
+)
+@click.option("--from", "store_url", required=True, help="Store URL of the replica to read (file://, s3://)")
+@_JSON
+def catalog_rebuild(store_url: str, as_json: bool) -> None:
+    import sys
+
+    from retention.rebuild import rebuild_catalog, report_to_dict
+
+    a = _retention_archive()
+    try:
+        r = rebuild_catalog(a, store_url)
+    finally:
+        a.close()
+    if as_json:
+        _print_json(report_to_dict(r))
+    else:
+        click.echo(
+            f"Đã dựng lại / rebuilt from {r.store}: {r.organisations} organisations, {r.documents} documents, "
+            f"{r.versions} versions, {r.objects} objects ({r.exports} exports)"
+        )
+        if r.users_created:
+            click.echo(
+                f"tài khoản tạm (chưa kích hoạt) / inactive placeholder users: {', '.join(r.users_created)}"
+            )
+        for b in r.chain_breaks:
+            click.echo(f"ĐỨT CHUỖI / CHAIN BREAK {b.document_id} v{b.number}: {b.detail}", err=True)
+        for c in r.bad_copies:
+            click.echo(f"BẢN SAO HỎNG / BAD COPY {c.key}: {c.state} {c.detail}", err=True)
+        for k in r.unreadable:
+            click.echo(f"KHÔNG ĐỌC ĐƯỢC / UNREADABLE {k}", err=True)
+    sys.exit(0 if r.ok else 1)
+
+
+@catalog_group.command("export-metadata", help="Write today's XML metadata export to every replica.")
+@click.option("--day", help="YYYY-MM-DD (default today)")
+@_JSON
+def catalog_export(day: str | None, as_json: bool) -> None:
+    from retention.backup import export_metadata
+
+    a = _retention_archive()
+    try:
+        r = export_metadata(a, _day(day))
+    finally:
+        a.close()
+    data = r.__dict__ | {"replicas": [x.__dict__ for x in r.replicas]}
+    _print_json(data) if as_json else click.echo(
+        f"{r.key}  {r.sha256}  ({'mới / new' if r.created else 'đã có / existing'}; {r.documents} documents)"
+    )
+
+
+COMMANDS.extend([retention_group, catalog_group])

@@ -62,6 +62,9 @@ def check_store(store: Store, *, now: datetime | None = None, retention: timedel
     try:
         store.put(key, io.BytesIO(data), hashlib.sha256(data).hexdigest())
         store.set_retention(key, now + retention)
+    except RetentionError as exc:
+        # the store says it has Object Lock but will not lock anything: documents are not protected either
+        return WormResult(store.url, key, False, False, f"the store refused a retention date: {exc}", removed)
     except StorageError as exc:
         return WormResult(store.url, key, None, False, f"could not write the canary: {exc}", removed)
     try:

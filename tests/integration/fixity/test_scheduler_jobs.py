@@ -1,0 +1,113 @@
+"""Jobs registered in one place, run by APScheduler, safe with several workers; `hoso worker` starts and stops."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import types
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select
+
+from archive.context import Archive
+from retention import scheduler as sched
+from retention.integrity_models import FixityRun
+from tests.conftest import ROOT, cli_env
+
+JOBS = {"fixity-light", "fixity-full-slice", "worm-canary", "signature-upkeep", "metadata-export"}
+
+
+def test_every_job_is_registered_once_and_never_stacks(archive: Archive):
+    scheduler = BackgroundScheduler(timezone=sched.TZ)
+    scheduler.start(paused=True)  # a started job store (paused: nothing runs) applies replace_existing
+    try:
+        jobs = sched.register_jobs(scheduler, archive)
+        assert {j.id for j in jobs} == JOBS == {j.id for j in scheduler.get_jobs()}
+        for job in jobs:
+            assert job.coalesce is True and job.max_instances == 1, job.id
+        sched.register_jobs(scheduler, archive)  # registering again replaces, never duplicates
+        assert len(scheduler.get_jobs()) == len(JOBS)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_the_running_scheduler_runs_fixity(archive: Archive, tmp_path: Path):
+    from tests.integration.fixity.conftest import ingest_pdf
+
+    ingest_pdf(archive, tmp_path)
+    scheduler = sched.start_scheduler(archive)
+    try:
+        scheduler.get_job("fixity-light").modify(next_run_time=datetime.now(sched.TZ))
+        deadline = time.time() + 20
+        run = None
+        while time.time() < deadline and run is None:
+            with archive.sessions() as s:
+                run = s.scalars(select(FixityRun).where(FixityRun.finished_at.is_not(None))).first()
+            time.sleep(0.1)
+        assert run is not None and run.kind == "light" and run.slot.startswith("light:")
+        assert run.copies_checked == 6
+    finally:
+        scheduler.shutdown()
+
+
+def test_a_scheduled_light_run_is_done_once_per_slot(archive: Archive, tmp_path: Path):
+    from tests.integration.fixity.conftest import ingest_pdf
+
+    ingest_pdf(archive, tmp_path)
+    first = sched.job_fixity_light(archive)
+    again = sched.job_fixity_light(archive)  # another worker (or a restart) in the same interval
+    assert first.copies_checked == 6 and again.copies_checked == 0 and again.run_id == first.run_id
+
+
+def test_daily_jobs_are_claimed_once_per_day(archive: Archive):
+    assert sched.claim_job(archive, "some-job", "2026-11-28") is True
+    assert sched.claim_job(archive, "some-job", "2026-11-28") is False
+    assert sched.claim_job(archive, "some-job", "2026-11-29") is True
+    assert sched.claim_job(archive, "other-job", "2026-11-28") is True
+    results = sched.job_worm_canary(archive)
+    assert results is not None and all(r.protected for r in results)  # memory stores honour retention
+    assert sched.job_worm_canary(archive) is None  # second worker, same day
+
+
+def test_metadata_export_is_called_lazily_for_the_day_that_ended(archive: Archive, monkeypatch):
+    calls = []
+    fake = types.ModuleType("retention.backup")
+    fake.export_metadata = lambda a, day: calls.append((a, day)) or "exported"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "retention.backup", fake)
+    assert sched.job_metadata_export(archive) == "exported"
+    assert calls == [(archive, sched.today() - timedelta(days=1))]
+    assert sched.job_metadata_export(archive) is None and len(calls) == 1
+
+
+def test_signature_upkeep_needs_the_signing_functions(archive: Archive):
+    assert "lta_inspect" not in archive.extras
+    assert sched.job_signature_upkeep(archive) is None
+
+
+def test_worker_command_starts_and_stops_cleanly(tmp_path: Path):
+    env = cli_env({"HOSO_DATA_DIR": str(tmp_path / "var"), "HOSO_SCHEDULER_ENABLED": "false"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archive.cli", "worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        deadline = time.time() + 30
+        while "jobs scheduled" not in first and time.time() < deadline and proc.poll() is None:
+            first = proc.stdout.readline()
+        assert "5 jobs scheduled" in first
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0 and "stopped" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
