@@ -183,14 +183,21 @@ def token() -> None:
 @click.option("--user", "username", required=True)
 @click.option("--name", default="cli")
 @click.option("--days", default=None, type=int, help="Lifetime in days (default: setting api_token_ttl_days)")
+@click.option(
+    "--scopes", default="*", show_default=True, help="Actions it may do, comma-separated (document.read,…)"
+)
 @pass_ctx
-def token_create(c: Ctx, username: str, name: str, days: int | None) -> None:
+def token_create(c: Ctx, username: str, name: str, days: int | None, scopes: str) -> None:
     from . import accounts
 
     with c.archive().sessions() as session, session.begin():
         u = accounts.get_user(session, username)
         issued = accounts.create_token(
-            session, user=u, name=name, ttl_days=days if days is not None else c.settings.api_token_ttl_days
+            session,
+            user=u,
+            name=name,
+            ttl_days=days if days is not None else c.settings.api_token_ttl_days,
+            scopes=scopes,
         )
         expires = issued.token.expires_at
     click.echo(f"Mã truy cập cho {username} (hiển thị một lần) / token for {username} (shown once)")
@@ -331,6 +338,14 @@ def _register_extensions() -> None:
     for module in (cli_people, cli_retention, cli_signing):
         for command in module.COMMANDS:
             main.add_command(command)
+    # people adds subcommands to the existing groups (org import, user grant/reset-password, token revoke …)
+    for group, commands in (
+        (org, cli_people.ORG_COMMANDS),
+        (user, cli_people.USER_COMMANDS),
+        (token, cli_people.TOKEN_COMMANDS),
+    ):
+        for command in commands:
+            group.add_command(command)
 
 
 _register_extensions()

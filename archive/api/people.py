@@ -1,7 +1,11 @@
-"""HTTP routes for people (registered in archive/app.py)."""
+"""HTTP routes for people (registered in archive/app.py): login/logout and /me, people and tokens, locks, audit."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from . import audit_routes, auth_routes, locks_routes, users_routes
+
 router = APIRouter(tags=["people"])
+for sub in (auth_routes, users_routes, locks_routes, audit_routes):
+    router.include_router(sub.router)

@@ -1,0 +1,166 @@
+"""Logging in and out, and the signed-in person's own account (/me): password, TOTP, sessions, identity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from .. import accounts, auth, sessions
+from ..context import Archive
+from ..errors import InvalidInput
+from ..models import Organisation
+from ..permissions import ACTIONS, school_ids_for
+from .deps import Guard, client_ip, get_archive, get_guard
+
+router = APIRouter(tags=["auth"])
+
+
+class LoginIn(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1000)
+    totp: str | None = Field(default=None, max_length=12)
+
+
+def _set_cookies(response: Response, archive: Archive, issued: sessions.IssuedSession) -> None:
+    s = archive.settings
+    max_age = s.session_ttl_hours * 3600
+    common: dict[str, Any] = {
+        "max_age": max_age,
+        "secure": s.secure_cookies,
+        "samesite": s.cookie_samesite,
+        "path": "/",
+    }
+    response.set_cookie(sessions.SESSION_COOKIE, issued.secret, httponly=True, **common)
+    # readable by the page's script, which echoes it in X-CSRF-Token
+    response.set_cookie(sessions.CSRF_COOKIE, issued.csrf_token, httponly=False, **common)
+
+
+@router.post("/auth/login", summary="Log in with username, password (and TOTP code); sets the session cookie")
+def login(
+    body: LoginIn, request: Request, response: Response, archive: Archive = Depends(get_archive)
+) -> dict[str, Any]:
+    result = auth.login(
+        archive.sessions,
+        archive.settings,
+        username=body.username,
+        password=body.password,
+        totp=body.totp,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    _set_cookies(response, archive, result.issued)
+    with archive.sessions() as session:
+        user = session.merge(result.user)
+        return {
+            "user": accounts.user_to_dict(session, user),
+            "csrf_token": result.issued.csrf_token,
+            "expires_at": result.issued.session.expires_at.isoformat(),
+        }
+
+
+@router.post("/auth/logout", status_code=204, summary="End this web session (a bearer token is not affected)")
+def logout(
+    request: Request,
+    response: Response,
+    guard: Guard = Depends(get_guard),
+    archive: Archive = Depends(get_archive),
+) -> Response:
+    session_id = getattr(request.state, "web_session_id", None)
+    if session_id is not None:
+        with archive.sessions() as session, session.begin():
+            sessions.revoke_session(
+                session,
+                sessions.get_session_row(session, session_id),
+                actor=session.merge(guard.user),
+                reason="logout",
+            )
+    response.status_code = 204
+    for name in (sessions.SESSION_COOKIE, sessions.CSRF_COOKIE):
+        response.delete_cookie(
+            name, path="/", secure=archive.settings.secure_cookies, samesite=archive.settings.cookie_samesite
+        )
+    return response
+
+
+@router.get("/me", summary="Who I am: account, roles, and where I may do what")
+def me(guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)) -> dict[str, Any]:
+    with archive.sessions() as session:
+        user = session.merge(guard.user)
+        out = accounts.user_to_dict(session, user)
+        codes = {o.id: o.code for o in session.scalars(select(Organisation))}
+        where: dict[str, Any] = {}
+        for action in ACTIONS:
+            ids = school_ids_for(session, user, action, scopes=guard.scopes)
+            if ids is None:
+                where[action] = "*"
+            elif ids:
+                where[action] = sorted(codes[i] for i in ids)
+        out["permissions"] = where
+        out["token_scopes"] = sorted(guard.scopes) if guard.scopes is not None else None
+        return out
+
+
+class PasswordChange(BaseModel):
+    old_password: str = Field(max_length=1000)
+    new_password: str = Field(max_length=1000)
+
+
+@router.post("/me/password", status_code=204, summary="Change my password (ends my other sessions)")
+def change_password(
+    body: PasswordChange, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
+) -> Response:
+    with archive.sessions() as session, session.begin():
+        user = session.merge(guard.user)
+        if not accounts.check_password(user.password_hash, body.old_password):
+            raise InvalidInput(
+                "Mật khẩu hiện tại không đúng", "The current password is wrong", code="bad_password"
+            )
+        accounts.reset_password(session, user, password=body.new_password, actor=user)
+    return Response(status_code=204)
+
+
+@router.post("/me/totp", summary="Start TOTP enrolment: returns the secret and an otpauth:// URI for the app")
+def totp_enrol(guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)) -> dict[str, str]:
+    with archive.sessions() as session, session.begin():
+        secret, uri = auth.enrol_totp(session, session.merge(guard.user))
+    return {"secret": secret, "uri": uri}
+
+
+class TotpCode(BaseModel):
+    code: str = Field(max_length=12)
+
+
+@router.post(
+    "/me/totp/confirm", status_code=204, summary="Confirm enrolment with one code; TOTP is then required"
+)
+def totp_confirm(
+    body: TotpCode, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
+) -> Response:
+    with archive.sessions() as session, session.begin():
+        auth.confirm_totp(session, session.merge(guard.user), body.code)
+    return Response(status_code=204)
+
+
+@router.post("/me/totp/disable", status_code=204, summary="Turn TOTP off (needs a current code)")
+def totp_disable(
+    body: TotpCode, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
+) -> Response:
+    with archive.sessions() as session, session.begin():
+        user = session.merge(guard.user)
+        if not user.totp_enabled or auth.verify_totp(user, body.code) is None:
+            raise InvalidInput("Mã xác thực không đúng", "Wrong one-time code", code="bad_totp")
+        auth.disable_totp(session, user)
+    return Response(status_code=204)
+
+
+@router.get("/me/sessions", summary="My open web sessions")
+def my_sessions(
+    guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
+) -> list[dict[str, Any]]:
+    with archive.sessions() as session:
+        return [
+            sessions.session_to_dict(r) for r in sessions.list_sessions(session, session.merge(guard.user))
+        ]

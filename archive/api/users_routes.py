@@ -1,0 +1,267 @@
+"""Managing people (create, roles, disable, password reset, sessions) and API tokens.
+
+A school administrator manages the accounts whose home organisation is their school and the roles held there;
+the system administrator manages everything. System administrator accounts are managed only by system administrators.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import accounts, orgs, sessions
+from ..context import Archive
+from ..errors import PermissionDenied
+from ..models import User
+from ..permissions import ROLES, record_denial
+from .deps import Guard, get_archive, get_guard
+
+router = APIRouter(tags=["people"])
+
+
+def _manage(session: Session, guard: Guard, target: User) -> User:
+    """The acting user, once allowed to manage `target` (user.manage on the target's organisation)."""
+    org = target.organisation if not target.is_system_admin else None
+    return guard.check(session, "user.manage", org)
+
+
+class RoleIn(BaseModel):
+    role: str = Field(description=", ".join(r for r in ROLES if r != "system_admin"))
+    organisation: str
+
+
+class UserIn(BaseModel):
+    username: str = Field(max_length=64)
+    full_name: str = Field(default="", max_length=200)
+    email: str | None = Field(default=None, max_length=200)
+    organisation: str | None = None
+    password: str | None = Field(default=None, max_length=1000)
+    roles: list[RoleIn] = []
+
+
+@router.get("/users", summary="People I may manage (optionally of one organisation)")
+def list_users(
+    organisation: str | None = None,
+    guard: Guard = Depends(get_guard),
+    archive: Archive = Depends(get_archive),
+) -> list[dict[str, Any]]:
+    with archive.sessions() as session:
+        ids = guard.school_ids(session, "user.manage")
+        stmt = select(User).order_by(User.username)
+        if organisation:
+            stmt = stmt.where(User.organisation_id == orgs.get_organisation(session, organisation).id)
+        if ids is not None:
+            stmt = stmt.where(User.organisation_id.in_(ids), User.is_system_admin.is_(False))
+        return [accounts.user_to_dict(session, u) for u in session.scalars(stmt)]
+
+
+@router.post("/users", status_code=201, summary="Create a person's account, optionally with roles")
+def create_user(
+    body: UserIn, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
+) -> dict[str, Any]:
+    with archive.sessions() as session, session.begin():
+        org = orgs.get_organisation(session, body.organisation) if body.organisation else None
+        actor = guard.check(session, "user.manage", org)
+        if body.password:
+            accounts.check_new_password(body.password)
+        user = accounts.create_user(
+            session,
+            username=body.username,
+            full_name=body.full_name,
+            email=body.email,
+            password=body.password,
+            organisation_id=org.id if org else None,
+            actor=actor,
+        )
+        for r in body.roles:
+            where = orgs.get_organisation(session, r.organisation)
+            guard.check(session, "user.manage", where)
+            accounts.grant_role(session, user, r.role, where, actor=actor)
+        return accounts.user_to_dict(session, user)
+
+
+@router.get("/users/{username}", summary="One account with its roles")
+def get_user(
+    username: str, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
+) -> dict[str, Any]:
+    with archive.sessions() as session:
+        target = accounts.get_user(session, username)
+        _manage(session, guard, target)
+        return accounts.user_to_dict(session, target)
+
+
+@router.post("/users/{username}/roles", status_code=201, summary="Assign a role in an organisation")
+def grant(
+    username: str, body: RoleIn, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
+) -> dict[str, Any]:
+    with archive.sessions() as session, session.begin():
+        target = accounts.get_user(session, username)
+        where = orgs.get_organisation(session, body.organisation)
+        actor = guard.check(session, "user.manage", where)  # where the role is held
+        _manage(session, guard, target)  # and whose account it is
+        accounts.grant_role(session, target, body.role, where, actor=actor)
+        return accounts.user_to_dict(session, target)
+
+
+@router.delete("/users/{username}/roles/{role}/{organisation}", summary="Revoke a role")
+def revoke(
+    username: str,
+    role: str,
+    organisation: str,
+    guard: Guard = Depends(get_guard),
+    archive: Archive = Depends(get_archive),
+) -> dict[str, Any]:
+    with archive.sessions() as session, session.begin():
+        target = accounts.get_user(session, username)
+        where = orgs.get_organisation(session, organisation)
+        actor = guard.check(session, "user.manage", where)
+        accounts.revoke_role(session, target, role, where, actor=actor)
+        return accounts.user_to_dict(session, target)
+
+
+@router.post("/users/{username}/disable", summary="Disable an account: sessions end, tokens stop working")
+def disable(
+    username: str, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
+) -> dict[str, Any]:
+    with archive.sessions() as session, session.begin():
+        target = accounts.get_user(session, username)
+        accounts.set_active(session, target, False, actor=_manage(session, guard, target))
+        return accounts.user_to_dict(session, target)
+
+
+@router.post("/users/{username}/enable", summary="Enable an account again")
+def enable(
+    username: str, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
+) -> dict[str, Any]:
+    with archive.sessions() as session, session.begin():
+        target = accounts.get_user(session, username)
+        accounts.set_active(session, target, True, actor=_manage(session, guard, target))
+        return accounts.user_to_dict(session, target)
+
+
+class PasswordReset(BaseModel):
+    password: str | None = Field(
+        default=None, max_length=1000, description="Empty: a random one is generated"
+    )
+
+
+@router.post(
+    "/users/{username}/password", summary="Reset a password (administrator); ends the person's sessions"
+)
+def reset_password(
+    username: str,
+    body: PasswordReset,
+    guard: Guard = Depends(get_guard),
+    archive: Archive = Depends(get_archive),
+) -> dict[str, Any]:
+    with archive.sessions() as session, session.begin():
+        target = accounts.get_user(session, username)
+        new = accounts.reset_password(
+            session, target, password=body.password, actor=_manage(session, guard, target)
+        )
+    return {"username": username, "password": new if body.password is None else None}
+
+
+@router.post("/users/{username}/totp/reset", status_code=204, summary="Remove a person's TOTP (lost phone)")
+def reset_totp(
+    username: str, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
+) -> Response:
+    from ..auth import disable_totp
+
+    with archive.sessions() as session, session.begin():
+        target = accounts.get_user(session, username)
+        disable_totp(session, target, actor=_manage(session, guard, target))
+    return Response(status_code=204)
+
+
+@router.get("/users/{username}/sessions", summary="A person's open web sessions")
+def user_sessions(
+    username: str, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
+) -> list[dict[str, Any]]:
+    with archive.sessions() as session:
+        target = accounts.get_user(session, username)
+        if target.id != guard.user.id:
+            _manage(session, guard, target)
+        return [sessions.session_to_dict(r) for r in sessions.list_sessions(session, target)]
+
+
+@router.delete(
+    "/sessions/{session_id}", status_code=204, summary="Revoke one web session (mine, or as administrator)"
+)
+def revoke_session(
+    session_id: int, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
+) -> Response:
+    with archive.sessions() as session, session.begin():
+        row = sessions.get_session_row(session, session_id)
+        actor = (
+            session.merge(guard.user) if row.user_id == guard.user.id else _manage(session, guard, row.user)
+        )
+        sessions.revoke_session(session, row, actor=actor, reason="revoked")
+    return Response(status_code=204)
+
+
+# --- API tokens ---------------------------------------------------------------------------------------------------
+class TokenIn(BaseModel):
+    name: str = Field(default="", max_length=100)
+    days: int | None = Field(
+        default=None, ge=1, le=3650, description="Lifetime (default: api_token_ttl_days)"
+    )
+    scopes: str = Field(
+        default="*", description='"*" or comma-separated actions, e.g. "document.read,document.download"'
+    )
+    user: str | None = Field(default=None, description="Issue for another person (administrator)")
+
+
+@router.get("/tokens", summary="My API tokens (or another person's, as administrator)")
+def list_tokens(
+    user: str | None = None, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
+) -> list[dict[str, Any]]:
+    with archive.sessions() as session:
+        owner = accounts.get_user(session, user) if user else session.merge(guard.user)
+        if owner.id != guard.user.id:
+            _manage(session, guard, owner)
+        return [accounts.token_to_dict(t) for t in accounts.list_tokens(session, owner)]
+
+
+@router.post("/tokens", status_code=201, summary="Issue an API token; the secret is in the answer, once")
+def create_token(
+    body: TokenIn, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
+) -> dict[str, Any]:
+    with archive.sessions() as session, session.begin():
+        me = session.merge(guard.user)
+        owner = accounts.get_user(session, body.user) if body.user else me
+        if owner.id != me.id:
+            _manage(session, guard, owner)
+        scopes = accounts.parse_scopes(body.scopes)
+        if guard.scopes is not None and not set(scopes.split(",")) <= guard.scopes:
+            # a narrowed token must not mint a broader one
+            record_denial(session, me, "token.create", me.organisation_id, detail={"scopes": scopes})
+            raise PermissionDenied(
+                "Mã truy cập hiện tại không được cấp quyền rộng hơn chính nó",
+                "A scoped token cannot issue a token with wider scopes",
+            )
+        issued = accounts.create_token(
+            session,
+            user=owner,
+            name=body.name,
+            ttl_days=body.days or archive.settings.api_token_ttl_days,
+            scopes=scopes,
+            actor=me,
+        )
+        return accounts.token_to_dict(issued.token) | {"token": issued.secret}
+
+
+@router.delete("/tokens/{token_id}", summary="Revoke an API token")
+def revoke_token(
+    token_id: int, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
+) -> dict[str, Any]:
+    with archive.sessions() as session, session.begin():
+        token = accounts.get_token(session, token_id)
+        if token.user_id != guard.user.id:
+            _manage(session, guard, token.user)
+        accounts.revoke_token(session, token, actor=session.merge(guard.user))
+        return accounts.token_to_dict(token)

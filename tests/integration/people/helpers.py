@@ -1,0 +1,31 @@
+"""Small helpers shared by the people tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from archive.app import create_app
+from archive.context import Archive
+from tests.integration.people.conftest import PASSWORD
+
+
+def client_for(archive: Archive, base_url: str = "http://127.0.0.1") -> TestClient:
+    return TestClient(create_app(archive.settings, archive=archive), base_url=base_url)
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD, **extra: Any) -> dict[str, Any]:
+    r = client.post("/api/v1/auth/login", json={"username": username, "password": password, **extra})
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    client.headers["X-CSRF-Token"] = body["csrf_token"]
+    return body
+
+
+def bearer(archive: Archive, username: str, scopes: str = "*") -> dict[str, str]:
+    from archive import accounts
+
+    with archive.sessions() as s, s.begin():
+        issued = accounts.create_token(s, user=accounts.get_user(s, username), scopes=scopes)
+    return {"Authorization": f"Bearer {issued.secret}"}
