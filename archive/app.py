@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from signing import SigningError
 from storage import StorageError
 
+from . import web
 from .api import documents, health, orgs, people, retention, signing
 from .context import Archive, build_archive
 from .errors import ArchiveError
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(people.router, prefix=API)
     app.include_router(retention.router, prefix=API)
     app.include_router(signing.router, prefix=API)
+    web.install(app)  # HTML pages outside /api/v1 + /static (archive/web)
     return app
 
 

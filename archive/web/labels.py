@@ -1,0 +1,97 @@
+"""Vietnamese wording for states, report fields and refusals shown on the web pages (English kept as a second line).
+
+Kept apart from the templates so tests and other pages share one vocabulary."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+# Vietnam has no daylight saving time: a fixed +07:00 offset is exact and needs no tz database.
+VN = timezone(timedelta(hours=7), "ICT")
+
+REPLICA_STATE = {
+    "ok": ("tốt", "good"),
+    "missing": ("thiếu", "missing"),
+    "corrupt": ("hỏng", "damaged"),
+    "unreachable": ("không truy cập được", "unreachable"),
+}
+
+VERDICT = {
+    "TOTAL_PASSED": ("Hợp lệ", "Valid"),
+    "TOTAL_FAILED": ("Không hợp lệ", "Not valid"),
+    "INDETERMINATE": ("Chưa xác định", "Indeterminate"),
+}
+
+REVOCATION = {
+    "good": ("Chưa bị thu hồi (đã kiểm tra CRL/OCSP)", "Not revoked"),
+    "revoked": ("Đã bị thu hồi", "Revoked"),
+    "unknown": ("Cảnh báo: không có thông tin CRL/OCSP để kiểm tra", "Warning: no CRL/OCSP available"),
+}
+
+MODIFICATION = {
+    "none": ("Không có thay đổi", "No change"),
+    "ltv_updates": ("Chỉ bổ sung dữ liệu kiểm tra dài hạn (được phép)", "Long-term validation data only"),
+    "form_filling": ("Điền biểu mẫu (được phép)", "Form filling only"),
+    "other": ("Có thay đổi không được phép", "Disallowed changes"),
+}
+
+KIND = {
+    "signature": ("Chữ ký số", "Signature"),
+    "document_timestamp": ("Dấu thời gian tài liệu", "Document timestamp"),
+}
+
+# What a school office can do about each refusal of an upload (the service's message says what is wrong).
+UPLOAD_HINT = {
+    "not_pdf": "Tệp không đọc được như PDF. Hãy xuất lại tệp PDF từ phần mềm quản lý trường rồi tải lên lại.",
+    "encrypted_pdf": "Hãy bỏ mật khẩu / mã hóa của tệp PDF rồi tải lên lại.",
+    "active_content": "Hãy xuất lại PDF không kèm mã lệnh (JavaScript) hay tệp đính kèm.",
+    "too_large": "Hãy chia nhỏ tệp hoặc giảm độ phân giải bản quét.",
+    "unsupported_type": "Chỉ nhận PDF, Word, Excel, OpenDocument hoặc XML.",
+    "empty_file": "Tệp không có nội dung; hãy chọn đúng tệp.",
+    "locked": "Hồ sơ năm học này đã bị khóa; liên hệ Hiệu trưởng để mở khóa.",
+    "unknown_type": "Hãy chọn loại hồ sơ trong danh sách.",
+    "school_not_found": "Hãy chọn trường trong danh sách.",
+    "invalid_input": "Hãy kiểm tra lại các ô đã nhập.",
+    "missing_file": "Hãy chọn tệp cần tải lên.",
+}
+
+
+def pair(table: dict[str, tuple[str, str]], key: Any) -> tuple[str, str]:
+    return table.get(str(key), (str(key), str(key)))
+
+
+def vi(table: dict[str, tuple[str, str]], key: Any) -> str:
+    return pair(table, key)[0]
+
+
+def vn_time(value: Any) -> str:
+    """ISO string or datetime → '28/11/2026 09:15 (+07:00)'; naive values are UTC (how the catalog stores them)."""
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(VN).strftime("%d/%m/%Y %H:%M:%S (+07:00)")
+
+
+def vn_date(value: Any) -> str:
+    text = vn_time(value)
+    return text.split(" ")[0] if text != "—" else text
+
+
+def size(value: Any) -> str:
+    """Bytes in the Vietnamese style: '1,5 MB', '12.345 byte'."""
+    if value is None:
+        return "—"
+    n = int(value)
+    if n < 1024:
+        return f"{n} byte"
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= factor:
+            return f"{n / factor:.1f}".replace(".", ",") + f" {unit}"
+    return str(n)  # unreachable; keeps mypy happy

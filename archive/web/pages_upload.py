@@ -1,0 +1,115 @@
+"""The upload form: the same permission rule and the same ingest path as POST /api/v1/documents.
+
+A refused file (not_pdf, encrypted_pdf, active_content, too_large, unsupported_type …) re-renders the form with every
+value the person typed and a Vietnamese explanation; nothing is stored for a refused file (ingest refuses before
+writing any copy)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import ArchiveError, AuthError, PermissionDenied
+from ..ingest import _resolve, ingest_stream, too_large
+from ..models import DocumentType, Organisation
+from ..permissions import authorize, school_ids_for, upload_action
+from .common import UPLOAD_ACTIONS, Viewer, WebRoute, archive_of, form_viewer, render, viewer
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+FIELDS = ("school", "type", "year", "title", "class_name", "subject", "teacher")
+
+
+def current_school_year(today: date | None = None) -> str:
+    """The school year starts in September (the new year's classes start at the beginning of September)."""
+    today = today or date.today()
+    start = today.year if today.month >= 8 else today.year - 1
+    return f"{start}-{start + 1}"
+
+
+def _choices(session: Session, who: Viewer) -> dict[str, Any]:
+    user = session.merge(who.user)
+    ids: set[int] = set()
+    everywhere = False
+    for action in UPLOAD_ACTIONS:
+        found = school_ids_for(session, user, action)
+        if found is None:
+            everywhere = True
+        else:
+            ids.update(found)
+    stmt = select(Organisation).where(Organisation.kind == "truong").order_by(Organisation.code)
+    if not everywhere:
+        stmt = stmt.where(Organisation.id.in_(ids))
+    types = session.scalars(select(DocumentType).order_by(DocumentType.name_vi))
+    return {
+        "schools": [(o.code, o.name) for o in session.scalars(stmt)],
+        "types": [(t.code, t.name_vi, t.name_en) for t in types],
+    }
+
+
+def _no_upload_right() -> PermissionDenied:
+    return PermissionDenied(
+        "Tài khoản của bạn không có quyền tải lên hồ sơ (ví dụ: thanh tra chỉ được xem và tải về).",
+        "Your account may not upload records (inspectors may only view and download).",
+    )
+
+
+def _form(request: Request, who: Viewer, values: dict[str, str], status: int = 200, **extra: Any) -> Response:
+    with archive_of(request).sessions() as session:
+        choices = _choices(session, who)
+    return render(request, "upload.html", status_code=status, values=values, **choices, **extra)
+
+
+@router.get("/tai-len")
+def upload_form(request: Request, who: Viewer = Depends(viewer)) -> Response:
+    if not who.can_upload:
+        raise _no_upload_right()
+    return _form(request, who, {"year": current_school_year()})
+
+
+@router.post("/tai-len")
+def upload_submit(
+    request: Request,
+    file: UploadFile | None = File(None),
+    school: str = Form("", max_length=32),
+    type_code: str = Form("", alias="type", max_length=64),
+    year: str = Form("", max_length=20),
+    title: str = Form("", max_length=500),
+    class_name: str = Form("", max_length=50),
+    subject: str = Form("", max_length=100),
+    teacher: str = Form("", max_length=200),
+    who: Viewer = Depends(form_viewer),
+) -> Response:
+    if not who.can_upload:
+        raise _no_upload_right()
+    values = {"school": school, "type": type_code, "year": year, "title": title, "class_name": class_name,
+              "subject": subject, "teacher": teacher}  # fmt: skip
+    if file is None or not file.filename:
+        return _form(request, who, values, 422, error="Chưa chọn tệp để tải lên.", code="missing_file")
+    archive = archive_of(request)
+    try:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > archive.settings.max_upload_bytes + 64 * 1024:
+            raise too_large(archive.settings.max_upload_bytes)
+        with archive.sessions() as session:
+            # whose record it is decides the right needed: school, professional group, or a teacher's own
+            org, dtype = _resolve(session, school, type_code)
+            authorize(session, session.merge(who.user), upload_action(dtype.kept_by), org)
+        result = ingest_stream(
+            archive, file.file, filename=file.filename, school=school, type_code=type_code, year=year,
+            title=title.strip() or None, class_name=class_name.strip() or None, subject=subject.strip() or None,
+            teacher=teacher.strip() or None, actor=who.user,
+        )  # fmt: skip
+    except ArchiveError as exc:
+        if isinstance(exc, AuthError) and exc.status == 401:
+            raise  # the session ended meanwhile: WebRoute sends the person to the login page
+        return _form(
+            request, who, values, exc.status, error=exc.message_vi, error_en=exc.message_en, code=exc.code,
+            filename=file.filename,
+        )  # fmt: skip
+    flag = "moi=1" if result.created else "moi=0"
+    return RedirectResponse(f"/ho-so/{result.document.id}?{flag}", status_code=303)
