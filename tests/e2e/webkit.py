@@ -1,0 +1,77 @@
+"""Helpers for the browser tests: the system Chromium driven by the playwright package, accounts made with the CLI.
+
+Chromium comes from Debian (/usr/bin/chromium); `playwright install` is never used (no internet). In CI a missing
+browser is a failure, elsewhere the browser tests are skipped."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from tests.conftest import LiveServer, run_cli
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or (
+        "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
+    )
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                "chromium is not installed (apt-get install chromium): browser tests cannot run in CI"
+            )
+        pytest.skip("chromium is not installed")
+    return path
+
+
+@contextmanager
+def browser() -> Iterator[Any]:
+    path = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def add_user(live: LiveServer, username: str, password: str, full_name: str, *roles: tuple[str, str]) -> None:
+    """`hoso user create` + `hoso user grant`, as an operator would do it on the server."""
+    env = live.env | {"HOSO_WEB_TEST_PASSWORD": password}
+    run_cli(
+        "user", "create", username, "--full-name", full_name, "--password-env", "HOSO_WEB_TEST_PASSWORD",
+        env=env,
+    )  # fmt: skip
+    for role, org in roles:
+        live.cli("user", "grant", username, role, org)
+
+
+def login(page: Any, base_url: str, username: str, password: str) -> None:
+    page.goto(base_url + "/")
+    assert page.url.endswith("/dang-nhap")
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(password)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(base_url + "/ho-so")
+
+
+def logout(page: Any, base_url: str) -> None:
+    page.get_by_role("button", name="Đăng xuất").click()
+    page.wait_for_url(base_url + "/dang-nhap?da_dang_xuat=1")
