@@ -430,6 +430,7 @@ class _Pass:
 
     def claim_statement(self, limit: int) -> Any:
         started = self.run_started
+        due: Any
         if self.options.kind == "full":
             # due: not verified since the run started; a damaged copy is also skipped once this run looked at it
             due = (or_(ReplicaCopy.verified_at.is_(None), ReplicaCopy.verified_at < started)) & or_(
