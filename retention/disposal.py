@@ -36,6 +36,7 @@ from archive.events import record_event
 from archive.ingest import ingest_file
 from archive.manifests import manifest_key
 from archive.models import Document, Organisation, StoredObject, User, Version
+from archive.permissions import permitted
 from storage import ObjectNotFound, StorageError, content_key
 
 from .models import DisposalBatch, DisposalItem, DisposalKey, DisposedVersion
@@ -48,17 +49,16 @@ Signer = Callable[[bytes], bytes]
 
 # --- who may -------------------------------------------------------------------------------------------------------
 def can_approve_disposal(session: Session, user: User, school: Organisation) -> bool:
-    """The principal (Hiệu trưởng) of `school` approves disposal.
-
-    TODO(people, issue 5): once archive.permissions is merged, return
-    `user.is_system_admin or <user holds "retention.approve_disposal" for school>` through its `authorize`. Until
-    then only system administrators may approve. Every approval check in hoso goes through this one function."""
-    return bool(user.is_active and user.is_system_admin)
+    """The principal (Hiệu trưởng) of `school`, or the system administrator, approves disposal. Every approval check
+    in hoso goes through this one function (which asks the one permission matrix, archive/permissions.py)."""
+    return permitted(session, user, "retention.approve_disposal", school)
 
 
 def can_propose_disposal(session: Session, user: User, school: Organisation) -> bool:
-    """Văn thư / school administrator propose. TODO(people, issue 5): action "retention.propose_disposal"."""
-    return bool(user.is_active and user.is_system_admin)
+    """Văn thư, school administrator, principal (action retention.propose_disposal) or the system administrator."""
+    return permitted(session, user, "retention.propose_disposal", school) or can_approve_disposal(
+        session, user, school
+    )
 
 
 # --- results -------------------------------------------------------------------------------------------------------

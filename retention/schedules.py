@@ -21,6 +21,7 @@ from archive.db import utcnow
 from archive.errors import InvalidInput, NotFound, PermissionDenied
 from archive.events import record_event
 from archive.models import Document, DocumentType, Organisation, User
+from archive.permissions import permitted
 
 from . import rules
 from .models import LegalHold, RetentionEventDate, RetentionRule, RetentionSchedule
@@ -114,11 +115,9 @@ def rule_data(r: RetentionRule) -> rules.Rule:
 
 # --- who may change retention data ----------------------------------------------------------------------------------
 def can_manage_retention(session: Session, user: User, school: Organisation | None = None) -> bool:
-    """Confirming schedule rows, event dates and legal holds.
-
-    TODO(people, issue 5): ask archive.permissions (action "retention.approve_disposal" or a retention-management
-    action) once the people model is merged; until then only system administrators may."""
-    return bool(user.is_active and user.is_system_admin)
+    """Confirming schedule rows (not tied to a school: system administrator only), a document's event dates and legal
+    holds (the school's principal — the person who approves disposal — or the system administrator)."""
+    return permitted(session, user, "retention.approve_disposal", school)
 
 
 def require_manager(session: Session, user: User, school: Organisation | None = None) -> None:

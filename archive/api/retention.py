@@ -1,7 +1,178 @@
-"""HTTP routes for retention (registered in archive/app.py)."""
+"""HTTP routes for retention (registered in archive/app.py): due list, a document's retention, legal holds, disposal
+batches. Thin: parse, call retention/ services (which check permissions in one place each), map results to JSON."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Any
 
-router = APIRouter(tags=["retention"])
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from retention import disposal, holds, schedules
+from retention.models import DisposalBatch
+
+from ..context import Archive
+from ..errors import InvalidInput, PermissionDenied
+from ..models import User
+from .deps import current_user, get_archive
+
+router = APIRouter(tags=["retention"], prefix="/retention")
+
+
+def _day(on: str | None) -> date:
+    if not on:
+        return date.today()
+    try:
+        return date.fromisoformat(on)
+    except ValueError:
+        raise InvalidInput(
+            f"Ngày không hợp lệ: {on!r} (YYYY-MM-DD)", f"Invalid date {on!r} (YYYY-MM-DD)"
+        ) from None
+
+
+@router.get("/due", summary="Documents past their retention date, not held, under confirmed rows")
+def due(
+    school: str | None = None,
+    on: str | None = Query(None, description="Judge as of this date (YYYY-MM-DD)"),
+    archive: Archive = Depends(get_archive),
+    user: User = Depends(current_user),
+) -> list[dict[str, Any]]:
+    with archive.sessions() as session, session.begin():
+        items = disposal.due_documents(session, _day(on), school=school)
+    return [
+        i.__dict__ | {"disposable_from": i.disposable_from.isoformat(), "sources": list(i.sources)}
+        for i in items
+    ]
+
+
+@router.get(
+    "/documents/{document_id}", summary="Which schedule rows apply, the disposable-from date, blockers"
+)
+def document_retention(
+    document_id: str,
+    on: str | None = None,
+    archive: Archive = Depends(get_archive),
+    user: User = Depends(current_user),
+) -> dict[str, object]:
+    with archive.sessions() as session, session.begin():
+        return schedules.decision_to_dict(schedules.decision_for(session, document_id, _day(on)))
+
+
+class HoldIn(BaseModel):
+    document_id: str
+    reason: str = Field(description="inspection, complaint, litigation or other")
+    reference: str = Field(description="Inspection decision / complaint file number")
+    note: str = ""
+
+
+class NoteIn(BaseModel):
+    note: str = ""
+
+
+def _hold_out(r: holds.HoldResult) -> dict[str, Any]:
+    return r.hold.__dict__ | {"stores": [o.__dict__ for o in r.stores]}
+
+
+@router.get("/holds", summary="Legal holds (active only unless all=true)")
+def list_holds(
+    document_id: str | None = None,
+    all: bool = False,
+    archive: Archive = Depends(get_archive),
+    user: User = Depends(current_user),
+) -> list[dict[str, Any]]:
+    with archive.sessions() as session:
+        return [h.__dict__ for h in holds.list_holds(session, document_id=document_id, active_only=not all)]
+
+
+@router.post(
+    "/holds", status_code=201, summary="Place a legal hold: blocks disposal, holds Object Lock copies"
+)
+def place_hold(
+    body: HoldIn, archive: Archive = Depends(get_archive), user: User = Depends(current_user)
+) -> dict[str, Any]:
+    return _hold_out(
+        holds.place_hold(
+            archive,
+            document_id=body.document_id,
+            reason=body.reason,
+            reference=body.reference,
+            note=body.note,
+            user=user,
+        )
+    )
+
+
+@router.post("/holds/{hold_id}/release", summary="Release a legal hold")
+def release_hold(
+    hold_id: int, body: NoteIn, archive: Archive = Depends(get_archive), user: User = Depends(current_user)
+) -> dict[str, Any]:
+    return _hold_out(holds.release_hold(archive, hold_id=hold_id, note=body.note, user=user))
+
+
+class BatchIn(BaseModel):
+    school: str
+    document_ids: list[str] | None = Field(None, description="Default: every due document of the school")
+    note: str = ""
+    on: str | None = None
+
+
+@router.get("/batches", summary="Disposal batches")
+def list_batches(
+    school: str | None = None, archive: Archive = Depends(get_archive), user: User = Depends(current_user)
+) -> list[dict[str, Any]]:
+    with archive.sessions() as session:
+        return [disposal.batch_to_dict(b) for b in disposal.list_batches(session, school=school)]
+
+
+@router.post("/batches", status_code=201, summary="Propose a disposal batch")
+def propose(
+    body: BatchIn, archive: Archive = Depends(get_archive), user: User = Depends(current_user)
+) -> dict[str, Any]:
+    with archive.sessions() as session, session.begin():
+        b = disposal.propose_batch(
+            session,
+            school=body.school,
+            user=session.merge(user),
+            today=_day(body.on),
+            document_ids=body.document_ids,
+            note=body.note,
+        )
+        return disposal.batch_to_dict(b)
+
+
+@router.post("/batches/{batch_id}/approve", summary="Approve a proposed batch (the principal)")
+def approve(
+    batch_id: int,
+    on: str | None = None,
+    archive: Archive = Depends(get_archive),
+    user: User = Depends(current_user),
+) -> dict[str, Any]:
+    with archive.sessions() as session, session.begin():
+        b = disposal.approve_batch(session, batch_id=batch_id, user=session.merge(user), today=_day(on))
+        return disposal.batch_to_dict(b)
+
+
+@router.post(
+    "/batches/{batch_id}/execute", summary="Carry out an approved batch (record first, then deletion)"
+)
+def execute(
+    batch_id: int,
+    on: str | None = None,
+    archive: Archive = Depends(get_archive),
+    user: User = Depends(current_user),
+) -> dict[str, Any]:
+    with archive.sessions() as session:
+        # the same people who may approve may carry it out (an approved batch is the principal's decision)
+        batch = session.get(DisposalBatch, batch_id)
+        if batch is not None and not disposal.can_approve_disposal(
+            session, session.merge(user), batch.school
+        ):
+            raise PermissionDenied(
+                "Không có quyền thực hiện tiêu hủy", "You are not allowed to carry out this disposal"
+            )
+    sign = archive.extras.get("sign_org")
+    result = disposal.execute_batch(
+        archive, batch_id=batch_id, today=_day(on), sign=sign if callable(sign) else None, user=user
+    )
+    return disposal.execution_to_dict(result)

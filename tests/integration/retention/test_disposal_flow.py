@@ -231,3 +231,29 @@ def test_store_refusal_leaves_the_batch_resumable(catalog: Archive, tmp_path: Pa
     with a.sessions() as s:
         assert len(list(s.scalars(select(Document).where(Document.type_code == "bien-ban-tieu-huy")))) == 1
         assert s.scalar(select(Version).where(Version.id == r.version.id)) is not None
+
+
+def test_principal_approves_only_for_their_school(catalog: Archive, tmp_path: Path):
+    from archive.accounts import grant_role
+    from archive.orgs import get_organisation
+
+    a = catalog
+    ingest_pdf(a, tmp_path)
+    with a.sessions() as s, s.begin():
+        t01, c01 = get_organisation(s, "T01"), get_organisation(s, "C01")
+        principal = create_user(s, username="ht.t01")
+        other = create_user(s, username="ht.c01")
+        clerk = create_user(s, username="vt.t01")
+        grant_role(s, principal, "hieu_truong", t01)
+        grant_role(s, other, "hieu_truong", c01)
+        grant_role(s, clerk, "van_thu", t01)
+    with a.sessions() as s, s.begin():
+        b = propose_batch(s, school="T01", user=get_user(s, "vt.t01"), today=TODAY)
+        assert b.proposed_by == "vt.t01"
+    with a.sessions() as s, s.begin():
+        for name in ("vt.t01", "ht.c01"):
+            with pytest.raises(PermissionDenied):
+                approve_batch(s, batch_id=b.id, user=get_user(s, name), today=TODAY)
+        assert (
+            approve_batch(s, batch_id=b.id, user=get_user(s, "ht.t01"), today=TODAY).approved_by == "ht.t01"
+        )

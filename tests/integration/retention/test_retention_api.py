@@ -1,0 +1,65 @@
+"""The retention routes: bearer auth, due list, a document's retention, holds, batches through to execution."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from archive.accounts import create_token, create_user, get_user
+from archive.app import create_app
+from archive.context import Archive
+
+from .conftest import ingest_pdf
+
+ON = "2026-03-01"
+
+
+def client(a: Archive, username: str) -> TestClient:
+    with a.sessions() as s, s.begin():
+        secret = create_token(s, user=get_user(s, username), name="test", ttl_days=1).secret
+    return TestClient(create_app(a.settings, archive=a), headers={"Authorization": f"Bearer {secret}"})
+
+
+def test_retention_routes(catalog: Archive, tmp_path: Path):
+    a = catalog
+    r = ingest_pdf(a, tmp_path)
+    with a.sessions() as s, s.begin():
+        create_user(s, username="gv")
+    admin, teacher = client(a, "admin"), client(a, "gv")
+    anonymous = TestClient(create_app(a.settings, archive=a))
+    assert anonymous.get("/api/v1/retention/due").status_code == 401
+
+    due = admin.get("/api/v1/retention/due", params={"on": ON}).json()
+    assert [d["document_id"] for d in due] == [r.document.id]
+    info = admin.get(f"/api/v1/retention/documents/{r.document.id}", params={"on": ON}).json()
+    assert info["due"] and info["disposable_from"] == "2025-01-01" and info["retention_vi"] == "05 năm"
+    bad = admin.get("/api/v1/retention/due", params={"on": "31/12/2025"})
+    assert bad.status_code == 422 and bad.json()["error"] == "invalid_input"
+
+    body = {"document_id": r.document.id, "reason": "complaint", "reference": "Đơn khiếu nại 7/2026"}
+    assert teacher.post("/api/v1/retention/holds", json=body).status_code == 403
+    hold = admin.post("/api/v1/retention/holds", json=body)
+    assert hold.status_code == 201 and hold.json()["reason"] == "complaint"
+    assert admin.get("/api/v1/retention/due", params={"on": ON}).json() == []
+    assert (
+        admin.post(
+            "/api/v1/retention/batches", json={"school": "T01", "document_ids": [r.document.id], "on": ON}
+        ).json()["error"]
+        == "not_due"
+    )
+    released = admin.post(f"/api/v1/retention/holds/{hold.json()['id']}/release", json={"note": "xong"})
+    assert released.status_code == 200 and released.json()["released_by"] == "admin"
+
+    batch = admin.post("/api/v1/retention/batches", json={"school": "T01", "on": ON})
+    assert batch.status_code == 201
+    bid = batch.json()["id"]
+    assert teacher.post(f"/api/v1/retention/batches/{bid}/approve", params={"on": ON}).status_code == 403
+    assert (
+        admin.post(f"/api/v1/retention/batches/{bid}/approve", params={"on": ON}).json()["status"]
+        == "approved"
+    )
+    assert teacher.post(f"/api/v1/retention/batches/{bid}/execute", params={"on": ON}).status_code == 403
+    done = admin.post(f"/api/v1/retention/batches/{bid}/execute", params={"on": ON}).json()
+    assert done["status"] == "executed" and done["record_document_id"]
+    assert [b["status"] for b in admin.get("/api/v1/retention/batches").json()] == ["executed"]
