@@ -203,3 +203,48 @@ def test_safe_next_keeps_only_local_paths():
     assert safe_next("/ho-so/abc?x=1") == "/ho-so/abc?x=1"
     for bad in ("https://evil.example/", "//evil.example/x", "/\\evil", "", None):
         assert safe_next(bad) == "/ho-so"
+
+
+def test_list_pages_and_shows_only_readable_schools(client: TestClient, archive: Archive, tmp_path: Path):
+    from archive.ingest import ingest_file
+
+    for i in range(23):
+        pdf = make_pdf(tmp_path / f"Kế hoạch {i}.pdf", extra=bytes([i]) * 8)
+        ingest_file(archive, pdf, filename=pdf.name, school="T01", type_code="so-dang-bo", year="2024-2025",
+                    title=f"Hồ sơ số {i:02d}")  # fmt: skip
+    other = make_pdf(tmp_path / "Trường khác.pdf", extra=b"C01")
+    ingest_file(archive, other, filename=other.name, school="C01", type_code="so-dang-bo", year="2023-2024")
+
+    login(client, "vanthu")
+    first = client.get("/ho-so").text
+    assert "23 hồ sơ" in first and first.count('href="/ho-so/') == 20
+    assert "Trang 1 / 2" in first and "Trường khác" not in first
+    assert "2023-2024" not in first  # not even the other school's years leak into the filters
+    second = client.get("/ho-so", params={"page": 2}).text
+    assert second.count('href="/ho-so/') == 3 and "Trang 2 / 2" in second
+    found = client.get("/ho-so", params={"q": "số 07"}).text
+    assert "1 hồ sơ" in found and "Hồ sơ số 07" in found
+    assert client.get("/ho-so", params={"school": "C01"}).text.count('href="/ho-so/') == 0
+    assert client.get("/ho-so", params={"page": "abc"}).status_code == 422
+
+
+def test_login_asks_for_the_totp_code_when_enabled(client: TestClient, archive: Archive):
+    import time
+
+    import pyotp
+
+    from archive import auth
+
+    with archive.sessions() as s, s.begin():
+        user = accounts.get_user(s, "vanthu")
+        secret, _ = auth.enrol_totp(s, user)
+        auth.confirm_totp(s, user, pyotp.TOTP(secret).at(time.time() - 30))
+    token = hidden_token(client.get("/dang-nhap").text)
+    form = {"username": "vanthu", "password": PASSWORD, "csrf_token": token}
+    r = client.post("/dang-nhap", data=form)
+    assert r.status_code == 401 and "xác thực hai lớp" in r.text and 'name="totp"' in r.text
+    assert "hoso_session" not in client.cookies
+    r = client.post("/dang-nhap", data=form | {"totp": "000000"})
+    assert r.status_code == 401 and "không đúng" in r.text
+    r = client.post("/dang-nhap", data=form | {"totp": pyotp.TOTP(secret).now()}, follow_redirects=False)
+    assert r.status_code == 303 and client.cookies.get("hoso_session")
