@@ -73,7 +73,8 @@ def job_signature_upkeep(archive: Archive) -> upkeep.UpkeepReport | None:
 
 
 def job_metadata_export(archive: Archive, day: date | None = None) -> Any:
-    """Export the catalog metadata (XML, Thông tư 02/2019) for the day that just ended, if retention.backup exists."""
+    """Export the catalog metadata (XML, Thông tư 02/2019), if retention.backup exists. It is a snapshot of the whole
+    catalog taken just after midnight, named by the (Vietnam) date it was taken, like export_metadata's own default."""
     try:
         backup = importlib.import_module("retention.backup")
     except ModuleNotFoundError as exc:
@@ -81,7 +82,7 @@ def job_metadata_export(archive: Archive, day: date | None = None) -> Any:
             raise
         log.info("metadata export skipped: retention.backup is not installed")
         return None
-    day = day or today() - timedelta(days=1)
+    day = day or today()
     if not claim_job(archive, "metadata-export", day.isoformat()):
         return None
     return backup.export_metadata(archive, day)

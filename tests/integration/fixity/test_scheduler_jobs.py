@@ -6,8 +6,7 @@ import signal
 import subprocess
 import sys
 import time
-import types
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -73,14 +72,24 @@ def test_daily_jobs_are_claimed_once_per_day(archive: Archive):
     assert sched.job_worm_canary(archive) is None  # second worker, same day
 
 
-def test_metadata_export_is_called_lazily_for_the_day_that_ended(archive: Archive, monkeypatch):
-    calls = []
-    fake = types.ModuleType("retention.backup")
-    fake.export_metadata = lambda a, day: calls.append((a, day)) or "exported"  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "retention.backup", fake)
-    assert sched.job_metadata_export(archive) == "exported"
-    assert calls == [(archive, sched.today() - timedelta(days=1))]
-    assert sched.job_metadata_export(archive) is None and len(calls) == 1
+def test_metadata_export_runs_once_a_day_and_fixity_then_covers_it(archive: Archive, tmp_path: Path):
+    from retention.fixity import full_run
+    from tests.integration.fixity.conftest import ingest_pdf
+
+    ingest_pdf(archive, tmp_path)
+    result = sched.job_metadata_export(archive)
+    assert result is not None and result.key.endswith(f"{sched.today().isoformat()}.xml")
+    assert sched.job_metadata_export(archive) is None  # a second worker the same day does nothing
+    report = full_run(archive, retry_delay=0.01)
+    assert report.clean and report.objects_checked == 3  # content, manifest and the export
+
+
+def test_metadata_export_is_skipped_while_retention_backup_is_missing(archive: Archive, monkeypatch):
+    monkeypatch.setitem(sys.modules, "retention.backup", None)  # makes the import fail like a missing module
+    try:
+        assert sched.job_metadata_export(archive) is None
+    except ImportError:
+        raise AssertionError("a missing retention.backup must be skipped, not crash the job") from None
 
 
 def test_signature_upkeep_needs_the_signing_functions(archive: Archive):
