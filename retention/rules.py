@@ -23,11 +23,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from typing import Literal
+from typing import Final, Literal
 
-PERMANENT = "permanent"
-YEARS = "years"
-EVENT = "event"
+PERMANENT: Final = "permanent"
+YEARS: Final = "years"
+EVENT: Final = "event"
 STUDENTS_LEAVE = "students_leave"
 WORK_END_YEAR = "work_end_year"
 STATUSES = ("sourced", "sourced-medium", "unverified")
