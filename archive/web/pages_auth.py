@@ -60,7 +60,12 @@ def _login_page(request: Request, status: int = 200, **context: Any) -> Response
 
 @router.get("/dang-nhap")
 def login_form(request: Request) -> Response:
-    return _login_page(request)
+    try:
+        load_viewer(request)
+    except LoginRequired:
+        return _login_page(request)
+    # already signed in (a bookmark, the back button): go on instead of offering a second session
+    return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
 
 
 @router.post("/dang-nhap")

@@ -27,9 +27,7 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str:
-    path = shutil.which("chromium") or (
-        "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
-    )
+    path = shutil.which("chromium")
     if path is None:
         if os.environ.get("CI") == "true":
             pytest.fail(

@@ -248,3 +248,11 @@ def test_login_asks_for_the_totp_code_when_enabled(client: TestClient, archive: 
     assert r.status_code == 401 and "không đúng" in r.text
     r = client.post("/dang-nhap", data=form | {"totp": pyotp.TOTP(secret).now()}, follow_redirects=False)
     assert r.status_code == 303 and client.cookies.get("hoso_session")
+
+
+def test_login_page_sends_a_signed_in_person_on(client: TestClient):
+    login(client, "vanthu")
+    r = client.get("/dang-nhap", params={"next": "/tai-len"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/tai-len"
+    r = client.get("/dang-nhap", params={"next": "https://evil.example/"}, follow_redirects=False)
+    assert r.headers["location"] == "/ho-so"
