@@ -54,7 +54,7 @@ log = logging.getLogger("hoso.fixity")
 CHUNK = (
     4 * 1024 * 1024
 )  # large reads: fewer Python-level calls per byte; hashlib releases the GIL on each update
-OK, MISSING, CORRUPT, UNREACHABLE = "ok", "missing", "corrupt", "unreachable"
+OK, MISSING, CORRUPT, UNREACHABLE, PENDING = "ok", "missing", "corrupt", "unreachable", "pending"
 Kind = Literal["light", "full"]
 ALERT_LINES = (
     200  # an e-mail listing a million copies of a dead disk helps nobody; the full list is in the report
@@ -499,8 +499,10 @@ class _Pass:
         if result.ok:
             if result.full:
                 copy.verified_at = self.now
-            if copy.state != OK:
-                # came back by itself (a store that was down): the full check above is the proof
+            if copy.state not in (OK, PENDING):
+                # came back by itself (a store that was down): the full check above is the proof. A "pending" copy
+                # (written while a store was degraded, or listed by a catalog rebuild) just got its first check: no
+                # event each, or a rebuild of a million copies would write a million events; the summary counts them.
                 _event(session, "replica.repair", task, result, None, refs=documents_of(session, task.sha256))
             copy.state, copy.detail = OK, ""
             return

@@ -170,3 +170,18 @@ def test_status_counts_and_oldest_verification(farchive: Archive, tmp_path: Path
     st = fixity_status(farchive)
     assert st.total_copies == 6 and dict(st.by_state) == {"ok": 6} and st.healthy
     assert st.oldest_verified_at is not None and st.overdue == 0
+
+
+def test_pending_copies_get_their_first_full_check_without_an_event_each(farchive: Archive, tmp_path: Path):
+    """A catalog rebuild lists copies as "pending": the next run verifies them quietly (the summary counts them)."""
+    ingest_pdf(farchive, tmp_path)
+    with farchive.sessions() as s, s.begin():
+        for copy in s.scalars(select(ReplicaCopy)):
+            copy.state, copy.verified_at, copy.checked_at = "pending", None, None
+    before = last_event_id(farchive)
+    report = light_run(farchive, **FAST)
+    assert report.clean and report.bytes_checked > 0  # escalated to full re-hashes
+    assert actions(farchive, before) == ["fixity.run"]
+    with farchive.sessions() as s:
+        assert set(s.scalars(select(ReplicaCopy.state))) == {"ok"}
+        assert None not in set(s.scalars(select(ReplicaCopy.verified_at)))
