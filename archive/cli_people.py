@@ -224,15 +224,19 @@ def _lock_change(
     add: bool, school: str, type_code: str, year: str, by: str, instructed_by: str | None, reason: str
 ) -> None:
     from . import accounts, locks, orgs
+    from .permissions import authorize
 
     with _archive().sessions() as session, session.begin():
+        target = orgs.get_organisation(session, school)
+        actor = accounts.get_user(session, by)
+        authorize(session, actor, "lock.manage", target)  # --by must hold the right, even on the command line
         fn = locks.add_lock if add else locks.remove_lock
         fn(
             session,
-            school=orgs.get_organisation(session, school),
+            school=target,
             type_code=type_code,
             year=year,
-            actor=accounts.get_user(session, by),
+            actor=actor,
             instructed_by=_by(session, instructed_by),
             reason=reason,
         )

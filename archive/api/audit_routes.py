@@ -27,7 +27,9 @@ def _filter(
 ) -> audit.EventFilter:
     ids = guard.school_ids(session, "audit.read")
     if ids == []:
-        guard.check(session, "audit.read", None)  # refuses, and records the refusal
+        # refuses, and records the refusal where the person's own school can see it
+        me = session.merge(guard.user)
+        guard.check(session, "audit.read", me.organisation)
     if document and ids is not None:
         guard.check(session, "audit.read", get_document(session, document).school, document_id=document)
     return audit.EventFilter(

@@ -177,7 +177,8 @@ def test_totp_enrol_confirm_and_require(sqlite_world: Archive):
         ).status_code
         == 422
     )
-    assert c.post("/api/v1/me/totp/confirm", json={"code": totp.now()}).status_code == 204
+    code = totp.now()
+    assert c.post("/api/v1/me/totp/confirm", json={"code": code}).status_code == 204
     fresh = client_for(sqlite_world)
     r = fresh.post("/api/v1/auth/login", json={"username": "hieutruong", "password": PASSWORD})
     assert r.status_code == 401 and r.json()["error"] == "totp_required"
@@ -186,10 +187,8 @@ def test_totp_enrol_confirm_and_require(sqlite_world: Archive):
     )
     assert r.status_code == 401 and r.json()["error"] == "invalid_credentials"
     # the code used to confirm cannot be replayed; the next step's code works
-    r = fresh.post(
-        "/api/v1/auth/login", json={"username": "hieutruong", "password": PASSWORD, "totp": totp.now()}
-    )
-    assert r.status_code == 401
+    r = fresh.post("/api/v1/auth/login", json={"username": "hieutruong", "password": PASSWORD, "totp": code})
+    assert r.status_code == 401 and r.json()["error"] == "invalid_credentials"
     from archive import accounts
     from archive.auth import verify_totp
 
@@ -197,7 +196,7 @@ def test_totp_enrol_confirm_and_require(sqlite_world: Archive):
         user = accounts.get_user(s, "hieutruong")
         import time
 
-        later = time.time() + 30
+        later = time.time() + 60  # two steps on: certainly after the confirmed step
         assert verify_totp(user, totp.at(later), at=later) is not None
         assert verify_totp(user, totp.at(time.time() - 30)) is None  # the confirmed step or older: replay
 
