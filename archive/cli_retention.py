@@ -16,12 +16,15 @@ def _integrity_archive():  # type: ignore[no-untyped-def]
     from .settings import Settings
 
     archive = build_archive(Settings(), migrate=True)
-    archive.extras.update(_signing_upkeep_functions(archive))
+    for name, hook in _signing_upkeep_functions(archive).items():
+        archive.extras.setdefault(
+            name, hook
+        )  # hooks the composition root installed (dev PKI aware) come first
     return archive
 
 
 def _signing_upkeep_functions(archive) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """inspect/renew for LTA upkeep, from signing/ (an entry point may import it; retention/ may not)."""
+    """Fallback inspect/renew for LTA upkeep, from signing/ (an entry point may import it; retention/ may not)."""
     try:
         from signing import add_document_timestamp, newest_document_timestamp
     except ImportError:
@@ -165,9 +168,13 @@ def fixity_upkeep(as_json: bool) -> None:
         "failed": [r.__dict__ for r in report.failed],
         "skipped": report.skipped,
     }
-    _print_json(data) if as_json else click.echo(
-        f"inspected {report.inspected}, due {report.due}, renewed {len(report.renewed)}, failed {len(report.failed)}"
-    )
+    if as_json:
+        _print_json(data)
+    else:
+        click.echo(
+            f"inspected {report.inspected}, due {report.due}, renewed {len(report.renewed)}, "
+            f"failed {len(report.failed)}"
+        )
     sys.exit(1 if report.failed else 0)
 
 
