@@ -42,4 +42,8 @@ def build_archive(settings: Settings, *, migrate: bool = False) -> Archive:
         upgrade(engine)
     stores = [open_store(url) for url in settings.replica_urls]
     replicas = ReplicaSet(stores, settings.min_replicas)
-    return Archive(settings, engine, make_sessionmaker(engine), replicas)
+    archive = Archive(settings, engine, make_sessionmaker(engine), replicas)
+    from .signatures import install_signing_hooks  # here, not at the top: signatures imports this module
+
+    install_signing_hooks(archive)
+    return archive

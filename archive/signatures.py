@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import select
 
 import signing
-from signing import trust as signing_trust
 from signing import Appearance, SigningError
+from signing import trust as signing_trust
 from signing.signers import SignerConfig
 
 from .context import Archive
@@ -80,8 +80,50 @@ def setup_of(archive: Archive) -> SigningSetup:
     if not isinstance(setup, SigningSetup):
         setup = signing_setup(archive.settings)
         archive.extras["signing"] = setup
-        archive.extras["validate_pdf"] = lambda data: validate_bytes(setup, data)
     return setup
+
+
+def install_signing_hooks(archive: Archive) -> None:
+    """Give archive core and retention/ the signing functions they may not import themselves.
+
+    The hooks are lazy: nothing (not even the dev PKI) is set up until one is called."""
+    from .devpki_server import dev_pki_served
+
+    def validate_pdf(data: bytes) -> dict[str, Any]:
+        return validate_bytes(setup_of(archive), data)
+
+    def sign_org(data: bytes) -> bytes:
+        setup = setup_of(archive)
+        if setup.org_signer is None:
+            raise SigningError("no organisation signing key is configured")
+        with dev_pki_served(setup):
+            return signing.sign_pdf(
+                data,
+                setup.org_signer,
+                level=setup.default_level,
+                tsa_url=setup.tsa_url,
+                trust_roots=setup.trust_roots,
+            )
+
+    def lta_inspect(data: bytes) -> tuple[datetime | None, str | None]:
+        info = signing.newest_document_timestamp(data)
+        return (info.certificate_not_after, info.digest_algorithm) if info else (None, None)
+
+    def lta_renew(data: bytes) -> bytes:
+        setup = setup_of(archive)
+        if not setup.tsa_url:
+            raise signing.TimestampUnavailable("no time-stamping authority is configured")
+        with dev_pki_served(setup):
+            return signing.add_document_timestamp(data, tsa_url=setup.tsa_url, trust_roots=setup.trust_roots)
+
+    hooks = {
+        "validate_pdf": validate_pdf,
+        "sign_org": sign_org,
+        "lta_inspect": lta_inspect,
+        "lta_renew": lta_renew,
+    }
+    for name, hook in hooks.items():
+        archive.extras.setdefault(name, hook)
 
 
 def validate_bytes(setup: SigningSetup, data: bytes, at: datetime | None = None) -> dict[str, Any]:

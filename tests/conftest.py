@@ -83,6 +83,8 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "data_dir": tmp_path / "var",
         "replicas": memory_replicas(),
         "scheduler_enabled": False,
+        # the dev PKI is served at the base URL when signing: a port of this test's own, never a shared 8000
+        "base_url": f"http://127.0.0.1:{free_port()}",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
