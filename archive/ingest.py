@@ -287,7 +287,10 @@ def add_version(
     version.manifest_sha256 = manifest_sha
     mkey = manifest_key(doc.id, version.number)
     try:
-        manifest_results = archive.replicas.put_bytes(mkey, manifest, manifest_sha)
+        # A manifest already under this key can only be an orphan of a write that never committed (the catalog,
+        # which is authoritative, has no version `number` yet and the document row is locked): replace it, or a crash
+        # during one signing would block every later version of the document.
+        manifest_results = archive.replicas.put_bytes(mkey, manifest, manifest_sha, replace_invalid=True)
     except NotEnoughReplicas as exc:
         raise storage_down(exc) from None
     _track(session, content_key(sha256), sha256, size, "content", content_results)

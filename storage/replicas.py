@@ -105,12 +105,14 @@ class ReplicaSet:
             raise NotEnoughReplicas(key, results, self.min_copies)
         return results
 
-    def put_bytes(self, key: str, data: bytes, sha256: str) -> list[ReplicaResult]:
+    def put_bytes(self, key: str, data: bytes, sha256: str, *, replace_invalid: bool = False) -> list[ReplicaResult]:
+        """Like put_file. `replace_invalid`: the caller knows that whatever else is stored under `key` is not valid
+        (e.g. a manifest left by a write that never committed), so different bytes there are replaced."""
         import io
 
         def one(store: Store) -> ReplicaResult:
             try:
-                store.put(key, io.BytesIO(data), sha256)
+                store.put(key, io.BytesIO(data), sha256, replace_corrupt=replace_invalid)
             except StorageError as exc:
                 return ReplicaResult(store.url, classify(exc), str(exc))
             return verify_copy(store, key, sha256)

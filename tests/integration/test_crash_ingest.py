@@ -45,3 +45,38 @@ def test_kill_between_copies_and_commit_leaves_only_harmless_orphans(tmp_path: P
     assert out.read_bytes() == pdf.read_bytes()
     again = json.loads(run_cli(*args, env=env).stdout)
     assert again[0]["id"] == doc_id and again[0]["created"] is False
+
+
+def test_kill_during_a_signature_leaves_the_document_signable(tmp_path: Path, db_url: str):
+    """The killed write leaves an orphan manifest for version 2; the retry must replace it, not be blocked by it."""
+    env = _env(tmp_path, db_url)
+    run_cli("db", "upgrade", env=env)
+    run_cli("org", "add", "T01", "--name", "Trường THPT Thử", "--kind", "truong", "--level", "THPT", env=env)
+    pdf = make_pdf(tmp_path / "Sổ đăng bộ.pdf", extra=b"sign-crash")
+    doc_id = json.loads(
+        run_cli(
+            "ingest",
+            str(pdf),
+            "--school",
+            "T01",
+            "--type",
+            "so-dang-bo",
+            "--year",
+            "2024-2025",
+            "--json",
+            env=env,
+        ).stdout
+    )[0]["id"]
+    sign = ("sign", doc_id, "--level", "B-B", "--json")
+    crashed = run_cli(*sign, env=_env(tmp_path, db_url, HOSO_FAULT_INJECT="before-commit"), check=False)
+    assert crashed.returncode == -signal.SIGKILL
+    orphans = list((tmp_path / "var" / "replicas").rglob("000002.json"))
+    assert len(orphans) == 3  # written to every replica, never committed
+    assert json.loads(run_cli("documents", "get", doc_id, "--json", env=env).stdout)["version"] == 1
+
+    signed = json.loads(run_cli(*sign, env=env).stdout)
+    assert signed["version"] == 2 and signed["verdict"] in ("TOTAL_PASSED", "INDETERMINATE")
+    doc = json.loads(run_cli("documents", "get", doc_id, "--json", env=env).stdout)
+    v2 = doc["versions"][1]
+    for orphan in orphans:  # every replica now holds the committed manifest, not the orphan
+        assert hashlib.sha256(orphan.read_bytes()).hexdigest() == v2["manifest_sha256"]
