@@ -18,7 +18,8 @@ from archive import accounts, orgs
 from archive.context import Archive, build_archive
 from tests.conftest import free_port, make_settings
 
-SHARED_PKI = Path("/work/shared/pki")
+# the test PKI configuration is kept in the repository (tests/pki), not read from where shared/ happens to be
+SHARED_PKI = Path(__file__).resolve().parents[2] / "pki"
 PASSWORD = "mat-khau-rat-dai-2025"
 
 # code, name, kind, level, parent
