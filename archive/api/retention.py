@@ -13,11 +13,25 @@ from retention import disposal, holds, schedules
 from retention.models import DisposalBatch
 
 from ..context import Archive
+from ..documents import get_document
 from ..errors import InvalidInput, PermissionDenied
-from ..models import User
-from .deps import current_user, get_archive
+from ..models import Organisation, User
+from .deps import Guard, current_user, get_archive, get_guard
 
 router = APIRouter(tags=["retention"], prefix="/retention")
+
+
+def _disposal_schools(guard: Guard, session: Any) -> set[str] | None:
+    """Codes of the schools whose disposal work the caller takes part in (proposing or approving); None: all."""
+    from sqlalchemy import select
+
+    ids: set[int] = set()
+    for action in ("retention.propose_disposal", "retention.approve_disposal"):
+        found = guard.school_ids(session, action)
+        if found is None:
+            return None
+        ids.update(found)
+    return set(session.scalars(select(Organisation.code).where(Organisation.id.in_(ids))))
 
 
 def _day(on: str | None) -> date:
@@ -36,10 +50,15 @@ def due(
     school: str | None = None,
     on: str | None = Query(None, description="Judge as of this date (YYYY-MM-DD)"),
     archive: Archive = Depends(get_archive),
-    user: User = Depends(current_user),
+    guard: Guard = Depends(get_guard),
 ) -> list[dict[str, Any]]:
     with archive.sessions() as session, session.begin():
-        items = disposal.due_documents(session, _day(on), school=school)
+        allowed = _disposal_schools(guard, session)
+        items = [
+            i
+            for i in disposal.due_documents(session, _day(on), school=school)
+            if allowed is None or i.school in allowed
+        ]
     return [
         i.__dict__ | {"disposable_from": i.disposable_from.isoformat(), "sources": list(i.sources)}
         for i in items
@@ -53,9 +72,11 @@ def document_retention(
     document_id: str,
     on: str | None = None,
     archive: Archive = Depends(get_archive),
-    user: User = Depends(current_user),
+    guard: Guard = Depends(get_guard),
 ) -> dict[str, object]:
     with archive.sessions() as session, session.begin():
+        doc = get_document(session, document_id)
+        guard.check(session, "document.read", doc.school, document_id=doc.id)
         return schedules.decision_to_dict(schedules.decision_for(session, document_id, _day(on)))
 
 
@@ -79,10 +100,16 @@ def list_holds(
     document_id: str | None = None,
     all: bool = False,
     archive: Archive = Depends(get_archive),
-    user: User = Depends(current_user),
+    guard: Guard = Depends(get_guard),
 ) -> list[dict[str, Any]]:
     with archive.sessions() as session:
-        return [h.__dict__ for h in holds.list_holds(session, document_id=document_id, active_only=not all)]
+        allowed = guard.school_ids(session, "document.read")
+        found = holds.list_holds(session, document_id=document_id, active_only=not all)
+        return [
+            h.__dict__
+            for h in found
+            if allowed is None or get_document(session, h.document_id).school_id in allowed
+        ]
 
 
 @router.post(
@@ -119,10 +146,15 @@ class BatchIn(BaseModel):
 
 @router.get("/batches", summary="Disposal batches")
 def list_batches(
-    school: str | None = None, archive: Archive = Depends(get_archive), user: User = Depends(current_user)
+    school: str | None = None, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
 ) -> list[dict[str, Any]]:
     with archive.sessions() as session:
-        return [disposal.batch_to_dict(b) for b in disposal.list_batches(session, school=school)]
+        allowed = _disposal_schools(guard, session)
+        return [
+            disposal.batch_to_dict(b)
+            for b in disposal.list_batches(session, school=school)
+            if allowed is None or b.school in allowed
+        ]
 
 
 @router.post("/batches", status_code=201, summary="Propose a disposal batch")
