@@ -334,7 +334,11 @@ class Anchor:
 def anchor_chain_head(archive: Archive) -> Anchor | None:
     """Timestamp the current chain head with the TSA (settings.tsa_url) and write the anchor to every replica.
     Returns None when the trail is empty. The scheduler calls this daily; `hoso audit anchor` runs it by hand."""
-    tsa_url = archive.settings.tsa_url
+    from .devpki_server import dev_pki_served
+    from .signatures import setup_of
+
+    setup = setup_of(archive)  # HOSO_TSA_URL, or the dev PKI's own TSA on the embedded defaults
+    tsa_url = setup.tsa_url
     if not tsa_url:
         raise InvalidInput(
             "Chưa cấu hình TSA (HOSO_TSA_URL)", "No TSA configured (HOSO_TSA_URL)", code="tsa_not_configured"
@@ -345,7 +349,8 @@ def anchor_chain_head(archive: Archive) -> Anchor | None:
             return None
         event_id, event_hash = head.last_event_id, head.last_hash
     digest = hashlib.sha256(anchor_statement(event_id, event_hash)).digest()
-    token = request_timestamp(tsa_url, digest)
+    with dev_pki_served(setup):
+        token = request_timestamp(tsa_url, digest)
     facts = read_token(token)
     if facts.imprint != digest:
         raise ArchiveError(
@@ -394,7 +399,7 @@ def verify_anchors(archive: Archive, session: Session) -> tuple[list[ChainBreak]
     statement, signed, and dated the day its name says."""
     problems: list[ChainBreak] = []
     checked = 0
-    roots = [p.read_bytes() for p in _trust_root_files(archive)]
+    roots = _trust_roots_der(archive)
     for store in archive.replicas.stores:
         try:
             keys = sorted(store.list(ANCHOR_PREFIX))
@@ -414,11 +419,15 @@ def verify_anchors(archive: Archive, session: Session) -> tuple[list[ChainBreak]
     return problems, checked
 
 
-def _trust_root_files(archive: Archive) -> list[Any]:
-    out = []
-    for p in archive.settings.trust_root_paths:
-        out.extend(sorted(x for x in p.iterdir() if x.is_file()) if p.is_dir() else [p])
-    return out
+def _trust_roots_der(archive: Archive) -> list[bytes]:
+    """DER of every configured trust root (files or folders, PEM or DER; the dev PKI's root on the embedded defaults)."""
+    from signing.trust import load_certificates
+
+    from .signatures import setup_of
+
+    # an explicitly configured TSA is trusted as configured; the dev PKI's root only vouches for its own TSA
+    paths = archive.settings.trust_root_paths if archive.settings.tsa_url else setup_of(archive).trust_roots
+    return [cert.dump() for cert in load_certificates(paths)]
 
 
 def _check_anchor(

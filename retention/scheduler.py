@@ -88,6 +88,27 @@ def job_metadata_export(archive: Archive, day: date | None = None) -> Any:
     return backup.export_metadata(archive, day)
 
 
+def job_audit_anchor(archive: Archive) -> Any:
+    """Timestamp the audit trail's chain head and write it to every replica (tampering even by a database
+    administrator then shows against the anchors)."""
+    from archive.audit import anchor_chain_head
+
+    if not claim_job(archive, "audit-anchor", today().isoformat()):
+        return None
+    return anchor_chain_head(archive)
+
+
+def job_object_lock_sync(archive: Archive) -> Any:
+    """Keep Object Lock retention and legal holds of every copy in line with the schedule and our holds."""
+    from . import holds
+
+    if not any(s.supports_object_lock for s in archive.replicas.stores):
+        return None
+    if not claim_job(archive, "object-lock-sync", today().isoformat()):
+        return None
+    return holds.sync_object_locks(archive)
+
+
 def today() -> date:
     return datetime.now(TZ).date()
 
@@ -136,6 +157,8 @@ def register_jobs(scheduler: BaseScheduler, archive: Archive) -> list[Job]:
         add(job_worm_canary, CronTrigger(hour=3, minute=15, timezone=TZ), "worm-canary"),
         add(job_signature_upkeep, CronTrigger(hour=2, minute=30, timezone=TZ), "signature-upkeep"),
         add(job_metadata_export, CronTrigger(hour=0, minute=30, timezone=TZ), "metadata-export"),
+        add(job_audit_anchor, CronTrigger(hour=0, minute=45, timezone=TZ), "audit-anchor"),
+        add(job_object_lock_sync, CronTrigger(hour=1, minute=15, timezone=TZ), "object-lock-sync"),
     ]  # fmt: skip
 
 

@@ -147,3 +147,18 @@ def test_only_pdfs_are_signed(sarchive: Archive, tmp_path: Path):
     with pytest.raises(ArchiveError) as ei:
         sign_document(sarchive, doc.id)
     assert ei.value.code == "not_signable"
+
+
+def test_daily_anchor_works_on_the_embedded_defaults_with_the_dev_pki_tsa(sarchive: Archive, tmp_path: Path):
+    from archive.audit import anchor_chain_head, verify
+    from retention.scheduler import job_audit_anchor
+
+    _ingest(sarchive, make_pdf(tmp_path / "a.pdf"))
+    assert sarchive.settings.tsa_url is None  # nothing configured: the dev PKI's TSA is used
+    anchor = job_audit_anchor(sarchive)
+    assert anchor is not None and anchor.tsa_url.endswith("/tsa/tsa")
+    for store in sarchive.replicas.stores:
+        assert anchor.key in list(store.list("audit/anchors/"))
+    assert job_audit_anchor(sarchive) is None  # once a day, whichever worker gets there first
+    assert verify(sarchive).ok
+    assert anchor_chain_head(sarchive) is not None

@@ -217,12 +217,15 @@ def test_anchor_command(tmp_path: Path, tsa: Tsa):
     a.close()
 
 
-def test_anchor_without_a_tsa_is_a_clear_error(archive: Archive):
+def test_anchor_without_a_tsa_is_a_clear_error(tmp_path: Path):
     from archive.errors import InvalidInput
 
+    # in production there is no dev PKI TSA to fall back on
+    a = build_archive(make_settings(tmp_path, environment="production"), migrate=True)
     with pytest.raises(InvalidInput) as ei:
-        anchor_chain_head(archive)
+        anchor_chain_head(a)
     assert ei.value.code == "tsa_not_configured"
+    a.close()
 
 
 def test_unreachable_tsa_is_reported_not_a_traceback(tmp_path: Path):
