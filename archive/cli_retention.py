@@ -15,32 +15,8 @@ def _integrity_archive():  # type: ignore[no-untyped-def]
     from .context import build_archive
     from .settings import Settings
 
-    archive = build_archive(Settings(), migrate=True)
-    for name, hook in _signing_upkeep_functions(archive).items():
-        archive.extras.setdefault(
-            name, hook
-        )  # hooks the composition root installed (dev PKI aware) come first
-    return archive
-
-
-def _signing_upkeep_functions(archive) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """Fallback inspect/renew for LTA upkeep, from signing/ (an entry point may import it; retention/ may not)."""
-    try:
-        from signing import add_document_timestamp, newest_document_timestamp
-    except ImportError:
-        return {}
-    settings = archive.settings
-    if not settings.tsa_url:
-        return {}  # no TSA configured: renewal is impossible, the upkeep job logs that it skipped
-
-    def inspect(pdf: bytes):  # type: ignore[no-untyped-def]
-        info = newest_document_timestamp(pdf)
-        return (info.certificate_not_after, info.digest_algorithm) if info else (None, None)
-
-    def renew(pdf: bytes) -> bytes:
-        return add_document_timestamp(pdf, tsa_url=settings.tsa_url, trust_roots=settings.trust_root_paths)
-
-    return {"lta_inspect": inspect, "lta_renew": renew}
+    # build_archive installs the signing hooks (validate, seal, LTA inspect/renew) the jobs need
+    return build_archive(Settings(), migrate=True)
 
 
 def _print_json(data: object) -> None:
