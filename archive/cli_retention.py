@@ -252,7 +252,8 @@ def retention_schedules(as_json: bool) -> None:
         return
     for x in data:
         click.echo(f"{x['code']}  ({x['kind']}, from {x['effective_from']})")
-        for r in x["rows"]:
+        rows: list[dict[str, str]] = x["rows"]  # type: ignore[assignment]
+        for r in rows:
             level = f" [{r['level']}]" if r["level"] else ""
             click.echo(f"  {r['type']}{level}: {r['retention']}  {r['status']}  {r['source']}")
 

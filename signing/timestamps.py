@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -66,7 +67,7 @@ def add_document_timestamp(
     pdf_bytes: bytes,
     *,
     tsa_url: str,
-    trust_roots: list[PathLike] | tuple[PathLike, ...] = (),
+    trust_roots: Sequence[PathLike] = (),
     allow_fetching: bool = True,
 ) -> bytes:
     """Add fresh validation data (DSS) for every signature and timestamp, then a document timestamp over it all.

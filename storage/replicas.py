@@ -105,7 +105,9 @@ class ReplicaSet:
             raise NotEnoughReplicas(key, results, self.min_copies)
         return results
 
-    def put_bytes(self, key: str, data: bytes, sha256: str, *, replace_invalid: bool = False) -> list[ReplicaResult]:
+    def put_bytes(
+        self, key: str, data: bytes, sha256: str, *, replace_invalid: bool = False
+    ) -> list[ReplicaResult]:
         """Like put_file. `replace_invalid`: the caller knows that whatever else is stored under `key` is not valid
         (e.g. a manifest left by a write that never committed), so different bytes there are replaced."""
         import io
