@@ -293,8 +293,8 @@ def add_version(
         manifest_results = archive.replicas.put_bytes(mkey, manifest, manifest_sha, replace_invalid=True)
     except NotEnoughReplicas as exc:
         raise storage_down(exc) from None
-    _track(session, content_key(sha256), sha256, size, "content", content_results)
-    _track(session, mkey, manifest_sha, len(manifest), "manifest", manifest_results)
+    track_object(session, content_key(sha256), sha256, size, "content", content_results)
+    track_object(session, mkey, manifest_sha, len(manifest), "manifest", manifest_results)
     _fault_point(archive, "before-commit")
     record_event(
         session,
@@ -314,9 +314,10 @@ def add_version(
     return version
 
 
-def _track(
+def track_object(
     session: Session, key: str, sha256: str, size: int, kind: str, results: Sequence[ReplicaResult]
 ) -> StoredObject:
+    """Record an object that must be in every replica, and the state of each copy just written."""
     obj = session.scalar(select(StoredObject).where(StoredObject.key == key))
     if obj is None:
         obj = StoredObject(key=key, sha256=sha256, size=size, kind=kind, created_at=utcnow())

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,8 +25,9 @@ from archive.context import Archive
 from archive.db import utcnow
 from archive.errors import StorageDown
 from archive.events import record_event
+from archive.ingest import track_object
 from archive.manifests import file_code
-from archive.models import Document, Organisation, ReplicaCopy, StoredObject
+from archive.models import Document, Organisation, StoredObject
 from storage import NotEnoughReplicas, ReplicaResult, content_key
 
 from . import rules
@@ -87,26 +87,6 @@ def export_metadata(archive: Archive, day: date | None = None) -> ExportResult:
             detail={"key": key, "sha256": sha, "documents": documents, "dossiers": dossiers},
         )
     return ExportResult(key, sha, len(data), dossiers, documents, True, tuple(results))
-
-
-def track_object(
-    session: Session, key: str, sha256: str, size: int, kind: str, results: Sequence[ReplicaResult]
-) -> StoredObject:
-    """Record an object and its copies (the same bookkeeping ingest does for content and manifests)."""
-    obj = session.scalar(select(StoredObject).where(StoredObject.key == key))
-    if obj is None:
-        obj = StoredObject(key=key, sha256=sha256, size=size, kind=kind, created_at=utcnow())
-        session.add(obj)
-        session.flush()
-    now = utcnow()
-    by_url = {c.store_url: c for c in obj.copies}
-    for r in results:
-        copy = by_url.get(r.store) or ReplicaCopy(object=obj, store_url=r.store)
-        session.add(copy)
-        copy.state, copy.detail = r.state, r.detail[:1000]
-        if r.ok:
-            copy.checked_at = copy.verified_at = now
-    return obj
 
 
 def read_organisations(data: bytes) -> list[dict[str, str]]:
