@@ -53,6 +53,7 @@ class Viewer:
     session_id: int
     csrf_token: str
     can_upload: bool
+    can_audit: bool = False
 
 
 def archive_of(request: Request) -> Archive:
@@ -69,11 +70,12 @@ def load_viewer(request: Request) -> Viewer:
         with archive.sessions() as session, session.begin():
             user, row = sessions.authenticate_session(session, secret)
             can_upload = any(school_ids_for(session, user, a) != [] for a in UPLOAD_ACTIONS)
+            can_audit = school_ids_for(session, user, "audit.read") != []
             session.expunge(user)
             session_id = row.id
     except AuthError:
         raise LoginRequired from None
-    viewer = Viewer(user, session_id, sessions.csrf_token_for(secret), can_upload)
+    viewer = Viewer(user, session_id, sessions.csrf_token_for(secret), can_upload, can_audit)
     request.state.viewer = viewer
     return viewer
 

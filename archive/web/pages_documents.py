@@ -19,6 +19,8 @@ from .. import signatures
 from ..models import Document, DocumentType, Organisation, User
 from ..permissions import authorize, permitted, school_ids_for
 from .common import Viewer, WebRoute, archive_of, form_viewer, render, viewer
+from .pages_signing import may_sign_personally
+from .seal import carries_seal
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 PAGE_SIZE = 20
@@ -87,18 +89,27 @@ def document_page(
     doc_id: str,
     da_ky: int | None = Query(None, ge=1),
     moi: int | None = Query(None),
+    ca_nhan: int | None = Query(None),
     who: Viewer = Depends(viewer),
 ) -> Response:
-    with archive_of(request).sessions() as session, session.begin():
+    archive = archive_of(request)
+    with archive.sessions() as session, session.begin():
         doc = docs.get_document(session, doc_id)
         user = session.merge(who.user)
         authorize(session, user, "document.read", doc.school, document_id=doc.id)
         data = docs.document_to_dict(session, doc)
         may = _may(session, user, doc)
-    signed_now = next((v for v in data.get("versions", []) if v["number"] == da_ky), None)
+        may["sign_personal"] = may_sign_personally(session, user, doc)
+    versions = data.get("versions", [])
+    signed_now = next((v for v in versions if v["number"] == da_ky), None)
+    current = next((v for v in versions if v["number"] == data["version"]), None)
+    signable = data["media_type"] == "application/pdf" and data["status"] == "active"
+    # once the current version carries the school seal, a second seal is pointless: say so instead of offering it
+    sealed = signable and may["seal"] and carries_seal(archive, (current or {}).get("validation"))
     return render(
-        request, "document.html", doc=data, may=may, signed_now=signed_now, created=moi,
-        can_seal=may["seal"] and data["media_type"] == "application/pdf" and data["status"] == "active",
+        request, "document.html", doc=data, may=may, signed_now=signed_now, created=moi, personal=ca_nhan == 1,
+        can_seal=may["seal"] and signable and not sealed, sealed=sealed,
+        can_sign_personal=may["sign_personal"] and signable,
     )  # fmt: skip
 
 
