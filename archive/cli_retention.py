@@ -154,6 +154,39 @@ def fixity_upkeep(as_json: bool) -> None:
     sys.exit(1 if report.failed else 0)
 
 
+@fixity_group.command(
+    "reconcile",
+    help="Report copies in the stores that the catalog does not know (orphans of writes that never committed) "
+    "and count catalog objects a store lacks. Deletes nothing; always exits 0 (it is a report).",
+)
+@click.option("--json", "as_json", is_flag=True)
+def fixity_reconcile(as_json: bool) -> None:
+    from retention.reconcile import GRACE, reconcile
+
+    archive = _integrity_archive()
+    try:
+        report = reconcile(archive)
+    finally:
+        archive.close()
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    click.echo(
+        f"{report.catalog_objects} objects in the catalog; orphans: {report.orphans} (older than {GRACE}), "
+        f"missing copies: {report.missing} (hoso fixity run repairs those)"
+    )
+    for s in report.stores:
+        if s.error:
+            click.echo(f"{s.store}: KHÔNG LIỆT KÊ ĐƯỢC / COULD NOT LIST: {s.error}")
+            continue
+        click.echo(
+            f"{s.store}: {s.listed} keys, {len(s.orphans)} orphans ({s.orphan_bytes} bytes), {s.missing} missing"
+        )
+        for o in s.orphans:
+            age = f"{o.age_seconds / 3600:.1f} h" if o.age_seconds is not None else "age unknown"
+            click.echo(f"  mồ côi / orphan {o.key}  {o.size if o.size is not None else '?'} bytes  {age}")
+
+
 @click.command(
     "worker", help="Run the scheduled jobs (fixity, WORM canary, LTA upkeep, metadata export) until stopped."
 )

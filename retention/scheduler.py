@@ -3,7 +3,8 @@
 Each job is a plain function of the Archive (also reachable as a `hoso` command). Several workers (and `hoso serve`)
 may run the same schedule at once; that is safe because the work is claimed in the catalog, not in the scheduler:
 - fixity runs are keyed by their interval slot (fixity_runs.slot) and copies are claimed FOR UPDATE SKIP LOCKED;
-- once-a-day jobs (WORM canary, signature upkeep, metadata export) claim (job, day) in job_claims first.
+- once-a-day jobs (WORM canary, signature upkeep, metadata export) claim (job, day) in job_claims first, the weekly
+  replica reconcile (job, ISO week).
 Within one process, coalesce=True and max_instances=1 stop a slow run from stacking up behind itself.
 """
 
@@ -30,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from archive.context import Archive
 from archive.db import utcnow
 
-from . import fixity, upkeep, worm
+from . import fixity, reconcile, upkeep, worm
 from .integrity_models import JobClaim
 
 log = logging.getLogger("hoso.scheduler")
@@ -109,6 +110,15 @@ def job_object_lock_sync(archive: Archive) -> Any:
     return holds.sync_object_locks(archive)
 
 
+def job_replica_reconcile(archive: Archive) -> reconcile.ReconcileReport | None:
+    """Weekly: report orphan copies left by writes that never committed (a report; nothing is deleted). Claimed per
+    ISO week, so one worker lists the stores once a week however many run."""
+    year, week, _ = today().isocalendar()
+    if not claim_job(archive, "replica-reconcile", f"{year}-W{week:02d}"):
+        return None
+    return reconcile.reconcile(archive)
+
+
 def today() -> date:
     return datetime.now(TZ).date()
 
@@ -159,6 +169,7 @@ def register_jobs(scheduler: BaseScheduler, archive: Archive) -> list[Job]:
         add(job_metadata_export, CronTrigger(hour=0, minute=30, timezone=TZ), "metadata-export"),
         add(job_audit_anchor, CronTrigger(hour=0, minute=45, timezone=TZ), "audit-anchor"),
         add(job_object_lock_sync, CronTrigger(hour=1, minute=15, timezone=TZ), "object-lock-sync"),
+        add(job_replica_reconcile, CronTrigger(day_of_week="sun", hour=4, minute=0, timezone=TZ), "replica-reconcile"),
     ]  # fmt: skip
 
 

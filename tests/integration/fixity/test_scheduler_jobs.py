@@ -19,7 +19,7 @@ from tests.conftest import ROOT, cli_env
 
 JOBS = {
     "fixity-light", "fixity-full-slice", "worm-canary", "signature-upkeep", "metadata-export", "audit-anchor",
-    "object-lock-sync",
+    "object-lock-sync", "replica-reconcile",
 }  # fmt: skip
 
 
