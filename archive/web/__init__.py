@@ -11,11 +11,17 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from . import pages_auth, pages_documents, pages_signing, pages_upload
+from . import pages_audit, pages_auth, pages_documents, pages_signing, pages_upload
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-PAGE_ROUTERS = (pages_auth.router, pages_documents.router, pages_upload.router, pages_signing.router)
+PAGE_ROUTERS = (
+    pages_auth.router,
+    pages_documents.router,
+    pages_upload.router,
+    pages_signing.router,
+    pages_audit.router,
+)
 router = APIRouter(include_in_schema=False)
 for _pages in PAGE_ROUTERS:
     router.include_router(_pages)

