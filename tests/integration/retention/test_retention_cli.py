@@ -61,8 +61,8 @@ def test_disposal_and_rebuild_through_the_cli(tmp_path: Path):
     run_cli("retention", "approve", str(batch["id"]), "--user", "admin", "--on", ON, env=env)
     done = run_cli("retention", "execute", str(batch["id"]), "--on", ON, "--json", env=env)
     result = json.loads(done.stdout)
-    assert result["status"] == "executed" and result["record_signed"] is False
-    assert "WARNING" in done.stderr  # no organisation key configured in this environment
+    # the CLI signs the disposal record with the school seal (the dev PKI's, on the embedded defaults)
+    assert result["status"] == "executed" and result["record_signed"] is True
 
     run_cli("catalog", "export-metadata", "--day", ON, env=env)
     refused = run_cli("catalog", "rebuild", "--from", replicas[1], env=env, check=False)
