@@ -8,6 +8,18 @@ disposable by losing them).
 
 Copies: the source store's copies are read and hashed here (`ok`, `corrupt` or `missing`); the other configured stores'
 copies are `pending`, for the fixity run to check.
+
+Uncommitted uploads: ingest writes the manifest before it commits, so a crash in between leaves
+`manifests/<new-id>/000001.json` for a document the catalog never had, and the retry of the same upload makes another
+document id. Version-1 manifests that share (school code, type code, content SHA-256) are therefore one upload: the
+catalog's own duplicate check (archive/ingest.py) never lets two committed documents of a school and type start with the
+same bytes. The one with the most versions is rebuilt, then the latest `created_at` (the retry, which is the one that
+committed); the others are reported as `skipped_orphans`, not created (their manifests stay in the stores, where
+`hoso fixity reconcile` lists them). A lone uncommitted upload, with no retry, IS rebuilt: its content was written and
+verified in every replica before its manifest, so nothing distinguishes it from a committed document but the lost
+commit, and dropping a school's file is worse than keeping one the uploader may think failed. (Two uploads of the same
+bytes racing each other past the duplicate check could both commit; rebuild then keeps one of them, and the other's id is
+in the report.)
 """
 
 from __future__ import annotations
@@ -54,6 +66,15 @@ class BadCopy:
 
 
 @dataclass(frozen=True)
+class SkippedOrphan:
+    """A manifest of an upload that never committed, left out because a retry of the same upload was rebuilt."""
+
+    document_id: str
+    manifest_key: str
+    kept_document_id: str  # the document rebuilt in its place (same school, type and first content)
+
+
+@dataclass(frozen=True)
 class RebuildReport:
     store: str
     organisations: int
@@ -65,6 +86,9 @@ class RebuildReport:
     chain_breaks: tuple[ChainBreak, ...]
     bad_copies: tuple[BadCopy, ...]
     unreadable: tuple[str, ...]  # keys under manifests/ that are not readable manifests
+    skipped_orphans: tuple[
+        SkippedOrphan, ...
+    ] = ()  # expected after a crash: not a reason for `ok` to be False
 
     @property
     def ok(self) -> bool:
@@ -99,6 +123,7 @@ def rebuild_catalog(archive: Archive, store_url: str) -> RebuildReport:
             )
     store = _open(archive, store_url)
     manifests, unreadable = _read_manifests(store)
+    manifests, skipped = _drop_uncommitted_duplicates(manifests)
     breaks = [b for docs in manifests.values() for b in _check_chain(docs)]
     bad: list[BadCopy] = []
     with archive.sessions() as session, session.begin():
@@ -166,6 +191,7 @@ def rebuild_catalog(archive: Archive, store_url: str) -> RebuildReport:
             chain_breaks=tuple(breaks),
             bad_copies=tuple(bad),
             unreadable=tuple(unreadable),
+            skipped_orphans=tuple(skipped),
         )
         record_event(
             session,
@@ -215,6 +241,37 @@ def _read_manifests(store: Store) -> tuple[dict[str, list[_Manifest]], list[str]
     for docs in by_doc.values():
         docs.sort(key=lambda x: x.number)
     return by_doc, unreadable
+
+
+def _drop_uncommitted_duplicates(
+    manifests: dict[str, list[_Manifest]],
+) -> tuple[dict[str, list[_Manifest]], list[SkippedOrphan]]:
+    """Keep one document per (school code, type code, version-1 content SHA-256); see the module docstring."""
+    uploads: dict[tuple[str, str, str], list[str]] = {}
+    for doc_id, docs in manifests.items():
+        first = docs[0]
+        if (
+            first.number != 1
+        ):  # version 1 is missing: a chain break, reported as such, never merged on a guess
+            continue
+        b = first.body
+        uploads.setdefault(
+            (b["organisation"]["code"], b["document"]["type_code"], b["version"]["sha256"]), []
+        ).append(doc_id)
+    kept = dict(manifests)
+    skipped: list[SkippedOrphan] = []
+    for ids in uploads.values():
+        if len(ids) < 2:
+            continue
+        # most versions, then the latest created_at (the retry, which committed); the id only makes the choice stable
+        winner, *losers = sorted(
+            ids,
+            key=lambda d: (len(manifests[d]), _when(manifests[d][0].body["document"]["created_at"]), d),
+            reverse=True,
+        )
+        for loser in losers:
+            skipped.extend(SkippedOrphan(loser, m.key, winner) for m in kept.pop(loser))
+    return kept, sorted(skipped, key=lambda x: x.manifest_key)
 
 
 def _check_chain(docs: list[_Manifest]) -> list[ChainBreak]:
@@ -376,4 +433,5 @@ def report_to_dict(r: RebuildReport) -> dict[str, Any]:
         "chain_breaks": [b.__dict__ for b in r.chain_breaks],
         "bad_copies": [b.__dict__ for b in r.bad_copies],
         "unreadable": list(r.unreadable),
+        "skipped_orphans": [o.__dict__ for o in r.skipped_orphans],
     }
