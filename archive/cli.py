@@ -79,7 +79,9 @@ def serve(c: Ctx, host: str, port: int) -> None:
     for url in c.settings.replica_urls:
         click.echo(f"  replica:  {url}")
     click.echo("  API token: .venv/bin/hoso token create --user admin   (Bearer token for Authorization)")
-    click.echo(f"  web pages: http://{host}:{port}/  (password for admin: .venv/bin/hoso user reset-password admin)")
+    click.echo(
+        f"  web pages: http://{host}:{port}/  (password for admin: .venv/bin/hoso user reset-password admin)"
+    )
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
