@@ -704,6 +704,10 @@ def catalog_rebuild(store_url: str, as_json: bool) -> None:
             click.echo(f"BẢN SAO HỎNG / BAD COPY {c.key}: {c.state} {c.detail}", err=True)
         for k in r.unreadable:
             click.echo(f"KHÔNG ĐỌC ĐƯỢC / UNREADABLE {k}", err=True)
+        for o in r.skipped_orphans:
+            click.echo(
+                f"BỎ QUA BẢN GHI CHƯA HOÀN TẤT / SKIPPED UNCOMMITTED {o.manifest_key} (giữ / kept {o.kept_document_id})"
+            )
     sys.exit(0 if r.ok else 1)
 
 
