@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from . import pages_audit, pages_auth, pages_documents, pages_signing, pages_upload
+from . import pages_account, pages_audit, pages_auth, pages_documents, pages_signing, pages_upload
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -21,6 +21,7 @@ PAGE_ROUTERS = (
     pages_upload.router,
     pages_signing.router,
     pages_audit.router,
+    pages_account.router,
 )
 router = APIRouter(include_in_schema=False)
 for _pages in PAGE_ROUTERS:

@@ -5,6 +5,7 @@ then cannot log in without the code."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,3 +83,44 @@ def test_principal_reads_own_school_trail_and_teacher_is_refused(live: LiveServe
     assert response.status == 403
     assert "không có quyền xem nhật ký truy vết" in page.locator("main").inner_text()
     logout(page, base)
+
+
+def test_teacher_enrols_totp_and_then_needs_the_code(live: LiveServer, page: Any, tmp_path: Path):
+    import time
+
+    import pyotp
+
+    base = live.base_url
+    login(page, base, TEACHER[0], TEACHER[1])
+    page.get_by_role("link", name=TEACHER[2]).click()
+    page.wait_for_url(base + "/tai-khoan")
+    assert "Giáo viên bộ môn — T01" in page.locator("#vai-tro").inner_text()
+    page.locator("#dang-ky-totp").click()
+    page.wait_for_url(base + "/tai-khoan#xac-thuc-hai-lop")
+    grouped = page.locator("#khoa-bi-mat").inner_text()
+    assert re.fullmatch(r"[A-Z2-7]{4}( [A-Z2-7]{1,4})+", grouped), grouped
+    secret = grouped.replace(" ", "")
+    assert (
+        page.locator("#otpauth").inner_text().startswith(f"otpauth://totp/hoso:{TEACHER[0]}?secret={secret}")
+    )
+    assert page.locator("#ma-qr").count() == 0  # no QR library installed: the secret to type in
+    page.screenshot(path=str(tmp_path / "tai-khoan-totp.png"), full_page=True)
+    page.locator("#totp-code").fill(pyotp.TOTP(secret).now())
+    page.locator("#xac-nhan-totp").click()
+    page.wait_for_url("**/tai-khoan?xong=totp_bat*")
+    assert "Đã bật xác thực hai lớp" in page.locator("#thong-bao").inner_text()
+    assert "Đang bật" in page.locator("#trang-thai-totp").inner_text()
+    logout(page, base)
+
+    # the password alone no longer opens a session: the page asks for the code
+    page.get_by_label("Tên đăng nhập").fill(TEACHER[0])
+    page.get_by_label("Mật khẩu").fill(TEACHER[1])
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_load_state()
+    assert "xác thực hai lớp" in page.locator("#loi-dang-nhap").inner_text()
+    assert "/dang-nhap" in page.url
+    page.get_by_label("Mật khẩu").fill(TEACHER[1])
+    page.get_by_label("Mã xác thực").fill(pyotp.TOTP(secret).at(time.time() + 30))  # a step not used yet
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(base + "/ho-so")
+    assert TEACHER[2] in page.locator("header").inner_text()

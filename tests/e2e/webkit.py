@@ -71,5 +71,7 @@ def login(page: Any, base_url: str, username: str, password: str) -> None:
 
 
 def logout(page: Any, base_url: str) -> None:
-    page.get_by_role("button", name="Đăng xuất").click()
+    page.locator(
+        "header #dang-xuat"
+    ).click()  # the header's button (the account page lists "Đăng xuất phiên này")
     page.wait_for_url(base_url + "/dang-nhap?da_dang_xuat=1")
