@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import LiveServer, make_pdf, stop_server
 from tests.e2e.conftest import boot
-from tests.e2e.webkit import add_user, browser, chromium_path, login, logout
+from tests.e2e.webkit import add_user, chromium_path, login, logout
 
 PRINCIPAL = ("hieutruong", "Mật-khẩu-Hiệu-trưởng-2025", "Phạm Văn Hiệu")
 TEACHER = ("giaovien", "Mật-khẩu-Giáo-viên-2025", "Lê Thị Giáo")
@@ -31,21 +31,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     add_user(server, TEACHER[0], TEACHER[1], TEACHER[2], ("gvbm", "T01"))
     yield server
     stop_server(server)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with browser() as b:
-        yield b
-
-
-@pytest.fixture
-def page(chromium: Any) -> Iterator[Any]:
-    context = chromium.new_context(accept_downloads=True, locale="vi-VN")
-    p = context.new_page()
-    p.set_default_timeout(30_000)
-    yield p
-    context.close()
 
 
 def ingest(live: LiveServer, tmp_path: Path, school: str) -> str:

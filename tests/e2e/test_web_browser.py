@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import LiveServer, make_pdf, stop_server
 from tests.e2e.conftest import boot
-from tests.e2e.webkit import add_user, browser, chromium_path, login, logout
+from tests.e2e.webkit import add_user, chromium_path, login, logout
 
 OFFICE = ("vanthu", "Mật-khẩu-Văn-thư-2025", "Nguyễn Thị Thư")
 INSPECTOR = ("thanhtra", "Mật-khẩu-Thanh-tra-2025", "Trần Văn Tra")
@@ -27,21 +27,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     add_user(server, INSPECTOR[0], INSPECTOR[1], INSPECTOR[2], ("inspector_so", "79"))
     yield server
     stop_server(server)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with browser() as b:
-        yield b
-
-
-@pytest.fixture
-def page(chromium: Any) -> Iterator[Any]:
-    context = chromium.new_context(accept_downloads=True, locale="vi-VN")
-    p = context.new_page()
-    p.set_default_timeout(60_000)  # sealing at B-LTA calls the TSA and OCSP of the dev PKI
-    yield p
-    context.close()
 
 
 def fill_upload_form(page: Any, base: str, file: Path, title: str) -> None:

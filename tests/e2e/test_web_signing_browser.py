@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import LiveServer, make_pdf, run_cli, stop_server
 from tests.e2e.conftest import boot
-from tests.e2e.webkit import add_user, browser, chromium_path, login, logout
+from tests.e2e.webkit import add_user, chromium_path, login, logout
 
 OFFICE = ("vanthu", "Mật-khẩu-Văn-thư-2025", "Nguyễn Thị Thư")
 TEACHER = (
@@ -33,21 +33,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     add_user(server, TEACHER[0], TEACHER[1], TEACHER[2], ("gvbm", "T01"))
     yield server
     stop_server(server)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with browser() as b:
-        yield b
-
-
-@pytest.fixture
-def page(chromium: Any) -> Iterator[Any]:
-    context = chromium.new_context(accept_downloads=True, locale="vi-VN")
-    p = context.new_page()
-    p.set_default_timeout(60_000)  # B-LTA calls the dev PKI's TSA and OCSP
-    yield p
-    context.close()
 
 
 def upload_for_teacher(page: Any, base: str, pdf: Path, title: str) -> str:
