@@ -166,12 +166,12 @@ def _reconcile_store(store: Store, known: set[str], expected: set[str], now: dat
     orphans: list[Orphan] = []
     young = 0
     for key in sorted(listed - known):
-        modified = _modified_at(store, key)
+        size, modified = _head(store, key)
         age = (now - modified).total_seconds() if modified else None
         if age is not None and age < GRACE.total_seconds():
             young += 1
             continue
-        orphans.append(Orphan(key, _size(store, key), modified, age))
+        orphans.append(Orphan(key, size, modified, age))
     return StoreReconcile(store.url, len(listed), tuple(orphans), len(expected - listed), young)
 
 
@@ -180,29 +180,10 @@ def _list(store: Store, prefixes: Iterable[str]) -> Iterable[str]:
         yield from store.list(prefix)
 
 
-def _size(store: Store, key: str) -> int | None:
+def _head(store: Store, key: str) -> tuple[int | None, datetime | None]:
+    """Size and write time as the store reports them; an error means "unknown" here: this is a report."""
     try:
-        return store.head(key).size
+        info = store.head(key)
     except StorageError:
-        return None
-
-
-def _modified_at(store: Store, key: str) -> datetime | None:
-    """When the backend wrote `key`, if it says. The Store interface has no such field (ObjectInfo carries none), so
-    this asks the two backends that know — a folder store's file mtime, an S3 object's LastModified — through their
-    public attributes; anything else (memory stores) gives None, and such orphans are reported with an unknown age
-    rather than hidden. Any error also gives None: this is a report, not a reason to fail."""
-    try:
-        root = getattr(store, "root", None)
-        if root is not None and store.url.startswith("file:"):
-            mtime = root.joinpath(*key.split("/")).stat().st_mtime
-            return datetime.fromtimestamp(mtime, UTC)
-        client, bucket = getattr(store, "client", None), getattr(store, "bucket", None)
-        if client is not None and bucket and store.url.startswith("s3:"):
-            head = client.head_object(Bucket=bucket, Key=getattr(store, "prefix", "") + key)
-            modified = head.get("LastModified")
-            if isinstance(modified, datetime):
-                return modified if modified.tzinfo else modified.replace(tzinfo=UTC)
-    except Exception:  # vendor and OS errors alike mean "age unknown" here
-        return None
-    return None
+        return None, None
+    return info.size, info.modified_at

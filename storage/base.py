@@ -22,6 +22,9 @@ class ObjectInfo:
     sha256: str | None  # what the store recorded at write time (a claim, not proof)
     retain_until: datetime | None = None
     legal_hold: bool = False
+    modified_at: datetime | None = (
+        None  # when the store last wrote the object (to tell fresh orphans from old)
+    )
 
 
 @runtime_checkable

@@ -394,7 +394,7 @@ class FolderStore:
         if sha is None:
             sha = meta.get("sha256")
         until, hold = self._lock_state(meta)
-        return ObjectInfo(key, st.st_size, sha, until, hold)
+        return ObjectInfo(key, st.st_size, sha, until, hold, datetime.fromtimestamp(st.st_mtime, UTC))
 
     def list(self, prefix: str = "") -> Iterator[str]:
         """Keys starting with `prefix`, in the same (code point) order as the other backends. Temp files and

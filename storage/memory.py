@@ -10,7 +10,7 @@ import hashlib
 import io
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from ._io import read_source
@@ -25,6 +25,7 @@ class MemoryStore:
         self._sha: dict[str, str] = {}
         self._retain: dict[str, datetime] = {}
         self._hold: dict[str, bool] = {}
+        self._written: dict[str, datetime] = {}
         self._lock = threading.Lock()
         self.available = True  # tests flip this to simulate an outage
 
@@ -52,6 +53,7 @@ class MemoryStore:
                     raise ObjectConflict(key, self.url)
             self._objects[key] = data
             self._sha[key] = sha256
+            self._written[key] = datetime.now(UTC)
         return self._info(key)
 
     def _locked(self, key: str) -> bool:
@@ -65,6 +67,7 @@ class MemoryStore:
             self._sha.get(key),
             self._retain.get(key),
             self._hold.get(key, False),
+            self._written.get(key),
         )
 
     def get(self, key: str) -> BinaryIO:
@@ -92,6 +95,7 @@ class MemoryStore:
                 raise RetentionError(f"{key} is under retention or legal hold")
             del self._objects[key]
             self._sha.pop(key, None)
+            self._written.pop(key, None)
 
     def list(self, prefix: str = "") -> Iterator[str]:
         self._check()

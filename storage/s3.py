@@ -294,6 +294,7 @@ class S3Store:
             sha256=(head.get("Metadata") or {}).get("sha256"),
             retain_until=as_utc(until) if until is not None else None,
             legal_hold=head.get("ObjectLockLegalHoldStatus") == "ON",
+            modified_at=as_utc(head["LastModified"]) if head.get("LastModified") else None,
         )
 
     def _hash_stored(self, key: str) -> str:

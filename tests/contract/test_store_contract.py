@@ -91,6 +91,16 @@ def test_same_bytes_again_is_a_no_op(backend: Backend) -> None:
     assert list(backend.store.list()) == ["k"]
 
 
+def test_head_reports_when_the_object_was_written(backend: Backend) -> None:
+    # reconcile tells an upload in flight from an old orphan by this time
+    before = datetime.now(UTC) - timedelta(seconds=5)  # S3 keeps whole seconds
+    data = b"ke hoach bai day"
+    backend.store.put("written", io.BytesIO(data), sha(data))
+    modified = backend.store.head("written").modified_at
+    assert modified is not None and modified.tzinfo is not None
+    assert before <= modified <= datetime.now(UTC) + timedelta(seconds=5)
+
+
 def test_same_key_same_digest_but_bad_stream_is_still_refused(backend: Backend) -> None:
     data = b"so diem"
     backend.store.put("k", io.BytesIO(data), sha(data))
