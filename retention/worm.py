@@ -5,7 +5,7 @@ the retention call and ignores it). So for every store that says `supports_objec
 object, retains it for a short while, and then tries to delete it:
 
 1. through the store (`delete` must raise RetentionError), and
-2. straight at the server, bypassing the store's own client-side refusal, when the store exposes its S3 client:
+2. straight at the server, bypassing the store's own client-side refusal, when the store offers `probe_server_delete`:
    our S3Store checks the lock date itself before deleting, so step 1 alone would pass even if the server no longer
    enforced anything. The server must answer "access denied".
 
@@ -21,7 +21,6 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from archive.db import utcnow
 from archive.settings import Settings
@@ -87,26 +86,17 @@ def check_store(store: Store, *, now: datetime | None = None, retention: timedel
 
 
 def server_refuses_delete(store: Store, key: str) -> tuple[bool, str] | None:
-    """Ask an S3 server directly to delete the current version of `key`. None if the store exposes no S3 client.
-
-    Duck-typed on S3Store's attributes so retention/ does not import boto3; see the module docstring for why."""
-    client: Any = getattr(store, "client", None)
-    bucket = getattr(store, "bucket", None)
-    if client is None or bucket is None or not hasattr(client, "delete_object"):
+    """Ask the server directly to delete `key` (S3 stores offer `probe_server_delete`); None when the store has no
+    server to ask or it could not be asked."""
+    probe = getattr(store, "probe_server_delete", None)
+    if probe is None:
         return None
-    full_key = f"{getattr(store, 'prefix', '')}{key}"
     try:
-        head = client.head_object(Bucket=bucket, Key=full_key)
-        version = head.get("VersionId")
-        args = {"VersionId": version} if version and version != "null" else {}
-        client.delete_object(Bucket=bucket, Key=full_key, **args)
-    except Exception as exc:  # botocore's ClientError; anything else means we could not ask
-        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-        if code in ("AccessDenied", "InvalidRequest", "ObjectLocked"):
-            return True, code
+        refused, detail = probe(key)
+    except StorageError as exc:
         log.warning("WORM probe on %s could not ask the server: %s", store.url, exc)
         return None
-    return False, f"version {args.get('VersionId', '-')} deleted"
+    return bool(refused), str(detail)
 
 
 def remove_expired(store: Store, now: datetime) -> int:

@@ -500,6 +500,26 @@ class S3Store:
             for vid, _ in versions:
                 self.client.delete_object(Bucket=self.bucket, Key=k, VersionId=vid)
 
+    def probe_server_delete(self, key: str) -> tuple[bool, str]:
+        """Ask the server itself to delete the current version of `key`, bypassing our own client-side refusal.
+
+        For the WORM canary only: it proves the bucket's Object Lock holds. Returns (refused_by_server, detail).
+        StorageError when the server could not be asked."""
+        k = self._k(key)
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=k)
+            version = head.get("VersionId")
+            args = {"VersionId": version} if version and version != "null" else {}
+            self.client.delete_object(Bucket=self.bucket, Key=k, **args)
+        except ClientError as exc:
+            code, _ = _code(exc)
+            if code in ("AccessDenied", "InvalidRequest", "ObjectLocked"):
+                return True, code
+            raise self._client_error(exc, key, "delete probe") from None
+        except BotoCoreError as exc:
+            raise StoreUnavailable(self.url, f"delete probe: {exc}") from None
+        return False, f"version {args.get('VersionId', '-')} deleted"
+
     @staticmethod
     def _whole_seconds(when: datetime) -> datetime:
         when = as_utc(when)
