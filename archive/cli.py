@@ -313,8 +313,11 @@ def documents_get(c: Ctx, doc_id: str, as_json: bool) -> None:
 
     with c.archive().sessions() as session:
         data = docs.document_to_dict(session, docs.get_document(session, doc_id))
-    human = "\n".join(f"{k}: {v}" for k, v in data.items() if k not in ("versions", "replicas"))
+    human = "\n".join(f"{k}: {v}" for k, v in data.items() if k not in ("versions", "replicas", "checks"))
     human += "\n" + "\n".join(f"replica {r['store']}: {r['state']}" for r in data.get("replicas", []))
+    human += "".join(
+        f"\ncheck {x['name']}: {x['result']} — {x['message_vi']}" for x in data.get("checks", [])
+    )
     emit(data, as_json, human)
 
 

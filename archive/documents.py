@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from storage import NoGoodCopy, ReplicaResult, content_key
 
+from .content_checks import checks_for_version
 from .context import Archive
 from .db import utcnow
 from .errors import NotFound, StorageDown
@@ -113,6 +114,9 @@ def document_to_dict(session: Session, doc: Document, *, full: bool = True) -> d
     if full and cur is not None:
         out["replicas"] = replica_summary(session, cur.sha256)
         out["versions"] = [version_to_dict(v) for v in doc.versions]
+        # findings about the current version's content (archive/content_checks.py); only in the full view, so that
+        # listings stay one query
+        out["checks"] = checks_for_version(session, cur.id)
     return out
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from storage import NotEnoughReplicas, ReplicaResult, content_key
 
-from . import sniff
+from . import content_checks, sniff
 from .context import Archive
 from .db import utcnow
 from .errors import Conflict, IngestRefused, InvalidInput, NotFound, StorageDown
@@ -168,6 +168,9 @@ def ingest_file(
         ensure_unlocked(session, org.id, dtype.code, year)  # refuse before writing any copy
 
     results = write_copies(archive, content_key(sha256), path, sha256)
+    # read the text here, not inside the transaction below: pdftotext may take seconds and the transaction holds the
+    # audit chain's lock; only the finding is stored with the version (a finding, never a refusal)
+    findings = content_checks.inspect(path, media_type, type_code)
     with archive.sessions() as session, session.begin():
         org, dtype = _resolve(session, school, type_code)
         doc = Document(
@@ -198,6 +201,7 @@ def ingest_file(
             content_results=results,
             event="document.ingest",
         )
+        content_checks.record(session, version, findings)
     return IngestResult(doc, version, True, results)
 
 

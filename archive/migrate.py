@@ -16,7 +16,13 @@ from .models import DocumentType, User
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Every module that defines tables on archive.models.Base; the migration environment and the schema test load them
 # all (by name, so archive core does not import retention/ at import time).
-MODEL_MODULES = ("archive.models", "archive.signing_models", "retention.models", "retention.integrity_models")
+MODEL_MODULES = (
+    "archive.models",
+    "archive.signing_models",
+    "archive.content_checks",
+    "retention.models",
+    "retention.integrity_models",
+)
 
 
 def load_models() -> None:

@@ -2,9 +2,9 @@
 # Install the Debian packages hoso needs, only those missing (apt-get update once, only if something is missing).
 # Usage: scripts/system-deps.sh run|test
 set -euo pipefail
-want=(fonts-noto-core)
+want=(fonts-noto-core poppler-utils)  # poppler-utils: pdftotext, for the lesson-plan content check
 if [ "${1:-test}" = test ]; then
-  want+=(softhsm2 opensc chromium poppler-utils)
+  want+=(softhsm2 opensc chromium)
 fi
 missing=()
 for p in "${want[@]}"; do
