@@ -371,6 +371,9 @@ def add_version_from_bytes(
     """Store `data` as the next version of a document that was derived from version `base_version` (a signature,
     a fresh timestamp …). Copies first, then the catalog; Conflict if another version landed in between."""
     sha256 = hashlib.sha256(data).hexdigest()
+    with archive.sessions() as session:
+        known = session.get(Document, doc_id)
+        type_code = known.type_code if known is not None else ""
     fd, name = tempfile.mkstemp(prefix="version-", dir=archive.spool_dir)
     path = Path(name)
     try:
@@ -379,6 +382,8 @@ def add_version_from_bytes(
         media_type = sniff.sniff(path) or "application/octet-stream"
         page_count = inspect_pdf(path).page_count if media_type == sniff.PDF else None
         results = write_copies(archive, content_key(sha256), path, sha256)
+        # every version carries its own findings (a signed lesson plan is checked again, outside the transaction)
+        findings = content_checks.inspect(path, media_type, type_code)
     finally:
         path.unlink(missing_ok=True)
     with archive.sessions() as session, session.begin():
@@ -394,7 +399,7 @@ def add_version_from_bytes(
                 f"The document moved on to version {current.number} while version {base_version} was being processed; retry",
                 code="version_conflict",
             )
-        return add_version(
+        version = add_version(
             archive,
             session,
             doc,
@@ -411,3 +416,5 @@ def add_version_from_bytes(
             event=event,
             event_detail=event_detail,
         )
+        content_checks.record(session, version, findings)
+        return version

@@ -162,3 +162,17 @@ def test_daily_anchor_works_on_the_embedded_defaults_with_the_dev_pki_tsa(sarchi
     assert job_audit_anchor(sarchive) is None  # once a day, whichever worker gets there first
     assert verify(sarchive).ok
     assert anchor_chain_head(sarchive) is not None
+
+
+def test_a_signed_lesson_plan_keeps_its_content_check(sarchive: Archive, tmp_path: Path):
+    from archive.documents import document_to_dict
+
+    plan = make_pdf(tmp_path / "Bài 3 - Hàm số bậc hai.pdf", text="IV. Rút kinh nghiệm")
+    r = ingest_file(
+        sarchive, plan, filename=plan.name, school="T01", type_code="ke-hoach-bai-day", year="2024-2025"
+    )
+    signed = sign_document(sarchive, r.document.id, level="B-B")
+    assert signed.number == 2
+    with sarchive.sessions() as s:
+        checks = document_to_dict(s, get_document(s, r.document.id))["checks"]
+    assert [(c["name"], c["result"]) for c in checks] == [("rut_kinh_nghiem", "present")]
