@@ -1,5 +1,8 @@
 """Logging in: password (argon2), login throttling stored in the database, optional TOTP second factor.
 
+TOTP secrets are stored encrypted (`fernet:<token>`, archive/secrets_box.py) with a key outside the database; a legacy
+plaintext secret still verifies and is re-encrypted the first time it is used.
+
 Throttling: `login_max_failures` failures for one username, or `login_max_failures_per_ip` from one address, within
 `login_lockout_minutes` lock further attempts until that window has passed. Attempts refused by the lock are not
 counted (otherwise an attacker could keep a teacher locked out forever) but are recorded in the audit trail.
@@ -13,13 +16,15 @@ from datetime import datetime, timedelta
 
 import pyotp
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
+from . import secrets_box
 from .accounts import check_password
 from .db import utcnow
 from .errors import ArchiveError, AuthError, InvalidInput
 from .events import record_event
 from .models import LoginFailure, User
+from .secrets_box import SecretKeyError
 from .sessions import IssuedSession, create_session
 from .settings import Settings
 
@@ -66,6 +71,10 @@ def login(
     ip: str = "",
     user_agent: str = "",
 ) -> LoginResult:
+    if settings.environment == "production":
+        # fail before anyone types a code: production never generates a key, so a missing one is an operator's
+        # mistake to report plainly (503, bilingual), not a surprise at the first TOTP user
+        secrets_box.fernet_for(settings)
     window = timedelta(minutes=settings.login_lockout_minutes)
     user_key, ip_key = _keys(username, ip)
     now = utcnow()
@@ -106,7 +115,10 @@ def login(
             reason = "bad_credentials"
         elif not user.is_active:
             reason = "disabled"
-        elif user.totp_enabled:
+        else:
+            # the password proved who this is: a good moment to encrypt a secret stored before encryption existed
+            reseal_totp_secret(user, settings)
+        if reason is None and user is not None and user.totp_enabled:
             if not totp:
                 # the password was right; the client asks for the code next. Not a failure.
                 raise AuthError(
@@ -114,7 +126,7 @@ def login(
                     "A one-time code (TOTP) is required",
                     code="totp_required",
                 )
-            step = verify_totp(user, totp)
+            step = verify_totp(user, totp, settings=settings)
             if step is None:
                 reason = "bad_totp"
             else:
@@ -160,12 +172,38 @@ def count_failures(session: Session, key: str) -> int:
     return session.scalar(select(func.count()).select_from(LoginFailure).where(LoginFailure.key == key)) or 0
 
 
-# --- TOTP -----------------------------------------------------------------------------------------------------------
-def verify_totp(user: User, code: str, *, at: float | None = None) -> int | None:
-    """The time step the code belongs to (±1 step of clock drift), or None; a step already used is refused."""
+# --- TOTP ---------------------------------------------------------------------------------------------------------
+def _settings_for(user: User, settings: Settings | None) -> Settings | None:
+    return settings if settings is not None else secrets_box.settings_of(object_session(user))
+
+
+def totp_secret(user: User, *, settings: Settings | None = None) -> str | None:
+    """The user's TOTP secret in clear (base32), whether stored encrypted or (legacy) in clear."""
     if not user.totp_secret:
         return None
-    totp = pyotp.TOTP(user.totp_secret)
+    return secrets_box.unseal(_settings_for(user, settings), user.totp_secret)
+
+
+def reseal_totp_secret(user: User, settings: Settings | None = None) -> None:
+    """Encrypt a legacy plaintext secret in place (saved with the caller's transaction); no-op otherwise.
+
+    Without settings (a User built outside any archive session) there is no key to use: left as it is."""
+    settings = _settings_for(user, settings)
+    if settings is not None and user.totp_secret and not secrets_box.is_sealed(user.totp_secret):
+        user.totp_secret = secrets_box.seal(settings, user.totp_secret)
+
+
+def verify_totp(
+    user: User, code: str, *, at: float | None = None, settings: Settings | None = None
+) -> int | None:
+    """The time step the code belongs to (±1 step of clock drift), or None; a step already used is refused.
+
+    Raises SecretKeyError (503, bilingual) when the stored secret cannot be decrypted with the configured key."""
+    secret = totp_secret(user, settings=settings)
+    if not secret:
+        return None
+    reseal_totp_secret(user, settings)
+    totp = pyotp.TOTP(secret)
     now = time.time() if at is None else at
     code = code.strip().replace(" ", "")
     for drift in (0, -1, 1):
@@ -178,18 +216,28 @@ def verify_totp(user: User, code: str, *, at: float | None = None) -> int | None
     return None
 
 
-def enrol_totp(session: Session, user: User) -> tuple[str, str]:
-    """A new secret, not active until confirmed with one code (so a mistyped enrolment cannot lock anyone out)."""
-    user.totp_secret = pyotp.random_base32()
+def enrol_totp(session: Session, user: User, *, settings: Settings | None = None) -> tuple[str, str]:
+    """A new secret, not active until confirmed with one code (so a mistyped enrolment cannot lock anyone out).
+
+    Returns the secret in clear (shown once, to be typed or scanned into the app); only its encryption is stored."""
+    settings = settings if settings is not None else secrets_box.settings_of(session)
+    if settings is None:
+        raise SecretKeyError(
+            "Không có cấu hình để mã hóa khóa bí mật TOTP", "No settings available to encrypt the TOTP secret"
+        )
+    secret = pyotp.random_base32()
+    user.totp_secret = secrets_box.seal(settings, secret)  # before anything is recorded: no key, no enrolment
     user.totp_enabled = False
     user.totp_last_step = None
     record_event(session, "totp.enrol", actor=user, organisation_id=user.organisation_id)
-    uri = pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name="hoso")
-    return user.totp_secret, uri
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="hoso")
+    return secret, uri
 
 
-def confirm_totp(session: Session, user: User, code: str) -> None:
-    step = verify_totp(user, code)
+def confirm_totp(session: Session, user: User, code: str, *, settings: Settings | None = None) -> None:
+    step = verify_totp(
+        user, code, settings=settings if settings is not None else secrets_box.settings_of(session)
+    )
     if step is None:
         raise InvalidInput("Mã xác thực không đúng", "Wrong one-time code", code="bad_totp")
     user.totp_enabled = True

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import ReplicaSet, open_store
 
 from .db import make_engine, make_sessionmaker
+from .secrets_box import SESSION_INFO_KEY
 from .settings import Settings
 
 
@@ -42,7 +43,9 @@ def build_archive(settings: Settings, *, migrate: bool = False) -> Archive:
         upgrade(engine)
     stores = [open_store(url) for url in settings.replica_urls]
     replicas = ReplicaSet(stores, settings.min_replicas)
-    archive = Archive(settings, engine, make_sessionmaker(engine), replicas)
+    sessions = make_sessionmaker(engine)
+    sessions.configure(info={SESSION_INFO_KEY: settings})  # where archive.auth finds the TOTP secrets' key
+    archive = Archive(settings, engine, sessions, replicas)
     from .signatures import install_signing_hooks  # here, not at the top: signatures imports this module
 
     install_signing_hooks(archive)

@@ -63,8 +63,9 @@ class User(Base):
     is_system_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # optional second factor (RFC 6238); enabled only after the person confirms one code from their app
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # optional second factor (RFC 6238); enabled only after the person confirms one code from their app. Stored as
+    # `fernet:<token>` (archive/secrets_box.py, ~150 characters), never the base32 secret itself
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # refuses replaying the same code
 

@@ -5,11 +5,12 @@ Nothing reads the environment at import time: call `Settings()` (or `load_settin
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -47,6 +48,12 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_max_failures_per_ip: int = 20
     login_lockout_minutes: int = 15
+    # Fernet key (urlsafe base64 of 32 bytes) encrypting TOTP secrets in the catalog, so a database dump alone cannot
+    # generate codes; unset = <data_dir>/secret.key (created on first use in development, required in production)
+    secret_key: SecretStr | None = None
+    # reverse proxies (IPs or CIDRs) whose X-Forwarded-For is believed; from anyone else the header is ignored,
+    # otherwise a client could pick the address that login throttling and the audit trail see
+    trusted_proxies: list[str] | str = Field(default_factory=list)
 
     # signing
     tsa_url: str | None = None  # RFC 3161 TSA; on embedded defaults the dev PKI's own
@@ -80,6 +87,14 @@ class Settings(BaseSettings):
         if isinstance(v, str):
             return [p.strip() for p in v.split(",") if p.strip()]
         return v
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_networks(cls, v: Any) -> Any:
+        items = [p.strip() for p in v.split(",") if p.strip()] if isinstance(v, str) else v
+        for item in items or []:
+            ipaddress.ip_network(item, strict=False)  # a typo fails at startup, not silently per request
+        return items
 
     @field_validator("trust_roots", mode="before")
     @classmethod
@@ -121,6 +136,11 @@ class Settings(BaseSettings):
             return self.cookie_secure
         dev = ("http://127.0.0.1", "http://localhost", "http://[::1]")
         return not any(self.base_url.startswith(p) for p in dev)
+
+    @property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        items = self.trusted_proxies if isinstance(self.trusted_proxies, list) else []
+        return [ipaddress.ip_network(p, strict=False) for p in items]
 
     @property
     def spool_dir(self) -> Path:

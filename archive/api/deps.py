@@ -21,6 +21,7 @@ from ..accounts import authenticate_api_token, token_scopes
 from ..context import Archive
 from ..errors import AuthError, PermissionDenied
 from ..models import Organisation, User
+from ..netaddr import resolve_client_ip
 from ..permissions import authorize, record_denial, school_ids_for
 from ..sessions import CSRF_HEADER, SESSION_COOKIE, authenticate_session, csrf_ok
 
@@ -40,7 +41,12 @@ def get_session(archive: Archive = Depends(get_archive)) -> Iterator[Session]:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The client's address for throttling and the audit trail (API and web pages alike): X-Forwarded-For is
+    believed only from HOSO_TRUSTED_PROXIES (archive/netaddr.py), so a client cannot choose its own address."""
+    archive: Archive | None = getattr(request.app.state, "archive", None)
+    trusted = archive.settings.trusted_proxy_networks if archive is not None else []
+    peer = request.client.host if request.client else ""
+    return resolve_client_ip(peer, request.headers.getlist("x-forwarded-for"), trusted)
 
 
 def current_user(

@@ -12,7 +12,7 @@ import pyotp
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from .. import sessions
+from .. import auth, sessions
 from ..api import auth_routes
 from ..api.deps import Guard
 from ..errors import ArchiveError, AuthError, InvalidInput, NotFound
@@ -47,9 +47,11 @@ def _state(request: Request, who: Viewer) -> dict[str, Any]:
         assert user is not None
         pending = bool(user.totp_secret) and not user.totp_enabled
         totp: dict[str, Any] = {"enabled": user.totp_enabled, "pending": pending}
-        if pending and user.totp_secret:
-            uri = pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name="hoso")
-            totp |= {"secret": secret_groups(user.totp_secret), "uri": uri, "qr": qr_svg(uri)}
+        # the stored value is encrypted (archive/secrets_box.py): show the person the secret itself
+        secret = auth.totp_secret(user) if pending else None
+        if secret:
+            uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="hoso")
+            totp |= {"secret": secret_groups(secret), "uri": uri, "qr": qr_svg(uri)}
         open_sessions = [
             sessions.session_to_dict(r) | {"current": r.id == who.session_id}
             for r in sessions.list_sessions(session, user)

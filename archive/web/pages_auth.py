@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from .. import auth, sessions
+from ..api.deps import client_ip
 from ..errors import AuthError
 from .common import (
     CSRF_FIELD,
@@ -87,7 +88,7 @@ def login_submit(
     try:
         result = auth.login(
             archive.sessions, archive.settings, username=username, password=password, totp=totp or None,
-            ip=request.client.host if request.client else "", user_agent=request.headers.get("user-agent", ""),
+            ip=client_ip(request), user_agent=request.headers.get("user-agent", ""),
         )  # fmt: skip
     except AuthError as exc:
         if exc.code == "totp_required":

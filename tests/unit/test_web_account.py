@@ -12,7 +12,7 @@ import pyotp
 import pytest
 from fastapi.testclient import TestClient
 
-from archive import accounts
+from archive import accounts, auth
 from archive.app import create_app
 from archive.context import Archive
 from archive.models import User, WebSession
@@ -89,7 +89,9 @@ def test_totp_enrol_confirm_and_disable(client: TestClient, archive: Archive):
     r = client.post("/tai-khoan/totp", data={"csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 303
     page = client.get("/tai-khoan").text
-    secret = user(archive, "vanthu").totp_secret
+    stored = user(archive, "vanthu").totp_secret
+    assert stored and stored.startswith("fernet:")  # encrypted at rest; the page shows the decrypted secret
+    secret = auth.totp_secret(user(archive, "vanthu"), settings=archive.settings)
     assert secret
     shown = re.search(r'id="khoa-bi-mat">([A-Z2-7 ]+)<', page)
     assert shown and shown.group(1) == " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
