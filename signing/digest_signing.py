@@ -41,15 +41,22 @@ def _request_fields(request: bytes | dict[str, Any] | str) -> tuple[bytes, bool,
     """(data, is_prehashed, expected certificate sha256) from raw bytes or a ``hoso-sign-request`` JSON."""
     if isinstance(request, bytes):
         return request, False, None
-    data = json.loads(request) if isinstance(request, str) else request
+    try:
+        data = json.loads(request) if isinstance(request, str) else request
+    except ValueError as exc:
+        raise DeferredSigningError(f"sign request is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise DeferredSigningError("sign request must be a JSON object")
+    expected_cert = data.get("certificate_sha256")
+    if expected_cert is not None and not isinstance(expected_cert, str):
+        raise DeferredSigningError("sign request is damaged: certificate_sha256 is not a string")
     try:
+        # validate=True: a damaged field must not decode to a few stray bytes that then get signed
         if data.get("signed_attributes"):
-            return base64.b64decode(data["signed_attributes"]), False, data.get("certificate_sha256")
-        return base64.b64decode(data["digest"]), True, data.get("certificate_sha256")
-    except (KeyError, ValueError) as exc:
-        raise DeferredSigningError(f"sign request is damaged: {exc}") from exc
+            return base64.b64decode(data["signed_attributes"], validate=True), False, expected_cert
+        return base64.b64decode(data["digest"], validate=True), True, expected_cert
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DeferredSigningError(f"sign request is damaged: {type(exc).__name__} {exc}") from exc
 
 
 def sign_digest(
