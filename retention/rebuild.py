@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from archive.context import Archive
 from archive.db import utcnow
-from archive.errors import Conflict, InvalidInput
+from archive.errors import Conflict, InvalidInput, StorageDown
 from archive.events import record_event
 from archive.manifests import FORMAT, PREFIX
 from archive.models import Document, DocumentType, Organisation, ReplicaCopy, StoredObject, User, Version
@@ -122,7 +122,24 @@ def rebuild_catalog(archive: Archive, store_url: str) -> RebuildReport:
                 code="catalog_not_empty",
             )
     store = _open(archive, store_url)
+    try:
+        return _rebuild(archive, store)
+    except StorageError as exc:
+        # the store went away while being read (or could never be listed): the transaction rolled back, nothing is kept
+        raise StorageDown(
+            f"Không đọc được kho {store.url}: {exc}; cơ sở dữ liệu vẫn rỗng",
+            f"Cannot read store {store.url}: {exc}; the catalog is still empty",
+        ) from None
+
+
+def _rebuild(archive: Archive, store: Store) -> RebuildReport:
     manifests, unreadable = _read_manifests(store)
+    if not manifests and not unreadable:
+        raise InvalidInput(
+            f"Kho {store.url} không có bản kê nào ({PREFIX}): sai địa chỉ kho?",
+            f"Store {store.url} holds no manifests ({PREFIX}): wrong store URL?",
+            code="no_manifests",
+        )
     manifests, skipped = _drop_uncommitted_duplicates(manifests)
     breaks = [b for docs in manifests.values() for b in _check_chain(docs)]
     bad: list[BadCopy] = []
@@ -210,7 +227,9 @@ def _open(archive: Archive, url: str) -> Store:
         try:
             return open_store(url)
         except StorageError as exc:
-            raise InvalidInput(f"Không mở được kho {url}: {exc}", f"Cannot open store {url}: {exc}") from None
+            raise InvalidInput(
+                f"Không mở được kho {url}: {exc}", f"Cannot open store {url}: {exc}", code="bad_store_url"
+            ) from None
 
 
 def _read_manifests(store: Store) -> tuple[dict[str, list[_Manifest]], list[str]]:
