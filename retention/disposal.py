@@ -26,7 +26,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from archive.context import Archive
@@ -35,7 +35,7 @@ from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from archive.events import record_event
 from archive.ingest import ingest_file
 from archive.manifests import manifest_key
-from archive.models import Document, Organisation, StoredObject, User, Version
+from archive.models import Document, Organisation, ReplicaCopy, StoredObject, User, Version
 from archive.permissions import permitted
 from storage import ObjectNotFound, StorageError, content_key
 
@@ -459,6 +459,13 @@ def _tombstone(archive: Archive, batch_id: int, record_id: str, signed: bool, us
     Returns the content keys kept because a live document shares the bytes."""
     with archive.sessions() as session, session.begin():
         batch = _batch(session, batch_id, lock=True)
+        if batch.status != "approved":
+            # another `execute` of the same batch got here first (the first transaction only read the status)
+            raise Conflict(
+                f"Đợt {batch_id} đang được thực hiện bởi một lệnh khác (trạng thái {batch.status})",
+                f"Batch {batch_id} is already being executed elsewhere ({batch.status})",
+                code="bad_batch_state",
+            )
         now = utcnow()
         actor = session.merge(user) if user else None
         batch.status, batch.record_document_id, batch.record_signed = "executing", record_id, signed
@@ -483,17 +490,15 @@ def _tombstone(archive: Archive, batch_id: int, record_id: str, signed: bool, us
             )
         session.flush()
         shared = _shared_content(session, [sha for sha, kind in keys.values() if kind == "content"], doc_ids)
-        kept = []
-        for key, (sha, kind) in keys.items():
-            if kind == "content" and sha in shared:
-                kept.append(key)
-                continue
+        kept = [key for key, (sha, kind) in keys.items() if kind == "content" and sha in shared]
+        doomed = [key for key in keys if key not in kept]
+        for key in doomed:
+            sha, kind = keys[key]
             session.add(DisposalKey(batch=batch, key=key, sha256=sha, kind=kind, state="pending"))
-            obj = session.scalar(select(StoredObject).where(StoredObject.key == key))
-            if obj is not None:
-                for c in list(obj.copies):
-                    session.delete(c)
-                session.delete(obj)
+        # stop tracking the copies: two statements for the whole batch, not a query per key and per copy
+        doomed_ids = select(StoredObject.id).where(StoredObject.key.in_(doomed))
+        session.execute(delete(ReplicaCopy).where(ReplicaCopy.object_id.in_(doomed_ids)))
+        session.execute(delete(StoredObject).where(StoredObject.key.in_(doomed)))
         if kept:
             _mark_kept(session, batch.id, kept)
         record_event(

@@ -257,3 +257,44 @@ def test_principal_approves_only_for_their_school(catalog: Archive, tmp_path: Pa
         assert (
             approve_batch(s, batch_id=b.id, user=get_user(s, "ht.t01"), today=TODAY).approved_by == "ht.t01"
         )
+
+
+def test_two_executions_of_one_batch_tombstone_once(
+    catalog: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Two `execute` commands racing past the status check: the second is refused with a clear Conflict (not a
+    duplicate-key error), and the copies stop being tracked exactly once."""
+    import retention.disposal as disposal
+    from archive.models import ReplicaCopy
+
+    a = catalog
+    old = ingest_pdf(a, tmp_path)
+    with a.sessions() as s, s.begin():
+        batch = propose_batch(s, school="T01", user=get_user(s, "admin"), today=TODAY)
+        approve_batch(s, batch_id=batch.id, user=get_user(s, "admin"), today=TODAY)
+
+    real_record_pdf = disposal._record_pdf
+    raced: list[str] = []
+
+    def record_pdf_while_another_executes(*args, **kw):  # type: ignore[no-untyped-def]
+        if not raced:  # the first execution has read "approved"; the other one now runs to the end
+            raced.append("x")
+            other = execute_batch(a, batch_id=batch.id, today=TODAY, sign=fake_sign, user=user(a, "admin"))
+            assert other.status == "executed"
+        return real_record_pdf(*args, **kw)
+
+    monkeypatch.setattr(disposal, "_record_pdf", record_pdf_while_another_executes)
+    with pytest.raises(Conflict) as e:
+        execute_batch(a, batch_id=batch.id, today=TODAY, sign=fake_sign, user=user(a, "admin"))
+    assert e.value.code == "bad_batch_state"
+    with a.sessions() as s:
+        assert s.get(DisposalBatch, batch.id).status == "executed"  # type: ignore[union-attr]
+        assert len(list(s.scalars(select(DisposedVersion)))) == 1
+        gone = [content_key(old.version.sha256), manifest_key(old.document.id, 1)]
+        assert s.scalars(select(StoredObject).where(StoredObject.key.in_(gone))).first() is None
+        tracked = set(s.scalars(select(ReplicaCopy.object_id)))
+        assert tracked == set(s.scalars(select(StoredObject.id)))  # no copy row left without its object
+    # executing an executed batch again: the same clear refusal
+    with pytest.raises(Conflict) as e:
+        execute_batch(a, batch_id=batch.id, today=TODAY, sign=fake_sign)
+    assert e.value.code == "bad_batch_state"
