@@ -29,7 +29,13 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from ._runtime import quiet_pyhanko_logs, run_sync
 from .appearance import Appearance
-from .errors import InvalidDeferredState, InvalidDocument, SignatureMismatch
+from .errors import (
+    CertificateRejected,
+    InvalidDeferredState,
+    InvalidDocument,
+    SignatureMismatch,
+    SigningError,
+)
 from .levels import SignatureLevel, default_level
 from .pdf_io import existing_signature_names, open_for_update, unique_field_name
 from .sign import _FixedTimePdfSigner, check_certificate_period, signature_field_spec, translate_errors
@@ -160,10 +166,12 @@ class DeferredRequest:
 def _as_certificate(cert: bytes | str | Path | x509.Certificate) -> x509.Certificate:
     if isinstance(cert, x509.Certificate):
         return cert
-    data = cert if isinstance(cert, bytes) else Path(cert).read_bytes()
-    certs = parse_certificates(data)
+    try:
+        certs = parse_certificates(cert) if isinstance(cert, bytes) else load_certificates([cert])
+    except SigningError as exc:
+        raise CertificateRejected(f"the signer's certificate cannot be read: {exc}") from exc
     if not certs:
-        raise InvalidDocument("no certificate given")
+        raise CertificateRejected("no certificate given")
     return certs[0]
 
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from asn1crypto import x509
 
-from .errors import TestPkiRefused
-from .trust import parse_certificates
+from .errors import SigningError, TestPkiRefused
+from .trust import load_certificates, parse_certificates
 
 ARCH = "hoso-dev"
 MOUNT = "/dev-pki"
@@ -293,7 +293,10 @@ def dev_pki_wsgi_app(directory: str | Path, base_url: str):
 def is_test_certificate(cert: x509.Certificate | bytes) -> bool:
     """True for certificates named as test material (ours say TEST / KHÔNG DÙNG THẬT) in subject or issuer."""
     if isinstance(cert, bytes):
-        cert = parse_certificates(cert)[0]
+        certs = parse_certificates(cert)
+        if not certs:
+            raise SigningError("no certificate in the given bytes")
+        cert = certs[0]
     names = (cert.subject.human_friendly, cert.issuer.human_friendly)
     return any(_TEST_NAME.search(name) for name in names)
 
@@ -309,12 +312,7 @@ def _certs_of(item: Any) -> list[x509.Certificate]:
         signer = load_signer(item)
         certs = [signer.signing_cert] if signer.signing_cert is not None else []
         return certs + list(signer.cert_registry)
-    path = Path(item)
-    if path.is_dir():
-        from .trust import load_certificates
-
-        return load_certificates([path])
-    return parse_certificates(path.read_bytes())
+    return load_certificates([item])
 
 
 def refuse_test_pki(cert_or_paths: Any) -> None:

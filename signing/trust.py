@@ -16,14 +16,21 @@ PathLike = str | os.PathLike[str]
 
 
 def parse_certificates(data: bytes) -> list[x509.Certificate]:
-    """Every certificate in a PEM bundle or a single DER certificate."""
-    if pem.detect(data):
-        return [
-            x509.Certificate.load(der)
-            for kind, _, der in pem.unarmor(data, multiple=True)
-            if kind == "CERTIFICATE"
-        ]
-    return [x509.Certificate.load(data)]
+    """Every certificate in a PEM bundle or a single DER certificate; :class:`SigningError` when unreadable."""
+    try:
+        if pem.detect(data):
+            certs = [
+                x509.Certificate.load(der)
+                for kind, _, der in pem.unarmor(data, multiple=True)
+                if kind == "CERTIFICATE"
+            ]
+        else:
+            certs = [x509.Certificate.load(data)]
+        for cert in certs:
+            _ = cert.native  # asn1crypto parses lazily: find damage here, not halfway through signing
+    except (ValueError, TypeError) as exc:
+        raise SigningError(f"not a certificate (PEM or DER): {exc}") from exc
+    return certs
 
 
 def load_certificates(paths: Iterable[PathLike | x509.Certificate]) -> list[x509.Certificate]:
@@ -42,12 +49,6 @@ def load_certificates(paths: Iterable[PathLike | x509.Certificate]) -> list[x509
         for file in files:
             try:
                 certs.extend(parse_certificates(file.read_bytes()))
-            except (OSError, ValueError, TypeError) as exc:
+            except (OSError, SigningError) as exc:
                 raise SigningError(f"cannot read certificate {file}: {exc}") from exc
     return certs
-
-
-def cryptography_cert(cert: x509.Certificate):
-    from cryptography import x509 as cx509
-
-    return cx509.load_der_x509_certificate(cert.dump())

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from signing import DeferredSigningError, Pkcs12Signer, sign_digest
+from signing import (
+    CertificateRejected,
+    DeferredSigningError,
+    Pkcs12Signer,
+    SigningError,
+    is_test_certificate,
+    prepare_deferred,
+    refuse_test_pki,
+    sign_digest,
+)
 
 from .testkit import P12_PASSWORD
 
@@ -27,3 +36,22 @@ def teacher(pki) -> Pkcs12Signer:
 def test_damaged_sign_request_is_a_deferred_signing_error(pki, request_):
     with pytest.raises(DeferredSigningError, match="sign request"):
         sign_digest(request_, teacher(pki))
+
+
+@pytest.mark.parametrize("cert", [b"garbage", b"\x30\x03\x02\x01\x01", "/nonexistent/teacher.pem"])
+def test_unreadable_signer_certificate_is_certificate_rejected(small_pdf, cert):
+    with pytest.raises(CertificateRejected, match="cannot be read"):
+        prepare_deferred(small_pdf, cert)
+
+
+def test_unreadable_certificates_are_signing_errors(tmp_path):
+    with pytest.raises(SigningError, match="not a certificate"):
+        is_test_certificate(b"garbage")
+    with pytest.raises(SigningError, match="not a certificate"):
+        refuse_test_pki(b"garbage")
+    junk = tmp_path / "root.pem"
+    junk.write_bytes(b"\x30\x03\x02\x01\x01")
+    with pytest.raises(SigningError, match="cannot read certificate"):
+        refuse_test_pki(junk)
+    with pytest.raises(SigningError, match="cannot read certificate"):
+        refuse_test_pki(tmp_path / "missing.pem")
