@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from .context import Archive
 
 COMMANDS: list[click.Command] = []
 
 
 # ---- integrity: `hoso fixity …` and `hoso worker` (retention/fixity.py, worm.py, upkeep.py, scheduler.py) ----------
-# These build their own Archive instead of importing archive.cli (which runs as __main__ under `python -m`).
+# These open their own Archive (_opened) instead of importing archive.cli (which runs as __main__ under `python -m`).
 
 
-def _integrity_archive():  # type: ignore[no-untyped-def]
+@contextmanager
+def _opened() -> Iterator[Archive]:
+    """The archive for one command, closed however the command ends. build_archive installs the signing hooks
+    (validate, seal, LTA inspect/renew) the jobs need."""
     from .context import build_archive
     from .settings import Settings
 
-    # build_archive installs the signing hooks (validate, seal, LTA inspect/renew) the jobs need
-    return build_archive(Settings(), migrate=True)
+    archive = build_archive(Settings(), migrate=True)
+    try:
+        yield archive
+    finally:
+        archive.close()
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """One transaction on a freshly opened archive (committed when the command's work returns)."""
+    with _opened() as archive, archive.sessions() as session, session.begin():
+        yield session
 
 
 def _print_json(data: object) -> None:
@@ -46,15 +68,12 @@ def fixity_run(full: bool, slice_: bool, as_json: bool) -> None:
 
     from retention import fixity
 
-    archive = _integrity_archive()
-    try:
+    with _opened() as archive:
         if slice_:
             interval = timedelta(hours=archive.settings.fixity_light_interval_hours)
             report = fixity.full_slice(archive, slot=fixity.slot_name("full", fixity.utcnow(), interval))
         else:
             report = (fixity.full_run if full else fixity.light_run)(archive)
-    finally:
-        archive.close()
     if as_json:
         _print_json(report.to_dict())
     else:
@@ -82,11 +101,8 @@ def fixity_status_cmd(as_json: bool) -> None:
 
     from retention.fixity import fixity_status
 
-    archive = _integrity_archive()
-    try:
+    with _opened() as archive:
         st = fixity_status(archive)
-    finally:
-        archive.close()
     if as_json:
         _print_json(st.to_dict())
     else:
@@ -106,11 +122,8 @@ def fixity_worm(as_json: bool) -> None:
 
     from retention.worm import check_worm
 
-    archive = _integrity_archive()
-    try:
+    with _opened() as archive:
         results = check_worm(archive.settings, archive.replicas.stores)
-    finally:
-        archive.close()
     if as_json:
         _print_json([r.__dict__ for r in results])
     else:
@@ -126,8 +139,7 @@ def fixity_upkeep(as_json: bool) -> None:
 
     from retention.upkeep import renew_due_signatures
 
-    archive = _integrity_archive()
-    try:
+    with _opened() as archive:
         inspect, renew = archive.extras.get("lta_inspect"), archive.extras.get("lta_renew")
         if not callable(inspect) or not callable(renew):
             click.echo(
@@ -135,8 +147,6 @@ def fixity_upkeep(as_json: bool) -> None:
             )
             sys.exit(2)
         report = renew_due_signatures(archive, inspect=inspect, renew=renew)
-    finally:
-        archive.close()
     data = {
         "inspected": report.inspected,
         "due": report.due,
@@ -163,11 +173,8 @@ def fixity_upkeep(as_json: bool) -> None:
 def fixity_reconcile(as_json: bool) -> None:
     from retention.reconcile import GRACE, reconcile
 
-    archive = _integrity_archive()
-    try:
+    with _opened() as archive:
         report = reconcile(archive)
-    finally:
-        archive.close()
     if as_json:
         _print_json(report.to_dict())
         return
@@ -196,25 +203,15 @@ def worker() -> None:
     from retention.scheduler import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    archive = _integrity_archive()
-    try:
+    with _opened() as archive:
         run_worker(archive)
-    finally:
-        archive.close()
 
 
 COMMANDS.extend([fixity_group, worker])
 
 
 # ---- retention and catalog: `hoso retention …`, `hoso catalog …` (retention/schedules, holds, disposal, backup,
-# rebuild). Own Archive builder for the same reason as above; every command closes it.
-
-
-def _retention_archive():  # type: ignore[no-untyped-def]
-    from .context import build_archive
-    from .settings import Settings
-
-    return build_archive(Settings(), migrate=True)
+# rebuild). Same _opened() as above; every command closes it.
 
 
 def _user(archive, name: str):  # type: ignore[no-untyped-def]
@@ -235,7 +232,9 @@ def _day(value: str | None):  # type: ignore[no-untyped-def]
         return date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
-            f"Ngày không hợp lệ: {value!r} (YYYY-MM-DD)", f"Invalid date {value!r} (YYYY-MM-DD)"
+            f"Ngày không hợp lệ: {value!r} (YYYY-MM-DD)",
+            f"Invalid date {value!r} (YYYY-MM-DD)",
+            code="bad_date",
         ) from None
 
 
@@ -255,12 +254,8 @@ def retention_group() -> None:
 def retention_schedules(as_json: bool) -> None:
     from retention.schedules import load_schedules
 
-    a = _retention_archive()
-    try:
-        with a.sessions() as s, s.begin():
-            scheds = load_schedules(s)
-    finally:
-        a.close()
+    with _session() as s:
+        scheds = load_schedules(s)
     data = [
         {
             "code": x.code,
@@ -324,22 +319,18 @@ def retention_confirm(
             "Give exactly one of --years N, --permanent, --until-students-leave",
         )
     retention = "permanent" if permanent else "students_leave" if until_students_leave else f"{years} years"
-    a = _retention_archive()
-    try:
-        with a.sessions() as s, s.begin():
-            from .accounts import get_user
+    with _session() as s:
+        from .accounts import get_user
 
-            c = confirm_rule(
-                s,
-                type_code=type_code,
-                retention=retention,
-                source=source,
-                user=get_user(s, username),
-                schedule=schedule,
-                level=level,
-            )
-    finally:
-        a.close()
+        c = confirm_rule(
+            s,
+            type_code=type_code,
+            retention=retention,
+            source=source,
+            user=get_user(s, username),
+            schedule=schedule,
+            level=level,
+        )
     data = c.__dict__
     _print_json(data) if as_json else click.echo(
         f"Đã xác nhận / confirmed {c.schedule} {c.type_code}: {c.retention} ({c.source}); "
@@ -359,14 +350,10 @@ def retention_event_date(document_id: str, when: str, source: str, username: str
 
     from .accounts import get_user
 
-    a = _retention_archive()
-    try:
-        with a.sessions() as s, s.begin():
-            set_event_date(
-                s, document_id=document_id, occurred_on=_day(when), source=source, user=get_user(s, username)
-            )
-    finally:
-        a.close()
+    with _session() as s:
+        set_event_date(
+            s, document_id=document_id, occurred_on=_day(when), source=source, user=get_user(s, username)
+        )
     click.echo(f"Đã ghi ngày / recorded {when} for {document_id}")
 
 
@@ -379,12 +366,8 @@ def retention_event_date(document_id: str, when: str, source: str, username: str
 def retention_status(document_id: str, on: str | None, as_json: bool) -> None:
     from retention.schedules import decision_for, decision_to_dict
 
-    a = _retention_archive()
-    try:
-        with a.sessions() as s, s.begin():
-            data = decision_to_dict(decision_for(s, document_id, _day(on)))
-    finally:
-        a.close()
+    with _session() as s:
+        data = decision_to_dict(decision_for(s, document_id, _day(on)))
     if as_json:
         _print_json(data)
         return
@@ -404,12 +387,8 @@ def retention_status(document_id: str, on: str | None, as_json: bool) -> None:
 def retention_due(school: str | None, on: str | None, as_json: bool) -> None:
     from retention.disposal import due_documents
 
-    a = _retention_archive()
-    try:
-        with a.sessions() as s, s.begin():
-            items = due_documents(s, _day(on), school=school)
-    finally:
-        a.close()
+    with _session() as s:
+        items = due_documents(s, _day(on), school=school)
     data = [
         i.__dict__ | {"disposable_from": i.disposable_from.isoformat(), "sources": list(i.sources)}
         for i in items
@@ -457,13 +436,10 @@ def hold_place(
 ) -> None:
     from retention.holds import place_hold
 
-    a = _retention_archive()
-    try:
+    with _opened() as a:
         r = place_hold(
             a, document_id=document_id, reason=reason, reference=reference, note=note, user=_user(a, username)
         )
-    finally:
-        a.close()
     _hold_out(r, as_json)
 
 
@@ -475,11 +451,8 @@ def hold_place(
 def hold_release(hold_id: int, note: str, username: str, as_json: bool) -> None:
     from retention.holds import release_hold
 
-    a = _retention_archive()
-    try:
+    with _opened() as a:
         r = release_hold(a, hold_id=hold_id, note=note, user=_user(a, username))
-    finally:
-        a.close()
     _hold_out(r, as_json)
 
 
@@ -490,12 +463,8 @@ def hold_release(hold_id: int, note: str, username: str, as_json: bool) -> None:
 def hold_list(document_id: str | None, show_all: bool, as_json: bool) -> None:
     from retention.holds import list_holds
 
-    a = _retention_archive()
-    try:
-        with a.sessions() as s:
-            holds = list_holds(s, document_id=document_id, active_only=not show_all)
-    finally:
-        a.close()
+    with _session() as s:
+        holds = list_holds(s, document_id=document_id, active_only=not show_all)
     if as_json:
         _print_json([h.__dict__ for h in holds])
         return
@@ -533,19 +502,15 @@ def retention_propose(
 
     from .accounts import get_user
 
-    a = _retention_archive()
-    try:
-        with a.sessions() as s, s.begin():
-            b = propose_batch(
-                s,
-                school=school,
-                user=get_user(s, username),
-                today=_day(on),
-                document_ids=list(document_ids) or None,
-                note=note,
-            )
-    finally:
-        a.close()
+    with _session() as s:
+        b = propose_batch(
+            s,
+            school=school,
+            user=get_user(s, username),
+            today=_day(on),
+            document_ids=list(document_ids) or None,
+            note=note,
+        )
     _batch_out(b, as_json)
 
 
@@ -559,12 +524,8 @@ def retention_approve(batch_id: int, username: str, on: str | None, as_json: boo
 
     from .accounts import get_user
 
-    a = _retention_archive()
-    try:
-        with a.sessions() as s, s.begin():
-            b = approve_batch(s, batch_id=batch_id, user=get_user(s, username), today=_day(on))
-    finally:
-        a.close()
+    with _session() as s:
+        b = approve_batch(s, batch_id=batch_id, user=get_user(s, username), today=_day(on))
     _batch_out(b, as_json)
 
 
@@ -577,12 +538,8 @@ def retention_cancel(batch_id: int, username: str, reason: str) -> None:
 
     from .accounts import get_user
 
-    a = _retention_archive()
-    try:
-        with a.sessions() as s, s.begin():
-            cancel_batch(s, batch_id=batch_id, user=get_user(s, username), reason=reason)
-    finally:
-        a.close()
+    with _session() as s:
+        cancel_batch(s, batch_id=batch_id, user=get_user(s, username), reason=reason)
     click.echo(f"Đã hủy đợt / batch {batch_id} cancelled")
 
 
@@ -599,8 +556,7 @@ def retention_execute(batch_id: int, username: str, on: str | None, as_json: boo
 
     from retention.disposal import execute_batch, execution_to_dict
 
-    a = _retention_archive()
-    try:
+    with _opened() as a:
         sign = a.extras.get("sign_org")
         if not callable(sign):
             sign = None
@@ -610,8 +566,6 @@ def retention_execute(batch_id: int, username: str, on: str | None, as_json: boo
                 err=True,
             )
         r = execute_batch(a, batch_id=batch_id, today=_day(on), sign=sign, user=_user(a, username))
-    finally:
-        a.close()
     if as_json:
         _print_json(execution_to_dict(r))
     else:
@@ -632,12 +586,8 @@ def retention_execute(batch_id: int, username: str, on: str | None, as_json: boo
 def retention_batches(school: str | None, as_json: bool) -> None:
     from retention.disposal import batch_to_dict, list_batches
 
-    a = _retention_archive()
-    try:
-        with a.sessions() as s:
-            batches = list_batches(s, school=school)
-    finally:
-        a.close()
+    with _session() as s:
+        batches = list_batches(s, school=school)
     if as_json:
         _print_json([batch_to_dict(b) for b in batches])
         return
@@ -654,11 +604,8 @@ def retention_lock_sync(as_json: bool) -> None:
 
     from retention.holds import sync_object_locks
 
-    a = _retention_archive()
-    try:
+    with _opened() as a:
         r = sync_object_locks(a)
-    finally:
-        a.close()
     data = r.__dict__ | {"errors": [e.__dict__ for e in r.errors]}
     _print_json(data) if as_json else click.echo(
         f"{r.objects} objects; retention set {r.retention_set}; holds on {r.holds_on}, off {r.holds_off}; "
@@ -682,11 +629,8 @@ def catalog_rebuild(store_url: str, as_json: bool) -> None:
 
     from retention.rebuild import rebuild_catalog, report_to_dict
 
-    a = _retention_archive()
-    try:
+    with _opened() as a:
         r = rebuild_catalog(a, store_url)
-    finally:
-        a.close()
     if as_json:
         _print_json(report_to_dict(r))
     else:
@@ -717,11 +661,8 @@ def catalog_rebuild(store_url: str, as_json: bool) -> None:
 def catalog_export(day: str | None, as_json: bool) -> None:
     from retention.backup import export_metadata
 
-    a = _retention_archive()
-    try:
+    with _opened() as a:
         r = export_metadata(a, _day(day))
-    finally:
-        a.close()
     data = r.__dict__ | {"replicas": [x.__dict__ for x in r.replicas]}
     _print_json(data) if as_json else click.echo(
         f"{r.key}  {r.sha256}  ({'mới / new' if r.created else 'đã có / existing'}; {r.documents} documents)"

@@ -78,3 +78,27 @@ def test_disposal_and_rebuild_through_the_cli(tmp_path: Path):
     assert {d["id"] for d in docs} == {new_id, result["record_document_id"]}
     orgs = json.loads(run_cli("org", "list", "--json", env=env).stdout)
     assert {o["code"]: o["parent"] for o in orgs} == {"79": None, "T01": "79"}
+
+
+def test_bad_input_gets_a_bilingual_error_not_a_traceback(tmp_path: Path):
+    env = cli_env(
+        {
+            "HOSO_DATA_DIR": str(tmp_path / "var"),
+            "HOSO_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'hoso.sqlite3'}",
+            "HOSO_REPLICAS": ",".join(folder_replicas(tmp_path / "stores")),
+            "HOSO_SCHEDULER_ENABLED": "false",
+        }
+    )
+    cases = [
+        (("retention", "approve", "999", "--user", "admin"), "No disposal batch 999"),
+        (("retention", "execute", "999"), "No disposal batch 999"),
+        (("retention", "hold", "release", "999", "--user", "admin"), "No legal hold 999"),
+        (("retention", "due", "--on", "2026-13-01"), "Invalid date"),
+        (("catalog", "rebuild", "--from", "ftp://backup.example/hoso"), "Cannot open store"),
+    ]
+    for args, message in cases:
+        done = run_cli(*args, env=env, check=False)
+        out = done.stdout + done.stderr
+        assert done.returncode != 0, (args, out)
+        assert message in out and " / " in out, (args, out)
+        assert "Traceback" not in out, (args, out)
