@@ -101,6 +101,8 @@ class DeferredState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeferredState:
+        if not isinstance(data, dict):
+            raise InvalidDeferredState("deferred state must be a JSON object")
         try:
             if data.get("version") != STATE_VERSION:
                 raise InvalidDeferredState(f"unsupported deferred state version {data.get('version')!r}")
@@ -112,8 +114,8 @@ class DeferredState:
                 document_digest=_unb64(data["document_digest"], "document_digest"),
                 certificate=_unb64(data["certificate"], "certificate"),
                 chain=tuple(_unb64(c, "chain") for c in data.get("chain", [])),
-                level=str(SignatureLevel.parse(data["level"])),
-                tsa_url=data.get("tsa_url"),
+                level=str(SignatureLevel.parse(str(data["level"]))),
+                tsa_url=None if data.get("tsa_url") is None else str(data["tsa_url"]),
                 field_name=str(data["field_name"]),
             )
         except InvalidDeferredState:
@@ -127,8 +129,6 @@ class DeferredState:
             data = json.loads(text)
         except ValueError as exc:
             raise InvalidDeferredState("deferred state is not JSON") from exc
-        if not isinstance(data, dict):
-            raise InvalidDeferredState("deferred state must be a JSON object")
         return cls.from_dict(data)
 
     from_bytes = from_json
@@ -272,7 +272,11 @@ def verify_signature_value(cert_der: bytes, data: bytes, signature: bytes) -> No
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-    public_key = cx509.load_der_x509_certificate(cert_der).public_key()
+    try:
+        cert = cx509.load_der_x509_certificate(cert_der)
+    except ValueError as exc:
+        raise InvalidDeferredState(f"the certificate in the deferred state is damaged: {exc}") from exc
+    public_key = cert.public_key()
     try:
         if isinstance(public_key, rsa.RSAPublicKey):
             public_key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
@@ -281,9 +285,8 @@ def verify_signature_value(cert_der: bytes, data: bytes, signature: bytes) -> No
         else:
             raise SignatureMismatch(f"unsupported key type {type(public_key).__name__}")
     except InvalidSignature:
-        subject = cx509.load_der_x509_certificate(cert_der).subject.rfc4514_string()
         raise SignatureMismatch(
-            f"the returned signature does not match the certificate of {subject}: it was made with another key "
+            f"the returned signature does not match the certificate of {cert.subject.rfc4514_string()}: it was made with another key "
             "or over other data; nothing was embedded"
         ) from None
 
@@ -322,8 +325,11 @@ def finish_deferred(
     _check_state_consistency(state)
     lvl = SignatureLevel.parse(state.level)
     url = tsa_url or state.tsa_url
-    cert = x509.Certificate.load(state.certificate)
-    chain = [x509.Certificate.load(c) for c in state.chain]
+    try:
+        cert = parse_certificates(state.certificate)[0]
+        chain = [c for der in state.chain for c in parse_certificates(der)]
+    except (SigningError, IndexError) as exc:
+        raise InvalidDeferredState(f"the certificates in the deferred state are damaged: {exc}") from exc
     ext = signers.ExternalSigner(
         cert, SimpleCertificateStore.from_certs([cert, *chain]), signature_value=signature
     )

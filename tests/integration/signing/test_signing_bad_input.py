@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from signing import (
     CertificateRejected,
     DeferredSigningError,
+    DeferredState,
+    InvalidDeferredState,
     Pkcs12Signer,
     SigningError,
+    finish_deferred,
     is_test_certificate,
     prepare_deferred,
     refuse_test_pki,
@@ -55,3 +60,20 @@ def test_unreadable_certificates_are_signing_errors(tmp_path):
         refuse_test_pki(junk)
     with pytest.raises(SigningError, match="cannot read certificate"):
         refuse_test_pki(tmp_path / "missing.pem")
+
+
+def test_damaged_deferred_state_is_invalid_deferred_state(pki, small_pdf):
+    with pytest.raises(InvalidDeferredState, match="JSON object"):
+        DeferredState.from_dict([1])  # type: ignore[arg-type]
+    request = prepare_deferred(small_pdf, pki.certs["teacher"].read_bytes(), level="B-B")
+    good = sign_digest(request.data_to_sign, teacher(pki))
+    state = request.state.to_dict()
+    with pytest.raises(InvalidDeferredState, match="damaged"):
+        DeferredState.from_dict({**state, "level": 5})
+    truncated = request.state.to_json()[: len(request.state.to_json()) // 2]
+    with pytest.raises(InvalidDeferredState, match="not JSON"):
+        finish_deferred(truncated, good.signature)
+    with pytest.raises(InvalidDeferredState, match="certificate"):
+        finish_deferred(json.dumps({**state, "certificate": "AAAA"}), good.signature)
+    # the untouched state still finishes
+    assert finish_deferred(request.state.to_json(), good.signature)[:5] == b"%PDF-"
