@@ -97,6 +97,11 @@ def validate_command(file: Path, as_json: bool, trust_roots, at, fetch: bool, ti
             moment = datetime.fromisoformat(at)
         except ValueError:
             fail(f"thời điểm --at không đúng ISO 8601: {at}", EXIT_UNREADABLE)
+        if moment is not None and moment.tzinfo is None:
+            # a bare "2026-01-01T08:00" is ambiguous by 7 hours (UTC or Vietnam time): ask, do not guess
+            fail(
+                "thời điểm --at phải có múi giờ (ISO 8601), ví dụ 2026-01-01T00:00:00+07:00", EXIT_UNREADABLE
+            )
     try:
         report = validate_pdf(data, list(trust_roots), at=moment, allow_fetching=fetch, time_limit=time_limit)
     except (SigningError, OSError) as exc:

@@ -17,7 +17,7 @@ from asn1crypto import x509
 
 from ._runtime import quiet_pyhanko_logs, run_sync
 from .certinfo import certificate_info
-from .errors import ValidationFailed
+from .errors import InvalidDocument, ValidationFailed
 from .report import FAILED, INDETERMINATE, PASSED, SignatureReport, ValidationReport, Verdict, overall
 from .trust import PathLike, load_certificates
 
@@ -120,21 +120,17 @@ def _validate_here(
     now = at or datetime.now(UTC)
     try:
         return run_sync(_async_validate(pdf_bytes, roots, at, allow_fetching, now))
-    except _Unreadable as exc:
+    except InvalidDocument as exc:
         return ValidationReport.failure("UNREADABLE", str(exc), now)
     except Exception as exc:
         return ValidationReport.failure("VALIDATION_ERROR", f"{type(exc).__name__}: {exc}", now)
-
-
-class _Unreadable(Exception):
-    pass
 
 
 def open_reader(pdf_bytes: bytes):
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     if b"%PDF-" not in pdf_bytes[:1024]:
-        raise _Unreadable("not a PDF file (no %PDF- header)")
+        raise InvalidDocument("not a PDF file (no %PDF- header)")
     try:
         reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=True)
         sigs = list(reader.embedded_signatures)
@@ -144,7 +140,7 @@ def open_reader(pdf_bytes: bytes):
             reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
             sigs = list(reader.embedded_signatures)
         except Exception as exc:
-            raise _Unreadable(f"cannot parse PDF: {type(exc).__name__}: {exc}") from exc
+            raise InvalidDocument(f"cannot parse PDF: {type(exc).__name__}: {exc}") from exc
         return reader, sigs, (f"PDF has structural errors, read leniently: {strict_exc}",)
 
 
@@ -254,7 +250,10 @@ def _level(sig, lta: bool, has_dss: bool) -> str:
 
 
 def signature_level_of(pdf_bytes: bytes) -> str | None:
-    """The PAdES level the file reaches: the lowest level among its signatures (``None`` when unsigned)."""
+    """The PAdES level the file reaches: the lowest level among its signatures (``None`` when unsigned).
+
+    Raises :class:`InvalidDocument` when the bytes are not a readable PDF.
+    """
     reader, sigs, _ = open_reader(pdf_bytes)
     has_dss = "/DSS" in reader.root
     doc_ts = [s.signed_revision for s in sigs if s.sig_object_type == "/DocTimeStamp"]

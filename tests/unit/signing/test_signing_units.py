@@ -144,3 +144,21 @@ def test_is_test_certificate_distinguishes_names(tmp_path):
     pem.write_bytes(apem.armor("CERTIFICATE", fake.dump()))
     with pytest.raises(signing.TestPkiRefused):
         signing.refuse_test_pki(pem)
+
+
+def test_unreadable_pdf_is_invalid_document_for_signature_level_of():
+    with pytest.raises(signing.InvalidDocument, match="no %PDF- header"):
+        signing.signature_level_of(b"hello")
+    with pytest.raises(signing.InvalidDocument, match="cannot parse PDF"):
+        signing.signature_level_of(b"%PDF-1.7\n1 0 obj")
+
+
+def test_validate_cli_refuses_a_time_without_offset(tmp_path):
+    from signing.commands import cli
+
+    junk = tmp_path / "junk.pdf"
+    junk.write_bytes(b"not a pdf")
+    naive = CliRunner().invoke(cli, ["validate", str(junk), "--at", "2026-01-01T08:00:00"])
+    assert naive.exit_code == 2 and "múi giờ" in naive.output and "Traceback" not in naive.output
+    aware = CliRunner().invoke(cli, ["validate", str(junk), "--json", "--at", "2026-01-01T08:00:00+07:00"])
+    assert aware.exit_code == 2 and json.loads(aware.output)["sub_indication"] == "UNREADABLE"
