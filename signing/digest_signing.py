@@ -11,8 +11,8 @@ from typing import Any
 from pyhanko.sign import signers
 
 from ._runtime import run_sync
-from .errors import DeferredSigningError, SignerUnavailable
-from .signers import Pkcs11Signer, Pkcs12Signer, SignerConfig, load_signer, signer_lock
+from .errors import DeferredSigningError
+from .signers import Pkcs11Signer, Pkcs12Signer, SignerConfig, load_signer, signer_lock, signing_certificate
 
 # DER prefix of DigestInfo for SHA-256 (RFC 8017 §9.2 note 1): needed when a token gets a bare digest
 SHA256_DIGEST_INFO_PREFIX = bytes.fromhex("3031300d060960864801650304020105000420")
@@ -73,11 +73,9 @@ def sign_digest(
     data, request_prehashed, expected_cert = _request_fields(digest_or_signed_attrs)
     prehashed = prehashed or request_prehashed
     pyhanko_signer = load_signer(signer)
-    if isinstance(pyhanko_signer, signers.Signer) and hasattr(pyhanko_signer, "ensure_objects_loaded"):
+    if hasattr(pyhanko_signer, "ensure_objects_loaded"):  # a PKCS#11 signer built by the caller
         run_sync(pyhanko_signer.ensure_objects_loaded())
-    cert = pyhanko_signer.signing_cert
-    if cert is None:
-        raise SignerUnavailable("the signer has no certificate")
+    cert = signing_certificate(pyhanko_signer)
     if expected_cert and hashlib.sha256(cert.dump()).hexdigest() != expected_cert:
         raise DeferredSigningError(
             f"this key's certificate ({cert.subject.human_friendly}) is not the one the request was prepared for"

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.signers.pdf_signer import PdfTimeStamper, TimestampDSSContentSettings
 from pyhanko.sign.timestamps import HTTPTimeStamper
@@ -16,7 +17,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from ._runtime import quiet_pyhanko_logs, run_sync
 from .errors import InvalidDocument, SigningError
-from .pdf_io import existing_signature_names, open_for_update
+from .pdf_io import existing_signature_names, open_for_update, unique_field_name
 from .trust import PathLike, load_certificates
 
 _timestampers: dict[str, HTTPTimeStamper] = {}
@@ -39,25 +40,27 @@ def signing_validation_context(trust_roots, *, allow_fetching: bool = True) -> V
     )
 
 
+async def _validation_paths_of_every_signature(
+    writer: IncrementalPdfFileWriter, vc: ValidationContext
+) -> list:
+    # validation data for every earlier signer and timestamp, not only the newest one
+    paths = []
+    for sig in writer.prev.embedded_signatures:
+        paths.extend(await collect_validation_info(sig, vc))
+    return paths
+
+
 async def async_add_document_timestamp(
     pdf_bytes: bytes, timestamper: HTTPTimeStamper, vc: ValidationContext, field_name: str | None = None
 ) -> bytes:
     writer = open_for_update(pdf_bytes)
-    existing = existing_signature_names(writer.prev)
-    paths = []
-    for sig in writer.prev.embedded_signatures:
-        # validation data for every earlier signer and timestamp, not only the newest one
-        paths.extend(await collect_validation_info(sig, vc))
-    name = field_name
-    if name is None:
-        from .pdf_io import unique_field_name
-
-        name = unique_field_name(existing, "DocTimeStamp")
+    existing = existing_signature_names(writer.prev)  # also: unreadable signature fields are InvalidDocument
+    name = field_name or unique_field_name(existing, "DocTimeStamp")
     out = await PdfTimeStamper(timestamper, field_name=name).async_timestamp_pdf(
         writer,
         "sha256",
         validation_context=vc,
-        validation_paths=paths,
+        validation_paths=await _validation_paths_of_every_signature(writer, vc),
         dss_settings=TimestampDSSContentSettings(update_before_ts=True, include_vri=False),
     )
     return out.getvalue()
@@ -132,9 +135,7 @@ async def async_add_validation_data(pdf_bytes: bytes, vc: ValidationContext) -> 
     from pyhanko.sign.validation import DocumentSecurityStore
 
     writer = open_for_update(pdf_bytes)
-    paths = []
-    for sig in writer.prev.embedded_signatures:
-        paths.extend(await collect_validation_info(sig, vc))
+    paths = await _validation_paths_of_every_signature(writer, vc)
     DocumentSecurityStore.supply_dss_in_writer(writer, None, paths=paths, validation_context=vc)
     out = io.BytesIO()
     writer.write(out)
