@@ -356,18 +356,19 @@ async def _lta(sig, roots, at, allow_fetching):
     return result.api_status, verdict, sub
 
 
-def _validation_context(reader, roots, at, allow_fetching, mode: str):
+def _validation_context(reader, roots, at, allow_fetching, mode: str, *, use_dss: bool = True):
     from pyhanko.sign.validation.dss import DocumentSecurityStore
+    from pyhanko_certvalidator import ValidationContext
 
     kwargs = {"trust_roots": roots, "allow_fetching": allow_fetching, "revocation_mode": mode}
     if at is not None:
         kwargs["moment"] = at
-    try:
-        return DocumentSecurityStore.read_dss(reader).as_validation_context(kwargs)
-    except Exception:  # no DSS (NoDSSFoundError) or an unreadable one: validate without it
-        from pyhanko_certvalidator import ValidationContext
-
-        return ValidationContext(**kwargs)
+    if use_dss:
+        try:
+            return DocumentSecurityStore.read_dss(reader).as_validation_context(kwargs)
+        except Exception:  # no DSS (NoDSSFoundError) or an unreadable one: validate without it
+            pass
+    return ValidationContext(**kwargs)
 
 
 async def _classic(sig, reader, roots, at, allow_fetching, warnings: list[str]):
@@ -380,6 +381,7 @@ async def _classic(sig, reader, roots, at, allow_fetching, warnings: list[str]):
         vc = None
     revocation = "good"
     missing_revinfo = vc is None
+    maybe_missing_revinfo = False
     if vc is not None:
         try:
             status = await async_validate_pdf_signature(sig, vc)
@@ -391,15 +393,20 @@ async def _classic(sig, reader, roots, at, allow_fetching, warnings: list[str]):
             and _verdict_of(status.timestamp_validity.trust_problem_indic)[1] in _REVINFO_MISSING
         )
         missing_revinfo = sub in _REVINFO_MISSING or ts_missing_revinfo
-    if missing_revinfo:
-        vc = _validation_context(reader, roots, at, allow_fetching, "soft-fail")
+        # a B-T signature added after B-LT/B-LTA ones: the DSS holds OCSP responses for the other signers only, and
+        # certvalidator counts those against this certificate (a general chain failure, even in soft-fail mode)
+        maybe_missing_revinfo = sub == "CERTIFICATE_CHAIN_GENERAL_FAILURE"
+    if missing_revinfo or maybe_missing_revinfo:
+        vc = _validation_context(reader, roots, at, allow_fetching, "soft-fail", use_dss=missing_revinfo)
         try:
-            status = await async_validate_pdf_signature(sig, vc)
+            soft_status = await async_validate_pdf_signature(sig, vc)
         finally:
             await vc.aclose()
-        verdict, sub = _verdict_of(status.trust_problem_indic)
-        revocation = "unknown"
-        warnings.append(NO_REVINFO_WARNING)
+        soft_verdict, soft_sub = _verdict_of(soft_status.trust_problem_indic)
+        if missing_revinfo or soft_verdict == PASSED:  # the latter: it was only the revocation data
+            status, verdict, sub = soft_status, soft_verdict, soft_sub
+            revocation = "unknown"
+            warnings.append(NO_REVINFO_WARNING)
     tst = status.timestamp_validity
     details = status.revocation_details
     # the signature timestamp is proof of existence: signed after revocation means definitely revoked

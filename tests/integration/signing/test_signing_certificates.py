@@ -117,3 +117,21 @@ def test_deferred_prehashed_digest_with_p12(pki, small_pdf):
     signed = finish_deferred(request.state, response.to_dict())
     report = validate_pdf(signed, [pki.root])
     assert report.passed and report.signatures[0].level == "B-T"
+
+
+def test_bt_signature_after_an_lta_signer_passes_with_the_no_revinfo_warning(pki, small_pdf):
+    # the DSS then holds the teacher's OCSP responses only; they must not make the seal's chain "fail"
+    first = sign_pdf(
+        small_pdf, p12(pki, "teacher"), level="B-LTA", tsa_url=pki.tsa_url, trust_roots=[pki.root]
+    )
+    signed = sign_pdf(first, p12(pki, "seal"), level="B-T", tsa_url=pki.tsa_url)
+    report = validate_pdf(signed, [pki.root])
+    assert report.passed, report.to_dict()
+    seal = report.signatures[-1]
+    assert seal.revocation == "unknown" and any("CRL" in w for w in seal.warnings)
+    # ...but revocation data that is there still counts: a revoked signer in the same position fails
+    revoked = sign_pdf(first, p12(pki, "revoked"), level="B-T", tsa_url=pki.tsa_url, check_certificate=False)
+    report = validate_pdf(revoked, [pki.root], allow_fetching=True)
+    assert report.verdict == "TOTAL_FAILED" and report.signatures[-1].revocation == "revoked"
+    expired = sign_pdf(first, p12(pki, "expired"), level="B-T", tsa_url=pki.tsa_url, check_certificate=False)
+    assert not validate_pdf(expired, [pki.root]).passed
