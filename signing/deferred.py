@@ -32,11 +32,10 @@ from .appearance import Appearance
 from .errors import (
     CertificateRejected,
     InvalidDeferredState,
-    InvalidDocument,
     SignatureMismatch,
     SigningError,
 )
-from .levels import SignatureLevel, default_level
+from .levels import SignatureLevel, resolve_level
 from .pdf_io import existing_signature_names, open_for_update, unique_field_name
 from .sign import _FixedTimePdfSigner, check_certificate_period, signature_field_spec, translate_errors
 from .timestamps import (
@@ -202,7 +201,7 @@ def prepare_deferred(
     quiet_pyhanko_logs()
     signing_cert = _as_certificate(cert)
     chain_certs = load_certificates(chain)
-    lvl = SignatureLevel.parse(level) if level is not None else default_level(tsa_url)
+    lvl = resolve_level(level, tsa_url)
     signing_time = datetime.now(UTC).replace(microsecond=0)
     if check_certificate:
         check_certificate_period(signing_cert, signing_time)
@@ -259,8 +258,6 @@ def prepare_deferred(
             state=state,
         )
 
-    if lvl.needs_tsa and not tsa_url:
-        raise InvalidDocument(f"level {lvl} needs a timestamp authority URL (tsa_url)")
     with translate_errors():
         return run_sync(run())
 
@@ -323,8 +320,8 @@ def finish_deferred(
     signature = _signature_from(signature_value)
     verify_signature_value(state.certificate, state.signed_attributes, signature)
     _check_state_consistency(state)
-    lvl = SignatureLevel.parse(state.level)
     url = tsa_url or state.tsa_url
+    lvl = resolve_level(state.level, url)
     try:
         cert = parse_certificates(state.certificate)[0]
         chain = [c for der in state.chain for c in parse_certificates(der)]
@@ -358,8 +355,6 @@ def finish_deferred(
             if vc is not None:
                 await vc.aclose()
 
-    if lvl.needs_tsa and not url:
-        raise InvalidDeferredState(f"level {lvl} needs a timestamp authority URL (tsa_url)")
     with translate_errors():
         return run_sync(run())
 

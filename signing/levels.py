@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from .errors import SigningError
+
 
 class SignatureLevel(enum.StrEnum):
     B_B = "B-B"
@@ -37,3 +39,15 @@ class SignatureLevel(enum.StrEnum):
 def default_level(tsa_url: str | None) -> SignatureLevel:
     # B-LTA whenever a TSA is configured: school records must stay verifiable for decades.
     return SignatureLevel.B_LTA if tsa_url else SignatureLevel.B_B
+
+
+def resolve_level(level: str | SignatureLevel | None, tsa_url: str | None) -> SignatureLevel:
+    """The level to sign at (``None``: :func:`default_level`); :class:`SigningError` when it is unknown or needs a
+    timestamp authority and ``tsa_url`` is missing."""
+    try:
+        lvl = SignatureLevel.parse(level) if level is not None else default_level(tsa_url)
+    except ValueError as exc:
+        raise SigningError(str(exc)) from None
+    if lvl.needs_tsa and not tsa_url:
+        raise SigningError(f"level {lvl} needs a timestamp authority URL (tsa_url)")
+    return lvl

@@ -22,7 +22,7 @@ from .errors import (
     TimestampUnavailable,
     ValidationDataUnavailable,
 )
-from .levels import SignatureLevel, default_level
+from .levels import SignatureLevel, resolve_level
 from .pdf_io import existing_signature_names, open_for_update, page_size, unique_field_name
 from .signers import SignerConfig, load_signer, signer_lock
 from .timestamps import async_add_document_timestamp, signing_validation_context, timestamper_for
@@ -104,9 +104,7 @@ def sign_pdf(
     locking approval signature (FieldMDP all + DocMDP "no changes") — a certification must be the first signature
     in PDF, so "certify the final signature" can only be done by locking. LTA upkeep stays allowed either way.
     """
-    lvl = SignatureLevel.parse(level) if level is not None else default_level(tsa_url)
-    if lvl.needs_tsa and not tsa_url:
-        raise SigningError(f"level {lvl} needs a timestamp authority URL (tsa_url)")
+    lvl = resolve_level(level, tsa_url)
     quiet_pyhanko_logs()
     pyhanko_signer = load_signer(signer)
     signing_time = datetime.now(UTC).replace(microsecond=0)

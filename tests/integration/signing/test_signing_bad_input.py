@@ -18,6 +18,7 @@ from signing import (
     prepare_deferred,
     refuse_test_pki,
     sign_digest,
+    sign_pdf,
 )
 
 from .testkit import P12_PASSWORD
@@ -77,3 +78,12 @@ def test_damaged_deferred_state_is_invalid_deferred_state(pki, small_pdf):
         finish_deferred(json.dumps({**state, "certificate": "AAAA"}), good.signature)
     # the untouched state still finishes
     assert finish_deferred(request.state.to_json(), good.signature)[:5] == b"%PDF-"
+
+
+def test_unknown_level_or_missing_tsa_is_a_signing_error(pki, small_pdf):
+    with pytest.raises(SigningError, match="unknown PAdES level"):
+        sign_pdf(small_pdf, teacher(pki), level="B-X")
+    with pytest.raises(SigningError, match="unknown PAdES level"):
+        prepare_deferred(small_pdf, pki.certs["teacher"], level="B-X")
+    with pytest.raises(SigningError, match="tsa_url"):
+        prepare_deferred(small_pdf, pki.certs["teacher"], level="B-T")
