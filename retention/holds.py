@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from archive.context import Archive
 from archive.db import utcnow
+from archive.documents import get_document
 from archive.errors import Conflict, InvalidInput, NotFound
 from archive.events import record_event
 from archive.manifests import manifest_key
@@ -114,11 +115,7 @@ def place_hold(
             code="reference_required",
         )
     with archive.sessions() as session, session.begin():
-        doc = session.get(Document, document_id)
-        if doc is None:
-            raise NotFound(
-                f"Không tìm thấy hồ sơ {document_id}", f"No document {document_id}", code="document_not_found"
-            )
+        doc = get_document(session, document_id)
         require_manager(session, user, doc.school)
         if doc.status == "disposed":
             raise Conflict(

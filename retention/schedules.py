@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.db import utcnow
+from archive.documents import get_document
 from archive.errors import InvalidInput, NotFound, PermissionDenied
 from archive.events import record_event
 from archive.models import Document, DocumentType, Organisation, User
@@ -252,7 +253,7 @@ def set_event_date(
     event: str = rules.STUDENTS_LEAVE,
 ) -> RetentionEventDate:
     """Confirm the date of the event an event-based period waits for (e.g. the students concerned left)."""
-    doc = _document(session, document_id)
+    doc = get_document(session, document_id)
     require_manager(session, user, doc.school)
     now = utcnow()
     for old in session.scalars(
@@ -332,15 +333,6 @@ def add_school_schedule(
 
 
 # --- facts and decisions --------------------------------------------------------------------------------------------
-def _document(session: Session, document_id: str) -> Document:
-    doc = session.get(Document, document_id)
-    if doc is None:
-        raise NotFound(
-            f"Không tìm thấy hồ sơ {document_id}", f"No document {document_id}", code="document_not_found"
-        )
-    return doc
-
-
 def document_facts(session: Session, doc: Document) -> rules.DocumentFacts:
     holds = tuple(
         session.scalars(
@@ -374,7 +366,7 @@ def decide_document(
 
 
 def decision_for(session: Session, document_id: str, today: date) -> rules.Decision:
-    return decide_document(session, _document(session, document_id), today)
+    return decide_document(session, get_document(session, document_id), today)
 
 
 def decision_to_dict(d: rules.Decision) -> dict[str, object]:
