@@ -6,7 +6,7 @@ import importlib
 from urllib.parse import urlsplit
 
 from .base import Store
-from .errors import UnknownScheme
+from .errors import StorageError, UnknownScheme
 
 BACKENDS: dict[str, str] = {
     "memory": "storage.memory:MemoryStore",
@@ -18,7 +18,11 @@ _memory_stores: dict[str, Store] = {}
 
 
 def open_store(url: str) -> Store:
-    scheme = urlsplit(url).scheme
+    try:
+        # parsed once here, so that no backend's own urlsplit can raise a bare ValueError ("Invalid IPv6 URL" …)
+        scheme = urlsplit(url).scheme
+    except ValueError as exc:
+        raise StorageError(f"not a valid store URL: {url!r} ({exc})") from None
     target = BACKENDS.get(scheme)
     if target is None:
         raise UnknownScheme(f"no storage backend for {url!r} (known: {', '.join(sorted(BACKENDS))})")

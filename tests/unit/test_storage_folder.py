@@ -278,3 +278,11 @@ def test_registry_opens_folder_and_s3_stores(root: Path) -> None:
     s3 = open_store("s3://bucket/pre/fix?endpoint_url=http://127.0.0.1:1&region=eu-west-1")
     assert isinstance(s3, S3Store)
     assert (s3.bucket, s3.prefix, s3.region) == ("bucket", "pre/fix/", "eu-west-1")
+
+
+@pytest.mark.parametrize("url", ["s3://[bucket/prefix", "file://[::1/tmp/x"])
+def test_registry_refuses_unparsable_urls_as_storage_errors(url: str) -> None:
+    from storage import open_store
+
+    with pytest.raises(StorageError, match="not a valid store URL"):
+        open_store(url)
