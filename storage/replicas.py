@@ -6,13 +6,14 @@ Stores' own checksum claims are never trusted: after a write, each copy is read 
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .base import CHUNK, Store, sha256_stream
+from .base import CHUNK, Store, sha256_of_object
 from .errors import ChecksumMismatch, ObjectNotFound, StorageError, StoreUnavailable
 
 OK = "ok"
@@ -63,8 +64,7 @@ def classify(exc: Exception) -> str:
 def verify_copy(store: Store, key: str, sha256: str) -> ReplicaResult:
     """Full re-read and SHA-256 of one copy."""
     try:
-        with store.get(key) as f:
-            found, _ = sha256_stream(f)
+        found, _ = sha256_of_object(store, key)
     except StorageError as exc:
         return ReplicaResult(store.url, classify(exc), str(exc))
     if found != sha256:
@@ -91,30 +91,24 @@ class ReplicaSet:
     def put_file(self, key: str, path: Path, sha256: str) -> list[ReplicaResult]:
         """Write the file to every store in parallel, verify each copy by reading it back; raise
         NotEnoughReplicas unless at least min_copies copies verified."""
-
-        def one(store: Store) -> ReplicaResult:
-            try:
-                with open(path, "rb") as f:
-                    store.put(key, f, sha256)
-            except StorageError as exc:
-                return ReplicaResult(store.url, classify(exc), str(exc))
-            return verify_copy(store, key, sha256)
-
-        results = list(self._pool.map(one, self.stores))
-        if sum(r.ok for r in results) < self.min_copies:
-            raise NotEnoughReplicas(key, results, self.min_copies)
-        return results
+        return self._put_all(key, lambda: open(path, "rb"), sha256, replace_invalid=False)
 
     def put_bytes(
         self, key: str, data: bytes, sha256: str, *, replace_invalid: bool = False
     ) -> list[ReplicaResult]:
         """Like put_file. `replace_invalid`: the caller knows that whatever else is stored under `key` is not valid
         (e.g. a manifest left by a write that never committed), so different bytes there are replaced."""
-        import io
+        return self._put_all(key, lambda: io.BytesIO(data), sha256, replace_invalid=replace_invalid)
+
+    def _put_all(
+        self, key: str, source: Callable[[], BinaryIO], sha256: str, *, replace_invalid: bool
+    ) -> list[ReplicaResult]:
+        """`source` opens a fresh stream of the bytes for each store."""
 
         def one(store: Store) -> ReplicaResult:
             try:
-                store.put(key, io.BytesIO(data), sha256, replace_corrupt=replace_invalid)
+                with source() as f:
+                    store.put(key, f, sha256, replace_corrupt=replace_invalid)
             except StorageError as exc:
                 return ReplicaResult(store.url, classify(exc), str(exc))
             return verify_copy(store, key, sha256)

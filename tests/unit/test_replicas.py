@@ -64,3 +64,28 @@ def test_min_copies_two_tolerates_one_down():
     sha = hashlib.sha256(data).hexdigest()
     results = rs.put_bytes("k", data, sha)
     assert sum(r.ok for r in results) == 2
+
+
+def test_put_file_gives_every_store_the_whole_file(tmp_path):
+    stores, rs = _set()
+    data = b"ke hoach bai day" * 100_000  # larger than one chunk, so a shared stream would leave stores short
+    path = tmp_path / "upload"
+    path.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    assert [r.state for r in rs.put_file(content_key(sha), path, sha)] == ["ok", "ok", "ok"]
+    for s in stores:
+        with s.get(content_key(sha)) as f:
+            assert f.read() == data
+
+
+def test_put_bytes_replaces_different_bytes_only_when_told_they_are_invalid():
+    stores, rs = _set()
+    orphan, manifest = b"orphan manifest", b"the committed manifest"
+    rs.put_bytes("m", orphan, hashlib.sha256(orphan).hexdigest())
+    sha = hashlib.sha256(manifest).hexdigest()
+    with pytest.raises(NotEnoughReplicas):
+        rs.put_bytes("m", manifest, sha)
+    assert [r.state for r in rs.put_bytes("m", manifest, sha, replace_invalid=True)] == ["ok", "ok", "ok"]
+    for s in stores:
+        with s.get("m") as f:
+            assert f.read() == manifest
