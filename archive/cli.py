@@ -13,7 +13,7 @@ from signing import SigningError
 from storage import StorageError
 
 from .context import Archive, build_archive
-from .errors import ArchiveError
+from .errors import ArchiveError, InvalidInput
 from .settings import Settings
 
 
@@ -329,12 +329,26 @@ def documents_get(c: Ctx, doc_id: str, as_json: bool) -> None:
 def documents_content(c: Ctx, doc_id: str, out: Path, version: int | None) -> None:
     from .documents import open_content
 
-    content = open_content(c.archive(), doc_id, version=version)
     tmp = out.with_name(out.name + ".part")
-    with open(tmp, "wb") as f:
-        for chunk in content.chunks:
-            f.write(chunk)
-    tmp.replace(out)
+    try:
+        # opened before the content, so that an unwritable --out is refused before any copy is read or logged
+        f = open(tmp, "wb")  # noqa: SIM115 — closed by the `with f:` below, once the content is open
+    except OSError as exc:
+        raise InvalidInput(
+            f"Không ghi được tệp {out}: {exc.strerror}",
+            f"Cannot write {out}: {exc.strerror}",
+            code="bad_output",
+        ) from None
+    try:
+        with f:
+            content = open_content(c.archive(), doc_id, version=version)
+            for chunk in content.chunks:
+                f.write(chunk)
+        tmp.replace(out)
+    except BaseException:
+        # a store failing mid-stream (or a copy changing under us) must not leave a half-written file behind
+        tmp.unlink(missing_ok=True)
+        raise
     click.echo(f"{out}  {content.sha256}  ({content.served_from})")
 
 

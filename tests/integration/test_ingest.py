@@ -282,3 +282,54 @@ def test_empty_catalog_gets_admin_and_document_types(catalog: Archive):
         assert admin is not None and admin.is_system_admin
         codes = set(s.scalars(select(DocumentType.code)))
     assert {"hoc-ba", "so-dang-bo", "ke-hoach-bai-day", "bien-ban-tieu-huy"} <= codes
+
+
+def _cli(a: Archive, *args: str):
+    from click.testing import CliRunner
+
+    from archive import cli
+
+    ctx = cli.Ctx()
+    ctx._archive = a
+    return CliRunner().invoke(cli.main, list(args), obj=ctx)
+
+
+def test_cli_content_refuses_an_unwritable_output_clearly(catalog: Archive, sample_pdf: Path, tmp_path: Path):
+    r = _ingest(catalog, sample_pdf)
+    out = tmp_path / "no-such-folder" / "x.pdf"
+    res = _cli(catalog, "documents", "content", r.document.id, "--out", str(out))
+    assert res.exit_code == 1 and "[bad_output]" in res.stderr and "Không ghi được" in res.stderr
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    with catalog.sessions() as s:  # refused before any copy was read: no download recorded
+        assert s.scalars(select(Event.action).where(Event.document_id == r.document.id)).all() == [
+            "document.ingest"
+        ]
+
+
+def test_cli_content_leaves_no_partial_file_when_the_store_fails_mid_stream(
+    catalog: Archive, sample_pdf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from storage import StoreUnavailable
+
+    r = _ingest(catalog, sample_pdf)
+    store = catalog.replicas.stores[0]
+
+    def broken(key: str, sha256: str, on_bad=None):
+        def chunks():
+            yield b"%PDF-1.7 first chunk"
+            raise StoreUnavailable(store.url, "connection reset")
+
+        return store, chunks()
+
+    monkeypatch.setattr(catalog.replicas, "open_verified", broken)
+    out = tmp_path / "x.pdf"
+    res = _cli(catalog, "documents", "content", r.document.id, "--out", str(out))
+    assert res.exit_code == 2 and "connection reset" in res.stderr
+    assert not out.exists() and not (tmp_path / "x.pdf.part").exists()
+
+
+def test_cli_content_unknown_document_is_a_clear_error(catalog: Archive, tmp_path: Path):
+    out = tmp_path / "x.pdf"
+    res = _cli(catalog, "documents", "content", "not-a-uuid", "--out", str(out))
+    assert res.exit_code == 1 and "[document_not_found]" in res.stderr
+    assert not out.exists() and not (tmp_path / "x.pdf.part").exists()
