@@ -132,7 +132,18 @@ def ingest_file(
     filename = clean_filename(filename)
     year = check_school_year(year)
     with archive.sessions() as session:
-        _resolve(session, school, type_code)  # refuse an unknown school or type before the costly checks
+        # one look-up of school and type, then every answer the catalog can give before the costly checks: the same
+        # bytes already stored (they passed those checks then), or a locked record (refused before any copy)
+        org, dtype = _resolve(session, school, type_code)
+        existing = session.scalar(
+            select(Document)
+            .join(Version)
+            .where(Document.school_id == org.id, Document.type_code == dtype.code, Version.sha256 == sha256)
+        )
+        if existing is not None:
+            version = next(v for v in existing.versions if v.sha256 == sha256)
+            return IngestResult(existing, version, False, _replica_states(session, content_key(sha256)))
+        ensure_unlocked(session, org.id, dtype.code, year)
     media_type = sniff.sniff(path, filename)
     if media_type is None:
         raise IngestRefused(
@@ -147,25 +158,10 @@ def ingest_file(
         facts = inspect_pdf(path)
         page_count, signed = facts.page_count, facts.signed
 
-    with archive.sessions() as session:
-        org, dtype = _resolve(session, school, type_code)
-        existing = session.scalar(
-            select(Document)
-            .join(Version)
-            .where(Document.school_id == org.id, Document.type_code == dtype.code, Version.sha256 == sha256)
-        )
-        if existing is not None:
-            version = next(v for v in existing.versions if v.sha256 == sha256)
-            return IngestResult(existing, version, False, _replica_states(session, content_key(sha256)))
-
     validation = None
     validator = archive.extras.get("validate_pdf")
     if signed and callable(validator):
         validation = validator(path.read_bytes())
-
-    with archive.sessions() as session:
-        org, dtype = _resolve(session, school, type_code)
-        ensure_unlocked(session, org.id, dtype.code, year)  # refuse before writing any copy
 
     results = write_copies(archive, content_key(sha256), path, sha256)
     # read the text here, not inside the transaction below: pdftotext may take seconds and the transaction holds the

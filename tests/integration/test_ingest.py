@@ -333,3 +333,25 @@ def test_cli_content_unknown_document_is_a_clear_error(catalog: Archive, tmp_pat
     res = _cli(catalog, "documents", "content", "not-a-uuid", "--out", str(out))
     assert res.exit_code == 1 and "[document_not_found]" in res.stderr
     assert not out.exists() and not (tmp_path / "x.pdf.part").exists()
+
+
+def test_ingest_looks_up_school_and_type_once_before_the_transaction(catalog: Archive, sample_pdf: Path):
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(catalog.engine, "before_cursor_execute", seen)
+    try:
+        _ingest(catalog, sample_pdf)
+        fresh = list(statements)
+        statements.clear()
+        _ingest(catalog, sample_pdf)  # the same bytes again: answered from the first look-up
+        again = list(statements)
+    finally:
+        event.remove(catalog.engine, "before_cursor_execute", seen)
+    # once to refuse early (and find duplicates and locks), once inside the write transaction
+    assert sum("FROM document_types" in s for s in fresh) == 2
+    assert sum("FROM document_types" in s for s in again) == 1
