@@ -352,27 +352,22 @@ def finish_signing_session(
     archive: Archive, session_id: str, signature: bytes | str | dict[str, Any], *, actor: User | None = None
 ) -> Version:
     setup = setup_of(archive)
-    with archive.sessions() as session:
-        row = session.get(SigningSession, session_id)
-        if row is None:
-            raise NotFound(
-                "Không tìm thấy phiên ký", f"No signing session {session_id}", code="session_not_found"
-            )
-        if row.status != "pending":
-            raise Conflict(
-                f"Phiên ký đã kết thúc ({row.status})",
-                f"The signing session is {row.status}",
-                code="session_closed",
-            )
-        if row.expires_at <= utcnow():
-            raise Conflict("Phiên ký đã hết hạn", "The signing session has expired", code="session_expired")
-        state, doc_id, base, level, signer_name = (
-            row.state,
-            row.document_id,
-            row.base_version,
-            row.level,
-            row.signer_name,
+    row = pending_session(archive, session_id)
+    if row.status != "pending":
+        raise Conflict(
+            f"Phiên ký đã kết thúc ({row.status})",
+            f"The signing session is {row.status}",
+            code="session_closed",
         )
+    if row.expires_at <= utcnow():
+        raise Conflict("Phiên ký đã hết hạn", "The signing session has expired", code="session_expired")
+    state, doc_id, base, level, signer_name = (
+        row.state,
+        row.document_id,
+        row.base_version,
+        row.level,
+        row.signer_name,
+    )
     try:
         signed = signing.finish_deferred(
             state, signature, trust_roots=setup.trust_roots, tsa_url=setup.tsa_url
@@ -380,8 +375,6 @@ def finish_signing_session(
     except SigningError as exc:
         err = signing_error(exc)
         with archive.sessions() as session, session.begin():
-            row = session.get(SigningSession, session_id)
-            assert row is not None
             doc = get_document(session, doc_id)
             record_event(
                 session, "signing_session.rejected", actor=session.merge(actor) if actor else None,
@@ -397,11 +390,11 @@ def finish_signing_session(
                       "signers": _signer_summary(report)},
     )  # fmt: skip
     with archive.sessions() as session, session.begin():
-        row = session.get(SigningSession, session_id)
-        assert row is not None
-        row.status = "completed"
-        row.completed_at = utcnow()
-        row.result_version = version.number
+        done = session.get(SigningSession, session_id)
+        assert done is not None
+        done.status = "completed"
+        done.completed_at = utcnow()
+        done.result_version = version.number
     return version
 
 
