@@ -151,14 +151,18 @@ def session_start(
     username: str,
 ) -> None:  # fmt: skip
     from . import signatures
-    from .api.signing import _der
     from .devpki_server import dev_pki_served
 
+    if not (out.parent.is_dir() and os.access(out.parent, os.W_OK)):
+        # checked before the session is opened: a session whose request was never written could not be used
+        raise click.BadParameter(
+            f"không ghi được vào thư mục {out.parent} / cannot write into {out.parent}", param_hint="--out"
+        )
     archive = _archive()
     with dev_pki_served(signatures.setup_of(archive)):
         started = signatures.start_signing_session(
-            archive, doc_id, certificate=_der(cert_path.read_text() if _is_pem(cert_path) else _b64(cert_path)),
-            chain=[_der(p.read_text() if _is_pem(p) else _b64(p)) for p in chain_paths], level=level, reason=reason,
+            archive, doc_id, certificate=_certificate(cert_path), chain=[_certificate(p) for p in chain_paths],
+            level=level, reason=reason,
             actor=_user(archive, username),
         )  # fmt: skip
     out.write_text(json.dumps(started.request, indent=2), encoding="utf-8")
@@ -166,14 +170,12 @@ def session_start(
     click.echo(started.id)
 
 
-def _is_pem(path: Path) -> bool:
-    return path.read_bytes().lstrip().startswith(b"-----BEGIN")
+def _certificate(path: Path) -> bytes:
+    """A certificate file as DER: PEM is unarmoured (a clear error when it does not decode), DER is read as is."""
+    from .api.signing import _der
 
-
-def _b64(path: Path) -> str:
-    import base64
-
-    return base64.b64encode(path.read_bytes()).decode()
+    data = path.read_bytes()
+    return _der(data.decode("ascii", "replace")) if data.lstrip().startswith(b"-----BEGIN") else data
 
 
 @signing_session.command("finish")
@@ -187,10 +189,11 @@ def session_finish(session_id: str, sig_path: Path, username: str) -> None:
     from .devpki_server import dev_pki_served
 
     archive = _archive()
+    text = sig_path.read_bytes().decode("utf-8", "replace")  # a binary file is a bad signature, not a crash
     try:
-        response = json.loads(sig_path.read_text(encoding="utf-8"))
+        response = json.loads(text)
     except ValueError:
-        response = sig_path.read_text(encoding="utf-8").strip()
+        response = text.strip()
     with dev_pki_served(signatures.setup_of(archive)):
         row = signatures.pending_session(archive, session_id)
         version = signatures.finish_signing_session(

@@ -176,3 +176,16 @@ def test_a_signed_lesson_plan_keeps_its_content_check(sarchive: Archive, tmp_pat
     with sarchive.sessions() as s:
         checks = document_to_dict(s, get_document(s, r.document.id))["checks"]
     assert [(c["name"], c["result"]) for c in checks] == [("rut_kinh_nghiem", "present")]
+
+
+def test_cli_session_start_refuses_an_unwritable_out_before_opening_a_session(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from archive.cli_signing import signing_session
+
+    cert = tmp_path / "signer.pem"
+    cert.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    out = tmp_path / "missing" / "request.json"
+    res = CliRunner().invoke(signing_session, ["start", "some-id", "--cert", str(cert), "--out", str(out)])
+    assert res.exit_code == 2 and "--out" in res.stderr and "cannot write into" in res.stderr
+    assert not out.exists()
