@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from .errors import InvalidInput, PermissionDenied
 from .models import ChainHead, Organisation, RoleAssignment, User
@@ -171,7 +171,11 @@ def allows(assignments: Iterable[tuple[str, OrgFacts]], action: str, target: Org
 
 # --- database-backed checks ---------------------------------------------------------------------------------------
 def assignments_of(session: Session, user: User) -> list[tuple[str, OrgFacts]]:
-    rows = session.scalars(select(RoleAssignment).where(RoleAssignment.user_id == user.id)).all()
+    rows = session.scalars(
+        select(RoleAssignment)
+        .where(RoleAssignment.user_id == user.id)
+        .options(joinedload(RoleAssignment.organisation).joinedload(Organisation.parent))
+    ).all()
     return [(r.role, OrgFacts.of(r.organisation)) for r in rows]
 
 
@@ -271,25 +275,35 @@ def school_ids_for(
     session: Session, user: User, action: str, *, scopes: frozenset[str] | None = None
 ) -> list[int] | None:
     """The ids of every school where `user` may do `action`; None means every school (system administrator)."""
-    check_action(action)
-    if not user.is_active or (scopes is not None and not scope_allows(scopes, action)):
-        return []
+    return school_ids_by_action(session, user, (action,), scopes=scopes)[action]
+
+
+def school_ids_by_action(
+    session: Session, user: User, actions: Iterable[str], *, scopes: frozenset[str] | None = None
+) -> dict[str, list[int] | None]:
+    """`school_ids_for` for several actions at once (a page's menu, GET /me): the person's assignments and the
+    schools are read once, not once per action."""
+    wanted = [check_action(a) for a in actions]
+    out: dict[str, list[int] | None] = {a: [] for a in wanted}
+    if not user.is_active:
+        return out
+    allowed = [a for a in wanted if scopes is None or scope_allows(scopes, a)]
     if user.is_system_admin:
-        return None
-    held = [(role, facts) for role, facts in assignments_of(session, user) if action in MATRIX.get(role, ())]
-    if not held:
-        return []
+        return out | dict.fromkeys(allowed, None)
+    assignments = assignments_of(session, user)
+    held = {a: [(role, facts) for role, facts in assignments if a in MATRIX.get(role, ())] for a in allowed}
+    if not any(held.values()):
+        return out
     parent = aliased(Organisation)
     rows = session.execute(
         select(Organisation, parent.parent_id)
         .outerjoin(parent, Organisation.parent_id == parent.id)
         .where(Organisation.kind == "truong")
     ).all()
-    out = []
-    for org, grandparent_id in rows:
-        facts = OrgFacts(org.id, org.kind, tuple(org.levels), org.parent_id, grandparent_id)
-        if any(covers(role, h, facts) for role, h in held):
-            out.append(org.id)
+    schools = [OrgFacts(o.id, o.kind, tuple(o.levels), o.parent_id, grandparent) for o, grandparent in rows]
+    for action, h in held.items():
+        if h:
+            out[action] = [s.id for s in schools if any(covers(role, f, s) for role, f in h)]
     return out
 
 

@@ -12,7 +12,7 @@ from .. import accounts, auth, sessions
 from ..context import Archive
 from ..errors import InvalidInput
 from ..models import Organisation
-from ..permissions import ACTIONS, school_ids_for
+from ..permissions import ACTIONS, school_ids_by_action
 from .deps import Guard, client_ip, get_archive, get_guard
 
 router = APIRouter(tags=["auth"])
@@ -92,8 +92,7 @@ def me(guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive
         out = accounts.user_to_dict(session, user)
         codes = {o.id: o.code for o in session.scalars(select(Organisation))}
         where: dict[str, Any] = {}
-        for action in ACTIONS:
-            ids = school_ids_for(session, user, action, scopes=guard.scopes)
+        for action, ids in school_ids_by_action(session, user, ACTIONS, scopes=guard.scopes).items():
             if ids is None:
                 where[action] = "*"
             elif ids:

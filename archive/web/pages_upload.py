@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ..errors import ArchiveError, AuthError, PermissionDenied
 from ..ingest import _resolve, ingest_stream, too_large
 from ..models import DocumentType, Organisation
-from ..permissions import authorize, school_ids_for, upload_action
+from ..permissions import authorize, school_ids_by_action, upload_action
 from .common import UPLOAD_ACTIONS, Viewer, WebRoute, archive_of, form_viewer, render, viewer
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -35,8 +35,7 @@ def _choices(session: Session, who: Viewer) -> dict[str, Any]:
     user = session.merge(who.user)
     ids: set[int] = set()
     everywhere = False
-    for action in UPLOAD_ACTIONS:
-        found = school_ids_for(session, user, action)
+    for found in school_ids_by_action(session, user, UPLOAD_ACTIONS).values():
         if found is None:
             everywhere = True
         else:

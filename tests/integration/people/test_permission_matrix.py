@@ -150,3 +150,34 @@ def test_disabled_accounts_and_token_scopes_narrow_everything(world: Archive):
         assert permitted(s, ht, "lock.manage", c01, scopes=frozenset({"lock.*"}))
         accounts.set_active(s, ht, False)
         assert not permitted(s, ht, "document.read", c01)
+
+
+def test_school_ids_by_action_is_school_ids_for_per_action_in_one_pass(world: Archive):
+    """The batched form used by page menus and GET /me answers exactly what one call per action would, and reads the
+    schools once however many actions are asked (not once per action)."""
+    from sqlalchemy import event
+
+    from archive.permissions import school_ids_by_action
+
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    with world.sessions() as s:
+        people = [accounts.get_user(s, u) for u in ("admin", *PEOPLE_NAMES)]
+        scopes_cases = (None, frozenset({"document.read", "lock.*"}), frozenset())
+        for user in people:
+            for scopes in scopes_cases:
+                one_by_one = {a: school_ids_for(s, user, a, scopes=scopes) for a in ACTIONS}
+                event.listen(world.engine, "before_cursor_execute", count)
+                try:
+                    statements.clear()
+                    batched = school_ids_by_action(s, user, ACTIONS, scopes=scopes)
+                finally:
+                    event.remove(world.engine, "before_cursor_execute", count)
+                assert batched == one_by_one, (user.username, scopes)
+                assert len(statements) <= 2, (user.username, statements)  # assignments, then schools
+
+
+PEOPLE_NAMES = ("quantri", "vanthu", "hieutruong", "totruong", "gvbm", "thanhtraphong", "thanhtraso")
