@@ -16,7 +16,7 @@ from .deps import Guard, get_archive, get_guard, require
 router = APIRouter(tags=["audit"])
 
 
-def _filter(
+def scoped_filter(
     session: Any,
     guard: Guard,
     actor: str | None,
@@ -25,6 +25,8 @@ def _filter(
     since: str | None,
     until: str | None,
 ) -> audit.EventFilter:
+    """The caller's filter narrowed to what they may read (GET /audit/events, /audit/export and the /nhat-ky page):
+    refuses (and records) a caller without audit.read anywhere, or asking for a document outside their schools."""
     ids = guard.school_ids(session, "audit.read")
     if ids == []:
         # refuses, and records the refusal where the person's own school can see it
@@ -57,7 +59,7 @@ def events(
     archive: Archive = Depends(get_archive),
 ) -> dict[str, Any]:
     with archive.sessions() as session:
-        f = _filter(session, guard, actor, document, action, since, until)
+        f = scoped_filter(session, guard, actor, document, action, since, until)
         rows, total = audit.query_events(session, f, limit=limit, offset=offset)
         return {"total": total, "items": [audit.event_to_dict(e) for e in rows]}
 
@@ -78,7 +80,7 @@ def export(
     archive: Archive = Depends(get_archive),
 ) -> StreamingResponse:
     with archive.sessions() as session:
-        f = _filter(session, guard, actor, document, action, since, until)
+        f = scoped_filter(session, guard, actor, document, action, since, until)
         # materialised inside the session; exports are bounded by the filter the caller chose
         rows = list(audit.iter_events(session, f))
     chunks = (audit.export_csv if format == "csv" else audit.export_json)(iter(rows))

@@ -7,11 +7,12 @@ missing or expired session into a redirect to the login page.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -123,6 +124,16 @@ def _record_csrf_denial(request: Request, who: Viewer) -> None:
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("viewer", getattr(request.state, "viewer", None))
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def pager(path: str, filters: dict[str, str], page: int, total: int, size: int) -> dict[str, Any]:
+    """What _pager.html needs: this page, how many there are, and each page's address keeping the filters."""
+    kept = {k: v for k, v in filters.items() if v}
+
+    def page_url(n: int) -> str:
+        return f"{path}?" + urlencode(kept | {"page": n})
+
+    return {"page": page, "pages": max(1, math.ceil(total / size)), "page_url": page_url}
 
 
 def safe_next(target: str | None) -> str:

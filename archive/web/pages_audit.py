@@ -1,13 +1,12 @@
 """The audit trail for those with audit.read (principal, school administrator: their school; system administrator:
 everything): filters, a paginated table, CSV/JSON export through the API, and the chain check.
 
-Scope and refusals are the API's own (archive/api/audit_routes.py `_filter`, reused with the viewer as its Guard), so
-the page never shows an event GET /api/v1/audit/events would not; the chain check, like GET /api/v1/audit/verify,
-covers the whole log and is the system administrator's."""
+Scope and refusals are the API's own (archive/api/audit_routes.py `scoped_filter`, reused with the viewer as its
+Guard), so the page never shows an event GET /api/v1/audit/events would not; the chain check, like
+GET /api/v1/audit/verify, covers the whole log and is the system administrator's."""
 
 from __future__ import annotations
 
-import math
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -17,12 +16,12 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from .. import audit
-from ..api.audit_routes import _filter
+from ..api.audit_routes import scoped_filter
 from ..api.deps import Guard
 from ..errors import InvalidInput, NotFound
 from ..models import Organisation
 from ..permissions import authorize, permitted
-from .common import Viewer, WebRoute, archive_of, form_viewer, render, viewer
+from .common import Viewer, WebRoute, archive_of, form_viewer, pager, render, viewer
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 PAGE_SIZE = 50
@@ -58,7 +57,7 @@ def _query(request: Request, who: Viewer, filters: dict[str, str], page: int) ->
         out: dict[str, Any] = {"may_verify": may_verify, "items": [], "total": 0, "export": None}
         try:
             since, until = _range(filters["tu"], filters["den"])
-            f = _filter(
+            f = scoped_filter(
                 session, Guard(who.user, None), filters["nguoi"] or None, filters["ho_so"] or None,
                 filters["hanh_dong"] or None, since, until,
             )  # fmt: skip
@@ -82,16 +81,10 @@ def _query(request: Request, who: Viewer, filters: dict[str, str], page: int) ->
 
 def _page(request: Request, who: Viewer, filters: dict[str, str], page: int, **extra: Any) -> Response:
     found = _query(request, who, filters, page)
-    pages = max(1, math.ceil(found["total"] / PAGE_SIZE))
-    kept = {k: v for k, v in filters.items() if v}
-
-    def page_url(n: int) -> str:
-        return "/nhat-ky?" + urlencode(kept | {"page": n})
-
     status = 422 if found.get("error") else 200
     return render(
-        request, "audit.html", status_code=status, filters=filters, page=page, pages=pages, page_url=page_url,
-        **found, **extra,
+        request, "audit.html", status_code=status, filters=filters,
+        **pager("/nhat-ky", filters, page, found["total"], PAGE_SIZE), **found, **extra,
     )  # fmt: skip
 
 

@@ -5,9 +5,7 @@ so a page never shows what GET /api/v1/documents would refuse."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -18,7 +16,7 @@ from .. import documents as docs
 from .. import signatures
 from ..models import Document, DocumentType, Organisation, User
 from ..permissions import authorize, permitted, school_ids_for
-from .common import Viewer, WebRoute, archive_of, form_viewer, render, viewer
+from .common import Viewer, WebRoute, archive_of, form_viewer, pager, render, viewer
 from .pages_signing import may_sign_personally
 from .seal import carries_seal
 
@@ -67,14 +65,8 @@ def document_list(
         schools = [(o.code, o.name) for o in readable_schools(session, ids)]
         types = [(t.code, t.name_vi) for t in document_types(session)]
         years = school_years(session, ids)
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    kept = {k: v for k, v in filters.items() if v}
-
-    def page_url(n: int) -> str:
-        return "/ho-so?" + urlencode(kept | {"page": n})
-
     return render(
-        request, "documents.html", items=items, total=total, page=page, pages=pages, page_url=page_url,
+        request, "documents.html", items=items, total=total, **pager("/ho-so", filters, page, total, PAGE_SIZE),
         filters=filters, schools=schools, types=types, years=years, no_scope=ids == [],
     )  # fmt: skip
 
