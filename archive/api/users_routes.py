@@ -118,8 +118,16 @@ def revoke(
     with archive.sessions() as session, session.begin():
         target = accounts.get_user(session, username)
         where = orgs.get_organisation(session, organisation)
-        actor = guard.check(session, "user.manage", where)
+        actor = guard.check(session, "user.manage", where)  # the same two checks as granting
+        _manage(session, guard, target)
         accounts.revoke_role(session, target, role, where, actor=actor)
+        return accounts.user_to_dict(session, target)
+
+
+def _set_active(archive: Archive, guard: Guard, username: str, active: bool) -> dict[str, Any]:
+    with archive.sessions() as session, session.begin():
+        target = accounts.get_user(session, username)
+        accounts.set_active(session, target, active, actor=_manage(session, guard, target))
         return accounts.user_to_dict(session, target)
 
 
@@ -127,20 +135,14 @@ def revoke(
 def disable(
     username: str, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
 ) -> dict[str, Any]:
-    with archive.sessions() as session, session.begin():
-        target = accounts.get_user(session, username)
-        accounts.set_active(session, target, False, actor=_manage(session, guard, target))
-        return accounts.user_to_dict(session, target)
+    return _set_active(archive, guard, username, False)
 
 
 @router.post("/users/{username}/enable", summary="Enable an account again")
 def enable(
     username: str, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
 ) -> dict[str, Any]:
-    with archive.sessions() as session, session.begin():
-        target = accounts.get_user(session, username)
-        accounts.set_active(session, target, True, actor=_manage(session, guard, target))
-        return accounts.user_to_dict(session, target)
+    return _set_active(archive, guard, username, True)
 
 
 class PasswordReset(BaseModel):

@@ -149,3 +149,23 @@ def test_audit_query_and_export_are_scoped(sqlite_world: Archive):
     assert c.get("/api/v1/audit/events", params={"since": "hôm qua"}, headers=principal).status_code == 422
     assert c.get("/api/v1/audit/verify", headers=principal).status_code == 403
     assert c.get("/api/v1/audit/verify", headers=bearer(sqlite_world, "admin")).json()["ok"] is True
+
+
+def test_school_admin_cannot_revoke_roles_of_an_account_they_do_not_manage(sqlite_world: Archive):
+    """Revoking needs the same two checks as granting: the organisation where the role is held AND the person's
+    account. A system administrator (or a teacher of another school) holding a role at C01 is not C01's to change."""
+    admin, h = bearer(sqlite_world, "admin"), bearer(sqlite_world, "quantri")
+    c = client_for(sqlite_world)
+    c.post("/api/v1/users/admin/roles", json={"role": "hieu_truong", "organisation": "C01"}, headers=admin)
+    other = {"username": "gv.c02", "organisation": "C02", "password": "mot-mat-khau-du-dai"}
+    assert c.post("/api/v1/users", json=other, headers=admin).status_code == 201
+    c.post("/api/v1/users/gv.c02/roles", json={"role": "gvbm", "organisation": "C01"}, headers=admin)
+    for path in ("admin/roles/hieu_truong/C01", "gv.c02/roles/gvbm/C01"):
+        r = c.delete(f"/api/v1/users/{path}", headers=h)
+        assert r.status_code == 403, (path, r.text)
+    assert [x["role"] for x in c.get("/api/v1/users/admin", headers=admin).json()["roles"]] == [
+        "system_admin", "hieu_truong",
+    ]  # fmt: skip
+    assert [x["role"] for x in c.get("/api/v1/users/gv.c02", headers=admin).json()["roles"]] == ["gvbm"]
+    # the system administrator may
+    assert c.delete("/api/v1/users/gv.c02/roles/gvbm/C01", headers=admin).status_code == 200
