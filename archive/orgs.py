@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,40 @@ from .events import record_event
 from .models import LEVELS, ORG_KINDS, Organisation, User
 
 KIND_NAMES_VI = {"so": "Sở GDĐT", "phong": "Phòng GDĐT", "truong": "Trường"}
+# Sở GDĐT → Phòng GDĐT → schools: the kinds an organisation of each kind may sit under (scope rules rely on it)
+PARENT_KINDS = {"so": (), "phong": ("so",), "truong": ("so", "phong")}
+CODE_MAX, NAME_MAX = 32, 300  # the columns' sizes (archive/models.py: Organisation)
+# codes appear in URLs (/users/{u}/roles/{role}/{organisation}): no '/', no spaces
+_CODE = re.compile(r"[\w.-]+")
+
+
+def check_fields(code: str, name: str, kind: str | None) -> None:
+    """Refuse, in both languages, what the catalog would refuse with a database error (or store unusable)."""
+    if not code or not name:
+        raise InvalidInput("Mã và tên đơn vị là bắt buộc", "Organisation code and name are required")
+    if len(code) > CODE_MAX or not _CODE.fullmatch(code):
+        raise InvalidInput(
+            f"Mã đơn vị không hợp lệ: {code[:40]!r} (tối đa {CODE_MAX} ký tự: chữ, số, '.', '-', '_')",
+            f"Invalid organisation code {code[:40]!r} (at most {CODE_MAX} letters, digits, '.', '-', '_')",
+        )
+    if len(name) > NAME_MAX or any(ch < " " for ch in name):
+        raise InvalidInput(
+            f"Tên đơn vị không hợp lệ (tối đa {NAME_MAX} ký tự, không có ký tự điều khiển)",
+            f"Invalid organisation name (at most {NAME_MAX} characters, no control characters)",
+        )
+    if kind not in ORG_KINDS:
+        raise InvalidInput(
+            f"Loại đơn vị không hợp lệ: {kind}", f"Unknown organisation kind {kind!r} (so, phong, truong)"
+        )
+
+
+def check_parent(kind: str, parent_code: str, parent_kind: str) -> None:
+    if parent_kind not in PARENT_KINDS[kind]:
+        raise InvalidInput(
+            f"{KIND_NAMES_VI[kind]} không thể trực thuộc {parent_code} ({KIND_NAMES_VI[parent_kind]})",
+            f"A {kind} organisation cannot be under {parent_code} (a {parent_kind})",
+            code="org_parent_kind",
+        )
 
 
 def parse_levels(level: str | None) -> str | None:
@@ -43,13 +78,8 @@ def add_organisation(
     parent_code: str | None = None,
     actor: User | None = None,
 ) -> Organisation:
-    code = code.strip()
-    if not code or not name.strip():
-        raise InvalidInput("Mã và tên đơn vị là bắt buộc", "Organisation code and name are required")
-    if kind not in ORG_KINDS:
-        raise InvalidInput(
-            f"Loại đơn vị không hợp lệ: {kind}", f"Unknown organisation kind {kind!r} (so, phong, truong)"
-        )
+    code, name = code.strip(), name.strip()
+    check_fields(code, name, kind)
     if session.scalar(select(Organisation).where(Organisation.code == code)) is not None:
         raise Conflict(
             f"Mã đơn vị {code} đã tồn tại", f"Organisation code {code} already exists", code="org_exists"
@@ -57,12 +87,13 @@ def add_organisation(
     parent = None
     if parent_code:
         parent = get_organisation(session, parent_code)
+        check_parent(kind, parent.code, parent.kind)
     levels = parse_levels(level)
     if kind == "truong" and not levels:
         raise InvalidInput(
             "Trường phải có cấp học (THCS, THPT, GDTX)", "A school needs a level (THCS, THPT, GDTX)"
         )
-    org = Organisation(code=code, name=name.strip(), kind=kind, level=levels, parent=parent)
+    org = Organisation(code=code, name=name, kind=kind, level=levels, parent=parent)
     session.add(org)
     session.flush()
     record_event(
@@ -133,15 +164,9 @@ def import_csv(session: Session, text: str, *, actor: User | None = None) -> Imp
     errors: list[tuple[int, str, str]] = []
     for lineno, raw in enumerate(reader, start=2):
         row = {k: (raw.get(k) or "").strip() or None for k in CSV_COLUMNS}
-        code = row["code"]
+        code = row["code"] or ""
         try:
-            if not code or not row["name"]:
-                raise InvalidInput("thiếu mã hoặc tên", "code and name are required")
-            if row["kind"] not in ORG_KINDS:
-                raise InvalidInput(
-                    f"loại đơn vị không hợp lệ: {row['kind']}",
-                    f"unknown kind {row['kind']!r} (so, phong, truong)",
-                )
+            check_fields(code, row["name"] or "", row["kind"])
             row["level"] = parse_levels(row["level"])
             if row["kind"] == "truong" and not row["level"]:
                 raise InvalidInput("trường phải có cấp học", "a school needs a level")
@@ -168,8 +193,16 @@ def import_csv(session: Session, text: str, *, actor: User | None = None) -> Imp
         rows[code] = (lineno, row)
     for lineno, row in rows.values():
         parent = row["parent"]
-        if parent and parent not in existing and parent not in rows:
+        if not parent:
+            continue
+        if parent not in existing and parent not in rows:
             errors.append((lineno, f"không có đơn vị cấp trên {parent}", f"unknown parent {parent}"))
+            continue
+        parent_kind = rows[parent][1]["kind"] if parent in rows else existing[parent].kind
+        try:
+            check_parent(row["kind"] or "", parent, parent_kind or "")
+        except InvalidInput as exc:
+            errors.append((lineno, exc.message_vi, exc.message_en))
     if errors:
         errors.sort()
         raise InvalidInput(

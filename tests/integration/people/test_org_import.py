@@ -92,3 +92,35 @@ def test_cli_import(tmp_path: Path):
     r = run_cli("org", "import", str(bad), env=env, check=False)
     assert r.returncode == 1 and "line 3" in r.stderr
     a.close()
+
+
+def test_codes_names_and_hierarchy_the_catalog_cannot_hold_are_refused_in_both_languages(archive: Archive):
+    """Too long for the column (a 500 on PostgreSQL), a NUL byte, a '/' that breaks the role URLs, or a school under a
+    school (no inspector would ever see it): each is a numbered line in the report, and nothing is imported."""
+    text = "code,name,kind,level,parent\n" + "\n".join(
+        [
+            "Y" * 40 + ",Trường mã dài,truong,THCS,79-Q1",
+            "A\x00,Trường có NUL,truong,THCS,79-Q1",
+            "C/1,Trường có gạch chéo,truong,THCS,79-Q1",
+            "C90,Trường dưới trường,truong,THCS,T01",
+            "79-Q9,Phòng dưới trường,phong,,C01",
+            "80,Sở dưới sở,so,,79",
+            "C91,Tên\tcó tab,truong,THCS,79-Q1",
+        ]
+    )
+    before = _count(archive)
+    with archive.sessions() as s, s.begin(), pytest.raises(InvalidInput) as ei:
+        orgs.import_csv(s, text)
+    for line in (2, 3, 4, 5, 6, 7, 8):
+        assert f"line {line}:" in ei.value.message_en and f"dòng {line}:" in ei.value.message_vi, line
+    assert "cannot be under T01" in ei.value.message_en and "không thể trực thuộc T01" in ei.value.message_vi
+    assert _count(archive) == before
+    with archive.sessions() as s, s.begin():
+        with pytest.raises(InvalidInput) as one:
+            orgs.add_organisation(
+                s, code="C92", name="Trường", kind="truong", level="THCS", parent_code="C01"
+            )
+        assert one.value.code == "org_parent_kind"
+        with pytest.raises(InvalidInput):
+            orgs.add_organisation(s, code="X" * 33, name="Sở", kind="so")
+    assert _count(archive) == before
