@@ -16,6 +16,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +25,11 @@ from .db import utcnow
 from .errors import AuthError, NotFound
 from .events import record_event
 from .models import User, WebSession
+
+if TYPE_CHECKING:
+    from starlette.responses import Response
+
+    from .settings import Settings
 
 SESSION_COOKIE = "hoso_session"
 CSRF_COOKIE = "hoso_csrf"
@@ -84,6 +90,27 @@ def authenticate_session(session: Session, secret: str) -> tuple[User, WebSessio
     if row.last_seen_at is None or now - row.last_seen_at > TOUCH_EVERY:
         row.last_seen_at = now
     return row.user, row
+
+
+def set_cookies(response: Response, settings: Settings, issued: IssuedSession) -> None:
+    """The session cookies, the same for POST /api/v1/auth/login and the login page: the HttpOnly session secret,
+    and the CSRF token readable by the page's script (echoed in X-CSRF-Token)."""
+    common: dict[str, Any] = {
+        "max_age": settings.session_ttl_hours * 3600,
+        "secure": settings.secure_cookies,
+        "samesite": settings.cookie_samesite,
+        "path": "/",
+    }
+    response.set_cookie(SESSION_COOKIE, issued.secret, httponly=True, **common)
+    response.set_cookie(CSRF_COOKIE, issued.csrf_token, httponly=False, **common)
+
+
+def clear_cookies(response: Response, settings: Settings) -> None:
+    """Forget the session cookies in the browser (logout, a password change, the session ended)."""
+    for name in (SESSION_COOKIE, CSRF_COOKIE):
+        response.delete_cookie(
+            name, path="/", secure=settings.secure_cookies, samesite=settings.cookie_samesite
+        )
 
 
 def get_session_row(session: Session, session_id: int) -> WebSession:

@@ -24,20 +24,6 @@ class LoginIn(BaseModel):
     totp: str | None = Field(default=None, max_length=12)
 
 
-def _set_cookies(response: Response, archive: Archive, issued: sessions.IssuedSession) -> None:
-    s = archive.settings
-    max_age = s.session_ttl_hours * 3600
-    common: dict[str, Any] = {
-        "max_age": max_age,
-        "secure": s.secure_cookies,
-        "samesite": s.cookie_samesite,
-        "path": "/",
-    }
-    response.set_cookie(sessions.SESSION_COOKIE, issued.secret, httponly=True, **common)
-    # readable by the page's script, which echoes it in X-CSRF-Token
-    response.set_cookie(sessions.CSRF_COOKIE, issued.csrf_token, httponly=False, **common)
-
-
 @router.post("/auth/login", summary="Log in with username, password (and TOTP code); sets the session cookie")
 def login(
     body: LoginIn, request: Request, response: Response, archive: Archive = Depends(get_archive)
@@ -51,7 +37,7 @@ def login(
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent", ""),
     )
-    _set_cookies(response, archive, result.issued)
+    sessions.set_cookies(response, archive.settings, result.issued)
     with archive.sessions() as session:
         user = session.merge(result.user)
         return {
@@ -78,10 +64,7 @@ def logout(
                 reason="logout",
             )
     response.status_code = 204
-    for name in (sessions.SESSION_COOKIE, sessions.CSRF_COOKIE):
-        response.delete_cookie(
-            name, path="/", secure=archive.settings.secure_cookies, samesite=archive.settings.cookie_samesite
-        )
+    sessions.clear_cookies(response, archive.settings)
     return response
 
 

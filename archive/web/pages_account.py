@@ -72,9 +72,7 @@ def account_page(request: Request, who: Viewer = Depends(viewer)) -> Response:
 
 def _signed_out(request: Request, message: str) -> Response:
     response = RedirectResponse(f"{LOGIN}?{message}=1", status_code=303)
-    s = archive_of(request).settings
-    for name in (sessions.SESSION_COOKIE, sessions.CSRF_COOKIE):
-        response.delete_cookie(name, path="/", secure=s.secure_cookies, samesite=s.cookie_samesite)
+    sessions.clear_cookies(response, archive_of(request).settings)
     return response
 
 

@@ -97,22 +97,9 @@ def login_submit(
             return _login_page(request, 401, error=message, need_totp=True, **keep)
         return _login_page(request, exc.status, error=exc.message_vi, error_en=exc.message_en, **keep)
     response = RedirectResponse(safe_next(next_url), status_code=303)
-    _set_session_cookies(response, request, result.issued)
+    sessions.set_cookies(response, archive.settings, result.issued)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=LOGIN)
     return response
-
-
-def _set_session_cookies(response: Response, request: Request, issued: sessions.IssuedSession) -> None:
-    """The same cookies as POST /api/v1/auth/login: HttpOnly session secret, readable CSRF token."""
-    s = archive_of(request).settings
-    common: dict[str, Any] = {
-        "max_age": s.session_ttl_hours * 3600,
-        "secure": s.secure_cookies,
-        "samesite": s.cookie_samesite,
-        "path": "/",
-    }
-    response.set_cookie(sessions.SESSION_COOKIE, issued.secret, httponly=True, **common)
-    response.set_cookie(sessions.CSRF_COOKIE, issued.csrf_token, httponly=False, **common)
 
 
 @router.post("/dang-xuat")
@@ -122,7 +109,5 @@ def logout(request: Request, who: Viewer = Depends(form_viewer)) -> Response:
         row = sessions.get_session_row(session, who.session_id)
         sessions.revoke_session(session, row, actor=session.merge(who.user), reason="logout")
     response = RedirectResponse(f"{LOGIN}?da_dang_xuat=1", status_code=303)
-    s = archive.settings
-    for name in (sessions.SESSION_COOKIE, sessions.CSRF_COOKIE):
-        response.delete_cookie(name, path="/", secure=s.secure_cookies, samesite=s.cookie_samesite)
+    sessions.clear_cookies(response, archive.settings)
     return response
