@@ -375,9 +375,23 @@ def audit_export(
         if out is None:
             for chunk in chunks:
                 click.echo(chunk, nl=False)
-        else:
-            with open(out, "w", encoding="utf-8", newline="") as fh:
+            return
+        # written beside the target and renamed at the end: a failure never leaves a half export under its name
+        part = out.with_name(out.name + ".part")
+        try:
+            fh = open(part, "w", encoding="utf-8", newline="")  # noqa: SIM115 (refused before any event is read)
+        except OSError as exc:
+            from .errors import InvalidInput
+
+            raise InvalidInput(
+                f"Không ghi được tệp {out}: {exc.strerror}", f"Cannot write {out}: {exc.strerror}"
+            ) from None
+        try:
+            with fh:
                 fh.writelines(chunks)
+            part.replace(out)
+        finally:
+            part.unlink(missing_ok=True)
 
 
 COMMANDS: list[click.Command] = [lock, audit]

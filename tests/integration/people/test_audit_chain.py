@@ -240,3 +240,18 @@ def test_unreachable_tsa_is_reported_not_a_traceback(tmp_path: Path):
     with a.sessions() as s:
         assert s.scalar(select(AuditAnchor.id)) is None
     a.close()
+
+
+def test_cli_export_to_a_file_never_leaves_a_traceback_or_a_half_file(tmp_path: Path):
+    """`hoso audit export --out`: an unwritable target is a bilingual error (exit 1) before anything is read; a good
+    one gets the whole export under its name and no leftover .part file."""
+    env = cli_env({"HOSO_DATA_DIR": str(tmp_path / "var"), "HOSO_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+                   "HOSO_REPLICAS": "memory://a,memory://b,memory://c"})  # fmt: skip
+    run_cli("org", "add", "79", "--name", "Sở GDĐT", "--kind", "so", env=env)
+    r = run_cli("audit", "export", "--out", str(tmp_path / "missing" / "x.csv"), env=env, check=False)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "Không ghi được tệp" in r.stderr and "Cannot write" in r.stderr
+    out = tmp_path / "trail.csv"
+    run_cli("audit", "export", "--out", str(out), env=env)
+    assert "org.create" in out.read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("trail")) == ["trail.csv"]
