@@ -94,13 +94,22 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = ", ".join(".".join(str(p) for p in e.get("loc", ())[1:]) or "?" for e in exc.errors())
-        err = ArchiveError(
-            f"Dữ liệu gửi lên không hợp lệ hoặc thiếu: {fields}",
-            f"Invalid or missing input: {fields}",
-            code="invalid_input",
-            status=422,
-        )
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            # the location of a JSON syntax error is a character offset, not a field name: say what is wrong
+            err = ArchiveError(
+                "Nội dung gửi lên không phải JSON hợp lệ",
+                "The request body is not valid JSON",
+                code="invalid_json",
+                status=422,
+            )
+        else:
+            fields = ", ".join(".".join(str(p) for p in e.get("loc", ())[1:]) or "?" for e in exc.errors())
+            err = ArchiveError(
+                f"Dữ liệu gửi lên không hợp lệ hoặc thiếu: {fields}",
+                f"Invalid or missing input: {fields}",
+                code="invalid_input",
+                status=422,
+            )
         body = err.to_dict() | {"detail": jsonable(exc.errors())}
         return JSONResponse(body, status_code=422)
 
