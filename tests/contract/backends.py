@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,13 @@ def _s3(client: Any, endpoint: str, *, object_lock: bool, prefix: str = "") -> B
 
     def corrupt(key: str, data: bytes) -> None:
         client.put_object(Bucket=bucket, Key=store.prefix + key, Body=data)
+        # Under load the moto server has (rarely) served the previous bytes right after this overwrite; wait until the
+        # damage is visible at the server, so the test checks our code and not moto's timing.
+        for _ in range(100):
+            if client.get_object(Bucket=bucket, Key=store.prefix + key)["Body"].read() == data:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the S3 server never served the damaged bytes of {key!r}")
 
     return Backend("s3-lock" if object_lock else "s3", store, corrupt)
 
