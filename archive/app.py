@@ -7,19 +7,24 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signing import SigningError
 from storage import StorageError
 
-from . import web
+from . import http_headers, http_limits, web
 from .api import documents, health, orgs, people, retention, signing
 from .context import Archive, build_archive
 from .errors import ArchiveError
+from .redact import redact
 from .settings import Settings
 
 API = "/api/v1"
+# the routes that receive files of up to HOSO_MAX_UPLOAD_BYTES; every other body is held to HOSO_MAX_REQUEST_BYTES
+UPLOAD_PATHS = (f"{API}/documents", "/tai-len")
 
 
 def create_app(settings: Settings | None = None, *, archive: Archive | None = None) -> FastAPI:
@@ -41,8 +46,14 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
         description="Lưu trữ và ký số hồ sơ nhà trường / School records archive and digital signatures",
         version="0.1.0",
         lifespan=lifespan,
+        # the stock pages load their scripts from a CDN: /docs is served below from local assets, ReDoc not at all
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.archive = archive
+    install_docs(app, production=settings.environment == "production")
+    http_limits.install(app, archive.settings, UPLOAD_PATHS)
+    app.add_middleware(http_headers.SecurityHeaders)
     mount_dev_pki(app, archive)
     install_error_handlers(app)
     app.include_router(health.router, prefix=API)
@@ -53,6 +64,28 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(signing.router, prefix=API)
     web.install(app)  # HTML pages outside /api/v1 + /static (archive/web)
     return app
+
+
+def install_docs(app: FastAPI, *, production: bool) -> None:
+    """Interactive API docs from the swagger-ui-bundle package's files (no CDN); off in production, where the
+    OpenAPI document at /openapi.json is what client generators use."""
+    if production:
+        return
+    try:
+        import swagger_ui_bundle
+    except ImportError:  # docs are a convenience: without the assets there is simply no /docs page
+        return
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="hoso — API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
 
 def mount_dev_pki(app: FastAPI, archive: Archive) -> None:
@@ -70,17 +103,22 @@ def mount_dev_pki(app: FastAPI, archive: Archive) -> None:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    def answer(request: Request, err: ArchiveError, headers: dict[str, str] | None = None) -> JSONResponse:
+        body = err.to_dict()
+        settings = request.app.state.archive.settings
+        for key in ("message", "message_vi", "message_en"):
+            body[key] = redact(str(body[key]), settings)
+        return JSONResponse(body, status_code=err.status, headers=headers)
+
     @app.exception_handler(ArchiveError)
     async def archive_error(request: Request, exc: ArchiveError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+        return answer(request, exc, {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
 
     @app.exception_handler(SigningError)
     async def signing_failed(request: Request, exc: SigningError) -> JSONResponse:
         from .signatures import signing_error
 
-        err = signing_error(exc)
-        return JSONResponse(err.to_dict(), status_code=err.status)
+        return answer(request, signing_error(exc))
 
     @app.exception_handler(StorageError)
     async def storage_error(request: Request, exc: StorageError) -> JSONResponse:
@@ -90,7 +128,7 @@ def install_error_handlers(app: FastAPI) -> None:
             code="storage_unavailable",
             status=503,
         )
-        return JSONResponse(err.to_dict(), status_code=503)
+        return answer(request, err)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -115,6 +153,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code in http_limits.BODY_ERRORS:
+            body = http_limits.error_body(exc.status_code, str(exc.detail))
+            return JSONResponse(body, status_code=exc.status_code, headers={"Connection": "close"})
         vi = {404: "Không tìm thấy", 405: "Phương thức không được phép", 401: "Cần đăng nhập"}.get(
             exc.status_code, "Lỗi yêu cầu"
         )

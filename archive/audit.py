@@ -112,6 +112,17 @@ def event_to_dict(ev: Event) -> dict[str, Any]:
     }
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A cell a spreadsheet will show as text: a value starting like a formula (a username "=HYPERLINK(…)") gets a
+    leading apostrophe (OWASP's advice for CSV injection); numbers and empty cells stay as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def export_csv(events: Iterator[Event]) -> Iterator[str]:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS)
@@ -119,7 +130,7 @@ def export_csv(events: Iterator[Event]) -> Iterator[str]:
     for ev in events:
         row = event_to_dict(ev)
         row["detail"] = json.dumps(row["detail"], ensure_ascii=False, sort_keys=True)
-        writer.writerow(row)
+        writer.writerow({name: csv_cell(value) for name, value in row.items()})
         yield buf.getvalue()
         buf.seek(0)
         buf.truncate()

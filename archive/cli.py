@@ -82,7 +82,9 @@ def serve(c: Ctx, host: str, port: int) -> None:
     click.echo(
         f"  web pages: http://{host}:{port}/  (password for admin: .venv/bin/hoso user reset-password admin)"
     )
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 whatever
+    # HOSO_TRUSTED_PROXIES says; hoso's own rule (archive/netaddr.py) decides which client address to believe
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, forwarded_allow_ips="")
 
 
 @main.group(help="Catalog database.")

@@ -15,9 +15,9 @@ from storage import NoGoodCopy, ReplicaResult, content_key
 from .content_checks import checks_for_version
 from .context import Archive
 from .db import utcnow
-from .errors import NotFound, StorageDown
+from .errors import Gone, NotFound, StorageDown
 from .events import record_event
-from .models import Document, Organisation, ReplicaCopy, StoredObject, User, Version
+from .models import Document, Event, Organisation, ReplicaCopy, StoredObject, User, Version
 
 
 def get_document(session: Session, doc_id: str) -> Document:
@@ -138,6 +138,40 @@ class Content:
     served_from: str
 
 
+def ensure_not_disposed(session: Session, doc: Document) -> None:
+    """A disposed document's bytes are gone by decision (biên bản tiêu hủy), not damaged: answer 410 with its
+    tombstone instead of searching the replicas and reporting every missing copy as damage."""
+    if doc.status != "disposed":
+        return
+    raise Gone(
+        "Hồ sơ đã được tiêu hủy theo biên bản tiêu hủy; tệp không còn được lưu",
+        "The document was disposed of under a disposal record; its file is no longer kept",
+        extra={"tombstone": tombstone(session, doc)},
+    )
+
+
+def tombstone(session: Session, doc: Document) -> dict[str, Any]:
+    """What the catalog still says of a disposed document, with when and under which disposal it went."""
+    ev = session.scalar(
+        select(Event)
+        .where(Event.document_id == doc.id, Event.action == "document.dispose")
+        .order_by(Event.id.desc())
+        .limit(1)
+    )
+    detail = ev.detail if ev is not None and isinstance(ev.detail, dict) else {}
+    return {
+        "document_id": doc.id,
+        "title": doc.title,
+        "school": doc.school.code,
+        "type": doc.type_code,
+        "school_year": doc.school_year,
+        "status": doc.status,
+        "disposed_at": ev.occurred_at.isoformat() if ev is not None else None,
+        "disposal_batch": detail.get("batch"),
+        "disposal_record": detail.get("record"),
+    }
+
+
 def open_content(
     archive: Archive, doc_id: str, *, version: int | None = None, actor: User | None = None
 ) -> Content:
@@ -146,6 +180,7 @@ def open_content(
     Bad copies are marked in the catalog and recorded as events; they are never served."""
     with archive.sessions() as session:
         doc = get_document(session, doc_id)
+        ensure_not_disposed(session, doc)
         v = doc.current if version is None else next((x for x in doc.versions if x.number == version), None)
         if v is None:
             raise NotFound(f"Không có phiên bản {version}", f"No version {version}", code="version_not_found")

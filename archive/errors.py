@@ -6,6 +6,7 @@ ArchiveError(code, message_vi, message_en, status)
  ├── Conflict           duplicate codes, locked records (409)
  ├── InvalidInput       a bad parameter (422)
  ├── AuthError          missing/invalid credentials (401) — PermissionDenied (403)
+ ├── Gone               a disposed document: its tombstone, never its bytes (410)
  └── StorageDown        not enough replicas reachable to store or serve (503)
 """
 
@@ -17,11 +18,18 @@ class ArchiveError(Exception):
     code = "error"
 
     def __init__(
-        self, message_vi: str, message_en: str, *, code: str | None = None, status: int | None = None
+        self,
+        message_vi: str,
+        message_en: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        extra: dict[str, object] | None = None,
     ) -> None:
         super().__init__(message_en)
         self.message_vi = message_vi
         self.message_en = message_en
+        self.extra = extra or {}  # more facts for the JSON body (e.g. a disposed document's tombstone)
         if code is not None:
             self.code = code
         if status is not None:
@@ -31,13 +39,13 @@ class ArchiveError(Exception):
     def message(self) -> str:
         return f"{self.message_vi} / {self.message_en}"
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "error": self.code,
             "message": self.message,
             "message_vi": self.message_vi,
             "message_en": self.message_en,
-        }
+        } | self.extra
 
 
 class IngestRefused(ArchiveError):
@@ -67,6 +75,11 @@ class AuthError(ArchiveError):
 class PermissionDenied(ArchiveError):
     status = 403
     code = "forbidden"
+
+
+class Gone(ArchiveError):
+    status = 410
+    code = "disposed"
 
 
 class StorageDown(ArchiveError):

@@ -62,6 +62,21 @@ def check_school_year(year: str) -> str:
     return year.strip()
 
 
+def check_lengths(**values: str | None) -> None:
+    """Refuse descriptive fields longer than their catalog columns (SQLite would store them whole, PostgreSQL fail)."""
+    too_long = []
+    for name, value in values.items():
+        width = getattr(Document.__table__.c[name].type, "length", None)
+        if value is not None and width is not None and len(value.strip()) > width:
+            too_long.append((name, width))
+    if too_long:
+        raise InvalidInput(
+            "Quá dài: " + ", ".join(f"{n} (tối đa {w} ký tự)" for n, w in too_long),
+            "Too long: " + ", ".join(f"{n} (at most {w} characters)" for n, w in too_long),
+            code="too_long",
+        )
+
+
 def spool(archive: Archive, stream: BinaryIO) -> tuple[Path, str, int]:
     """Copy an upload to a private temp file while hashing it, refusing it as soon as it passes the size limit."""
     limit = archive.settings.max_upload_bytes
@@ -131,6 +146,7 @@ def ingest_file(
         raise IngestRefused("Tệp rỗng", "The file is empty", code="empty_file")
     filename = clean_filename(filename)
     year = check_school_year(year)
+    check_lengths(title=title, class_name=class_name, subject=subject, teacher=teacher)
     with archive.sessions() as session:
         # one look-up of school and type, then every answer the catalog can give before the costly checks: the same
         # bytes already stored (they passed those checks then), or a locked record (refused before any copy)
@@ -139,6 +155,8 @@ def ingest_file(
             select(Document)
             .join(Version)
             .where(Document.school_id == org.id, Document.type_code == dtype.code, Version.sha256 == sha256)
+            # a disposed record is a tombstone: the same bytes uploaded again are a new record, stored anew
+            .where(Document.status != "disposed")
         )
         if existing is not None:
             version = next(v for v in existing.versions if v.sha256 == sha256)

@@ -32,7 +32,14 @@ class Settings(BaseSettings):
     replicas: list[str] | str | None = None
     # how many verified copies an upload needs before it is acknowledged (default: all)
     min_replicas: int | None = None
-    max_upload_bytes: int = 200 * MB
+    max_upload_bytes: int = Field(default=200 * MB, ge=1)
+    # every other request body (JSON, forms, certificates, CSV imports) is far smaller than an upload
+    max_request_bytes: int = Field(default=2 * MB, ge=1024)
+    # a body that stops arriving for this long, or arrives slower than body_min_rate_bytes per second on average
+    # once body_rate_grace_seconds have passed, is cut off (408): a trickling client must not hold a worker for ever
+    body_idle_timeout_seconds: float = Field(default=30.0, gt=0)
+    body_min_rate_bytes: int = Field(default=1024, ge=0)
+    body_rate_grace_seconds: float = Field(default=30.0, ge=0)
     # "development" allows the built-in test PKI; "production" refuses it
     environment: Literal["development", "production"] = "development"
     # public base URL (used in links of the dev PKI's certificates and e-mails)

@@ -2,14 +2,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.datastructures import UploadFile
 
 from .. import documents as docs
 from ..context import Archive
-from ..ingest import _resolve, ingest_stream, too_large
+from ..ingest import _resolve, ingest_stream
 from ..permissions import upload_action
 from .deps import Guard, get_archive, get_guard
+from .upload_form import OPENAPI_UPLOAD, read_upload_form
 
 router = APIRouter(tags=["documents"])
 
@@ -19,39 +22,37 @@ router = APIRouter(tags=["documents"])
     status_code=201,
     summary="Upload a file: stored as verified copies in every replica, then catalogued",
     responses={200: {"description": "The same bytes were already stored for this school and type"}},
+    openapi_extra=OPENAPI_UPLOAD,
 )
-def upload(
-    request: Request,
-    file: Annotated[UploadFile, File(description="The file (PDF export, lesson plan …)")],
-    school: Annotated[str, Form()],
-    type: Annotated[str, Form(description="Document type code (shared/data/document-types.csv)")],
-    year: Annotated[str, Form(description="School year, e.g. 2024-2025")],
-    title: Annotated[str | None, Form()] = None,
-    class_name: Annotated[str | None, Form()] = None,
-    subject: Annotated[str | None, Form()] = None,
-    teacher: Annotated[str | None, Form()] = None,
-    archive: Archive = Depends(get_archive),
-    guard: Guard = Depends(get_guard),
+async def upload(
+    request: Request, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
 ) -> JSONResponse:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > archive.settings.max_upload_bytes + 64 * 1024:
-        raise too_large(archive.settings.max_upload_bytes)
+    # the dependencies have authenticated the caller: only now is the body read (archive/api/upload_form.py)
+    try:
+        form = await read_upload_form(request)
+        assert form.file is not None
+        return await run_in_threadpool(_store_upload, archive, guard, form.file, form.fields)
+    finally:
+        await request.close()  # the spooled form file goes now, not when the connection does
+
+
+def _store_upload(archive: Archive, guard: Guard, file: UploadFile, fields: dict[str, str]) -> JSONResponse:
     with archive.sessions() as session:
         # who may upload depends on whose record it is: school, professional group, or the teacher's own
-        org, dtype = _resolve(session, school, type)
+        org, dtype = _resolve(session, fields["school"], fields["type"])
         user = guard.check(session, upload_action(dtype.kept_by), org)
         session.expunge(user)
     result = ingest_stream(
         archive,
         file.file,
         filename=file.filename or "",
-        school=school,
-        type_code=type,
-        year=year,
-        title=title,
-        class_name=class_name,
-        subject=subject,
-        teacher=teacher,
+        school=fields["school"],
+        type_code=fields["type"],
+        year=fields["year"],
+        title=fields.get("title") or None,
+        class_name=fields.get("class_name") or None,
+        subject=fields.get("subject") or None,
+        teacher=fields.get("teacher") or None,
         actor=user,
     )
     with archive.sessions() as session:

@@ -30,6 +30,7 @@ from ..context import Archive
 from ..errors import ArchiveError, AuthError, PermissionDenied
 from ..models import User
 from ..permissions import record_denial, school_ids_by_action
+from ..redact import redact
 from . import labels
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -123,6 +124,9 @@ def _record_csrf_denial(request: Request, who: Viewer) -> None:
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("viewer", getattr(request.state, "viewer", None))
+    for key in ("error", "error_en", "message_vi", "message_en"):  # a refusal quoting a library error
+        if isinstance(context.get(key), str):
+            context[key] = redact(context[key], archive_of(request).settings)
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
 
 
@@ -153,8 +157,10 @@ ERROR_TITLES = {
     401: "Cần đăng nhập",
     403: "Không có quyền truy cập",
     404: "Không tìm thấy",
+    408: "Gửi dữ liệu quá chậm",
     409: "Xung đột dữ liệu",
     413: "Tệp quá lớn",
+    410: "Hồ sơ đã được tiêu hủy",
     415: "Loại tệp không được hỗ trợ",
     422: "Dữ liệu không hợp lệ",
     429: "Quá nhiều yêu cầu",

@@ -9,13 +9,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..api.upload_form import UploadForm, read_upload_form
 from ..errors import ArchiveError, AuthError, PermissionDenied
-from ..ingest import _resolve, ingest_stream, too_large
+from ..ingest import _resolve, ingest_stream
 from ..models import DocumentType, Organisation
 from ..permissions import authorize, school_ids_by_action, upload_action
 from .common import UPLOAD_ACTIONS, Viewer, WebRoute, archive_of, form_viewer, render, viewer
@@ -71,37 +73,45 @@ def upload_form(request: Request, who: Viewer = Depends(viewer)) -> Response:
 
 
 @router.post("/tai-len")
-def upload_submit(
-    request: Request,
-    file: UploadFile | None = File(None),
-    school: str = Form("", max_length=32),
-    type_code: str = Form("", alias="type", max_length=64),
-    year: str = Form("", max_length=20),
-    title: str = Form("", max_length=500),
-    class_name: str = Form("", max_length=50),
-    subject: str = Form("", max_length=100),
-    teacher: str = Form("", max_length=200),
-    who: Viewer = Depends(form_viewer),
-) -> Response:
+async def upload_submit(request: Request, who: Viewer = Depends(form_viewer)) -> Response:
+    # form_viewer has checked the session and the CSRF field before the file is read (see archive/api/upload_form.py)
     if not who.can_upload:
         raise _no_upload_right()
-    values = {"school": school, "type": type_code, "year": year, "title": title, "class_name": class_name,
-              "subject": subject, "teacher": teacher}  # fmt: skip
+    try:
+        try:
+            form = await read_upload_form(request, require_file=False)
+        except ArchiveError as exc:
+            return await run_in_threadpool(
+                _form,
+                request,
+                who,
+                {},
+                exc.status,
+                error=exc.message_vi,
+                error_en=exc.message_en,
+                code=exc.code,
+            )
+        return await run_in_threadpool(_store, request, who, form)
+    finally:
+        await request.close()
+
+
+def _store(request: Request, who: Viewer, form: UploadForm) -> Response:
+    values = {name: form.fields.get(name, "") for name in FIELDS}
+    file = form.file
     if file is None or not file.filename:
         return _form(request, who, values, 422, error="Chưa chọn tệp để tải lên.", code="missing_file")
     archive = archive_of(request)
+    school, type_code = values["school"], values["type"]
     try:
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > archive.settings.max_upload_bytes + 64 * 1024:
-            raise too_large(archive.settings.max_upload_bytes)
         with archive.sessions() as session:
             # whose record it is decides the right needed: school, professional group, or a teacher's own
             org, dtype = _resolve(session, school, type_code)
             authorize(session, session.merge(who.user), upload_action(dtype.kept_by), org)
         result = ingest_stream(
-            archive, file.file, filename=file.filename, school=school, type_code=type_code, year=year,
-            title=title.strip() or None, class_name=class_name.strip() or None, subject=subject.strip() or None,
-            teacher=teacher.strip() or None, actor=who.user,
+            archive, file.file, filename=file.filename, school=school, type_code=type_code, year=values["year"],
+            title=values["title"] or None, class_name=values["class_name"] or None,
+            subject=values["subject"] or None, teacher=values["teacher"] or None, actor=who.user,
         )  # fmt: skip
     except ArchiveError as exc:
         if isinstance(exc, AuthError) and exc.status == 401:
