@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import resource
 import selectors
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from xml.parsers import expat
@@ -31,7 +33,7 @@ from xml.parsers import expat
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import sniff
+from . import bounded, sniff
 from .db import utcnow
 from .models import Base, Version
 
@@ -43,6 +45,10 @@ RESULTS = ("present", "missing", "unknown", "not_applicable")
 # MAX_TEXT_CHARS of extracted text are searched, and at most MAX_XML_BYTES of a DOCX/ODT part are decompressed (a zip
 # bomb stops there). A lesson plan is a few pages; hitting a limit without finding the heading gives `unknown`.
 PDF_TIMEOUT = 20.0
+# pdftotext reads a whole embedded font file into memory (a 4 GiB Flate bomb in a font took it past 1 GB before it
+# was stopped), so it runs with an address-space limit and a CPU-time limit of its own: text extraction of a lesson
+# plan needs a few tens of MB, a large scanned report a little more. A limit hit kills it and gives `unknown`.
+PDFTOTEXT_MEMORY = 512 * 1024 * 1024
 MAX_TEXT_CHARS = 4 * 1024 * 1024
 MAX_XML_BYTES = 64 * 1024 * 1024
 CHUNK = 64 * 1024
@@ -150,6 +156,7 @@ def _xml_paragraphs(
     parser = expat.ParserCreate(namespace_separator=" ")
     stack: list[list[str]] = []
     in_text = 0
+    pending = 0  # characters held in open paragraphs
     done: list[str] = []
 
     def start(name: str, attrs: dict[str, str]) -> None:
@@ -163,14 +170,20 @@ def _xml_paragraphs(
 
     def end(name: str) -> None:
         nonlocal in_text
+        nonlocal pending
         if name in paragraph and stack:
             done.append("".join(stack.pop()))
+            pending = sum(map(len, (x for part in stack for x in part)))
         elif text is not None and name in text:
             in_text -= 1
 
     def chars(data: str) -> None:
+        nonlocal pending
         if stack and (text is None or in_text > 0):
             stack[-1].append(data)
+            pending += len(data)
+            if pending > MAX_TEXT_CHARS:  # one endless paragraph would otherwise sit whole in memory
+                raise Unreadable(f"a paragraph longer than {MAX_TEXT_CHARS} characters")
 
     def doctype(*_: object) -> None:
         raise Unreadable("XML with a DOCTYPE declaration is not read")
@@ -196,6 +209,9 @@ def _xml_paragraphs(
 
 
 def _zip_part(path: Path, member: str, **kw: Any) -> Iterator[str]:
+    entries = bounded.zip_entry_count(path)
+    if entries is not None and entries > sniff.MAX_ZIP_ENTRIES:
+        raise Unreadable(f"ZIP container with {entries} entries is not read")
     try:
         with zipfile.ZipFile(path) as z, z.open(member) as f:
             yield from _xml_paragraphs(f, **kw)
@@ -239,6 +255,7 @@ def pdf_lines(path: Path, *, timeout: float = PDF_TIMEOUT) -> Iterator[str]:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        preexec_fn=partial(_limit_resources, int(timeout) + 1),  # noqa: PLW1509 — setrlimit only, async-signal-safe
     )
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
@@ -273,6 +290,13 @@ def pdf_lines(path: Path, *, timeout: float = PDF_TIMEOUT) -> Iterator[str]:
             proc.kill()
         proc.wait()
         proc.stdout.close()
+
+
+def _limit_resources(cpu_seconds: int) -> None:
+    """In the forked pdftotext, before exec: its own memory and CPU limits (see PDFTOTEXT_MEMORY)."""
+    resource.setrlimit(resource.RLIMIT_AS, (PDFTOTEXT_MEMORY, PDFTOTEXT_MEMORY))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a killed pdftotext leaves no core file behind
 
 
 EXTRACTORS = {sniff.DOCX: docx_paragraphs, sniff.ODT: odt_paragraphs, sniff.PDF: pdf_lines}

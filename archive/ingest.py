@@ -44,12 +44,27 @@ class IngestResult:
     replicas: list[ReplicaResult]
 
 
-def clean_filename(name: str | None) -> str:
-    """Keep the Vietnamese name (NFC), drop any path and control characters."""
+def clean_filename(name: str | None, media_type: str | None = None) -> str:
+    """Keep the Vietnamese name (NFC), drop any path and control characters.
+
+    With `media_type` (sniffed from the bytes), the name ends with that type's extension, because the download is
+    opened by whatever the name says: "x.pdf.exe" becomes "x.pdf", "bao-cao.exe" "bao-cao.exe.pdf", "so-diem" gets
+    ".pdf". Within 255 characters, the extension kept."""
     name = unicodedata.normalize("NFC", name or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(c for c in name if c.isprintable()).strip().strip(".")
-    return name[:255] or "tai-lieu"
+    name = name or "tai-lieu"
+    ext = sniff.EXTENSIONS.get(media_type or "")
+    if ext is None:
+        return name[:255]
+    stem, last = os.path.splitext(name)
+    if last.lower() == ext:
+        stem, ext = stem.rstrip(" ."), last  # the sender's spelling (".PDF") kept
+    elif last and stem.lower().endswith(ext):
+        stem = stem[: -len(ext)].rstrip(" .")  # "x.pdf.exe": the real extension is under the fake one
+    else:
+        stem = name
+    return (stem or "tai-lieu")[: 255 - len(ext)] + ext
 
 
 def check_school_year(year: str) -> str:
@@ -170,6 +185,7 @@ def ingest_file(
             code="unsupported_type",
             status=415,
         )
+    filename = clean_filename(filename, media_type)  # the stored name ends with the sniffed type's extension
     page_count = None
     signed = False
     if media_type == sniff.PDF:

@@ -21,7 +21,12 @@ from .errors import InvalidDocument, ValidationFailed
 from .report import FAILED, INDETERMINATE, PASSED, SignatureReport, ValidationReport, Verdict, overall
 from .trust import PathLike, load_certificates
 
-MEMORY_HEADROOM = 1536 * 1024 * 1024
+# The child's address space over what the forked parent maps (the PDF bytes included). pyHanko bounds every stream it
+# decodes (DecodeLimits: 256 MiB per stream, 256 MiB or 100 × the file size for the whole document — we keep its
+# defaults for untrusted input), so this is the backstop for what those do not count: parsed objects, certificates,
+# CRLs. Relative to the file so a large legitimate B-LTA file (big CRLs embedded) still validates.
+MEMORY_HEADROOM = 512 * 1024 * 1024
+MEMORY_PER_INPUT_BYTE = 4
 _CHAIN_PROBLEMS = {
     "NO_CERTIFICATE_CHAIN_FOUND",
     "CHAIN_CONSTRAINTS_FAILURE",
@@ -69,7 +74,7 @@ def _child(conn, pdf_bytes, roots, at, allow_fetching) -> None:
 
         with open("/proc/self/statm") as f:
             current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        limit = current + MEMORY_HEADROOM
+        limit = current + MEMORY_HEADROOM + MEMORY_PER_INPUT_BYTE * len(pdf_bytes)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (OSError, ValueError, ImportError):
         pass

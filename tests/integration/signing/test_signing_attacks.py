@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import zlib
 
 import pikepdf
 import pytest
@@ -177,3 +178,52 @@ def test_time_limit_is_enforced(pki, signed_lta):
     report = validate_pdf(signed_lta, [pki.root], time_limit=0.001)
     assert report.verdict == "INDETERMINATE" and report.sub_indication == "TIMEOUT"
     assert "0.001" in (report.error or "")
+
+
+@pytest.mark.parametrize("fixture", ["signed_bt", "signed_lta"])
+def test_pyhanko_signed_files_pass_the_archive_inspection(request, tmp_path, fixture):
+    """The active-content walk and the bomb check must keep what pyHanko writes (signature dictionaries, DSS with
+    certificates, OCSP responses and CRLs, document timestamps)."""
+    from archive.pdfcheck import inspect_pdf
+
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(request.getfixturevalue(fixture))
+    facts = inspect_pdf(path)
+    assert facts.signed and facts.signature_count >= 1
+
+
+def test_a_bomb_added_after_signing_gives_a_bounded_report(pki, signed_bt, tmp_path):
+    """An incremental update after the signature adds a page content stream that inflates to 4 GiB: validation runs
+    in its child under pyHanko's decode limits and an address-space limit; the report is not a pass, and the
+    validating process stays small."""
+    from tests.integration import pdfkit
+
+    w = IncrementalPdfFileWriter(io.BytesIO(signed_bt))
+    data = zlib.compress(pdfkit.flate_zeros(4 * pdfkit.GiB), 9)
+    bomb = generic.StreamObject(
+        {
+            generic.NameObject("/Filter"): generic.ArrayObject(
+                [generic.NameObject("/FlateDecode"), generic.NameObject("/FlateDecode")]
+            )
+        },
+        encoded_data=data,
+    )
+    page_ref, _ = w.find_page_for_modification(0)
+    page = page_ref.get_object()
+    page[generic.NameObject("/Contents")] = w.add_object(bomb)
+    w.update_container(page)
+    out = io.BytesIO()
+    w.write(out)
+    path = tmp_path / "signed-then-bomb.pdf"
+    path.write_bytes(out.getvalue())
+    result = pdfkit.run_measured(
+        "from pathlib import Path\n"
+        "from signing import validate_pdf\n"
+        "pdf, root = arg.split('|')\n"
+        "r = validate_pdf(Path(pdf).read_bytes(), [root], time_limit=120)\n"
+        "out['verdict'] = r.verdict\n",
+        f"{path}|{pki.root}",
+    )
+    assert "crash" not in result, result
+    assert result["verdict"] != "TOTAL_PASSED"
+    assert result["peak_mb"] < 700, result
