@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction, aliased, joinedload
 
 from .errors import InvalidInput, PermissionDenied
@@ -378,16 +379,24 @@ def write_denial(bind: Any, denial: Denial, *, ip: str | None = None) -> None:
     detail = denial.detail | ({"ip": ip} if ip else {})
     if suppressed:
         detail["suppressed_before"] = suppressed  # refusals of this kind counted but not written, last minute
-    with Session(bind) as own, own.begin():
-        record_event(
-            own,
-            "access.denied",
-            actor=own.get(User, denial.user_id) if denial.user_id is not None else None,
-            document_id=denial.document_id,
-            organisation_id=denial.organisation_id,
-            outcome="denied",
-            detail=detail,
-        )
+    for attempt in range(3):
+        try:
+            with Session(bind) as own, own.begin():
+                record_event(
+                    own,
+                    "access.denied",
+                    actor=own.get(User, denial.user_id) if denial.user_id is not None else None,
+                    document_id=denial.document_id,
+                    organisation_id=denial.organisation_id,
+                    outcome="denied",
+                    detail=detail,
+                )
+            return
+        except IntegrityError:
+            # another writer appended the same event id first (SQLite reads the chain head without a lock): our
+            # transaction is gone, nothing of it was written, so appending again is safe
+            if attempt == 2:
+                raise
 
 
 @event.listens_for(Session, "after_transaction_end")
