@@ -227,7 +227,9 @@ def _day(value: str | None):  # type: ignore[no-untyped-def]
     from .errors import InvalidInput
 
     if not value:
-        return date.today()
+        from retention import clock
+
+        return clock.today()
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -238,7 +240,35 @@ def _day(value: str | None):  # type: ignore[no-untyped-def]
         ) from None
 
 
-_ON = click.option("--on", "on", help="Judge as of this date (YYYY-MM-DD; default today)")
+_ON = click.option(
+    "--on",
+    "on",
+    help="Simulate: judge as of this date (YYYY-MM-DD; default the server's date, no simulation)",
+)
+# propose/approve/execute are judged on the server's date only (retention/clock.py); the old --on is refused, loudly
+_NO_ON = click.option("--on", "on", hidden=True, help="Refused: disposal uses the server's date")
+
+
+def _refuse_on(on: str | None) -> None:
+    from .errors import InvalidInput
+
+    if on is not None:
+        raise InvalidInput(
+            "Không được dùng --on: việc lập, phê duyệt và thực hiện tiêu hủy luôn tính theo ngày của máy chủ",
+            "--on is not accepted: disposal is proposed, approved and executed on the server's date",
+            code="server_date_only",
+        )
+
+
+def _simulation_note(on: str | None) -> dict[str, object]:
+    from retention.clock import simulation
+
+    marker = simulation(_day(on) if on else None)
+    if marker["simulation"]:
+        click.echo(f"MÔ PHỎNG / SIMULATION: judged as of {marker['as_of']}, not today", err=True)
+    return marker
+
+
 _JSON = click.option("--json", "as_json", is_flag=True)
 
 
@@ -366,8 +396,9 @@ def retention_event_date(document_id: str, when: str, source: str, username: str
 def retention_status(document_id: str, on: str | None, as_json: bool) -> None:
     from retention.schedules import decision_for, decision_to_dict
 
+    marker = _simulation_note(on)
     with _session() as s:
-        data = decision_to_dict(decision_for(s, document_id, _day(on)))
+        data = decision_to_dict(decision_for(s, document_id, _day(on))) | marker
     if as_json:
         _print_json(data)
         return
@@ -387,10 +418,11 @@ def retention_status(document_id: str, on: str | None, as_json: bool) -> None:
 def retention_due(school: str | None, on: str | None, as_json: bool) -> None:
     from retention.disposal import due_documents
 
+    marker = _simulation_note(on)
     with _session() as s:
         items = due_documents(s, _day(on), school=school)
     data = [
-        i.__dict__ | {"disposable_from": i.disposable_from.isoformat(), "sources": list(i.sources)}
+        i.__dict__ | {"disposable_from": i.disposable_from.isoformat(), "sources": list(i.sources)} | marker
         for i in items
     ]
     if as_json:
@@ -493,7 +525,7 @@ def _batch_out(b, as_json: bool) -> None:  # type: ignore[no-untyped-def]
 @click.option("--doc", "document_ids", multiple=True, help="Only these documents (repeatable)")
 @click.option("--note", default="")
 @click.option("--user", "username", required=True)
-@_ON
+@_NO_ON
 @_JSON
 def retention_propose(
     school: str, document_ids: tuple[str, ...], note: str, username: str, on: str | None, as_json: bool
@@ -502,12 +534,12 @@ def retention_propose(
 
     from .accounts import get_user
 
+    _refuse_on(on)
     with _session() as s:
         b = propose_batch(
             s,
             school=school,
             user=get_user(s, username),
-            today=_day(on),
             document_ids=list(document_ids) or None,
             note=note,
         )
@@ -517,15 +549,16 @@ def retention_propose(
 @retention_group.command("approve", help="Approve a proposed batch (the principal).")
 @click.argument("batch_id", type=int)
 @click.option("--user", "username", required=True)
-@_ON
+@_NO_ON
 @_JSON
 def retention_approve(batch_id: int, username: str, on: str | None, as_json: bool) -> None:
     from retention.disposal import approve_batch
 
     from .accounts import get_user
 
+    _refuse_on(on)
     with _session() as s:
-        b = approve_batch(s, batch_id=batch_id, user=get_user(s, username), today=_day(on))
+        b = approve_batch(s, batch_id=batch_id, user=get_user(s, username))
     _batch_out(b, as_json)
 
 
@@ -549,13 +582,14 @@ def retention_cancel(batch_id: int, username: str, reason: str) -> None:
 )
 @click.argument("batch_id", type=int)
 @click.option("--user", "username", default="admin", show_default=True)
-@_ON
+@_NO_ON
 @_JSON
 def retention_execute(batch_id: int, username: str, on: str | None, as_json: bool) -> None:
     import sys
 
     from retention.disposal import execute_batch, execution_to_dict
 
+    _refuse_on(on)
     with _opened() as a:
         sign = a.extras.get("sign_org")
         if not callable(sign):
@@ -565,7 +599,7 @@ def retention_execute(batch_id: int, username: str, on: str | None, as_json: boo
                 "/ WARNING: no organisation signing key; the record is stored unsigned",
                 err=True,
             )
-        r = execute_batch(a, batch_id=batch_id, today=_day(on), sign=sign, user=_user(a, username))
+        r = execute_batch(a, batch_id=batch_id, sign=sign, user=_user(a, username))
     if as_json:
         _print_json(execution_to_dict(r))
     else:

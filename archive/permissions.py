@@ -11,14 +11,20 @@ A school whose level is only "multi" (level not detailed) counts as every level,
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, SessionTransaction, aliased, joinedload
 
 from .errors import InvalidInput, PermissionDenied
-from .models import ChainHead, Organisation, RoleAssignment, User
+from .models import Organisation, RoleAssignment, User
 
 # --- vocabulary ---------------------------------------------------------------------------------------------------
 ACTIONS: dict[str, tuple[str, str]] = {
@@ -179,6 +185,31 @@ def assignments_of(session: Session, user: User) -> list[tuple[str, OrgFacts]]:
     return [(r.role, OrgFacts.of(r.organisation)) for r in rows]
 
 
+# --- the credential of the request being served ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Credential:
+    """Who is calling in this request and what their credential allows (set by the API's authentication)."""
+
+    user_id: int | None
+    scopes: frozenset[str] | None  # an API token's scopes; None: not narrowed (web session, CLI, jobs)
+    ip: str | None = None
+
+
+CREDENTIAL: ContextVar[Credential | None] = ContextVar("hoso_credential", default=None)
+
+
+def effective_scopes(user: User, scopes: frozenset[str] | None) -> frozenset[str] | None:
+    """The scopes to apply when checking `user`: the caller's, or else those of the credential this request was
+    authenticated with — so that no service can forget a token's scopes by not passing them. They apply only to the
+    credential's own user (a check about another person, e.g. "who may sign next", is not narrowed by my token)."""
+    if scopes is not None:
+        return scopes
+    cred = CREDENTIAL.get()
+    if cred is not None and cred.user_id is not None and cred.user_id == user.id:
+        return cred.scopes
+    return None
+
+
 def permitted(
     session: Session,
     user: User,
@@ -188,8 +219,10 @@ def permitted(
     scopes: frozenset[str] | None = None,
 ) -> bool:
     """`organisation` None means "not tied to one organisation" (creating a Sở, reading the whole trail): only the
-    system administrator. `scopes` narrows what an API token may do (None: no narrowing)."""
+    system administrator. `scopes` narrows what an API token may do; when None, the scopes of the credential the
+    current request was authenticated with apply (`effective_scopes`); outside a request nothing is narrowed."""
     check_action(action)
+    scopes = effective_scopes(user, scopes)
     if not user.is_active or (scopes is not None and not scope_allows(scopes, action)):
         return False
     if user.is_system_admin:
@@ -215,6 +248,7 @@ def authorize(
     """Raise PermissionDenied (and record "access.denied") unless `user` may do `action` on `organisation`."""
     if permitted(session, user, action, organisation, scopes=scopes):
         return
+    scopes = effective_scopes(user, scopes)
     vi, en = ACTIONS[action]
     where_vi = f" tại {organisation.code}" if organisation is not None else ""
     where_en = f" at {organisation.code}" if organisation is not None else ""
@@ -232,6 +266,28 @@ def authorize(
     )
 
 
+# --- recording refusals -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Denial:
+    user_id: int | None
+    action: str
+    organisation_id: int | None
+    document_id: str | None
+    detail: dict[str, Any]
+    reason: str  # what the flood limit counts by, with the client's address
+
+
+_PENDING = "hoso_pending_denials"
+DENIALS_PER_MINUTE = (
+    30  # per (client address, reason); the rest are counted and reported with the next one written
+)
+_window_lock = threading.Lock()
+_windows: dict[
+    tuple[str, str, str], tuple[int, int, int]
+] = {}  # (catalog, ip, reason) -> (minute, written, suppressed)
+log = logging.getLogger(__name__)
+
+
 def record_denial(
     session: Session,
     user: User | None,
@@ -241,34 +297,120 @@ def record_denial(
     document_id: str | None = None,
     detail: dict[str, object] | None = None,
 ) -> None:
-    """Record "access.denied" so that it survives the caller's rollback (the refusal rolls the caller back).
+    """Record "access.denied" once, after the refused transaction has ended.
 
-    It goes through its own short transaction — unless this session already holds the chain head (it recorded an
-    event), where a second writer would wait for us forever; then the denial joins the caller's transaction."""
+    A refusal rolls the caller's transaction back, so the event cannot be written in it; and it must not be written
+    by a second writer *while* that transaction is open: on SQLite the caller may hold the write lock (it wrote
+    something before the check) and the second writer waits for it until the busy timeout (finding 9), on
+    PostgreSQL it waits on the chain head row for ever. So the denial is parked on the caller's session and written
+    by `_write_parked` in its own short transaction as soon as the caller's transaction ends (commit, rollback or
+    close); with no transaction open, it is written at once."""
+    denial = Denial(
+        user.id if user is not None else None,
+        action,
+        organisation_id,
+        document_id,
+        dict(detail or {"action": action}),
+        reason=f"forbidden:{action}",
+    )
+    if session.in_transaction():
+        session.info.setdefault(_PENDING, []).append(denial)
+    else:
+        write_denial(session.get_bind(), denial)
+
+
+def record_refusal(
+    bind: Any,
+    *,
+    user_id: int | None,
+    reason: str,
+    status: int,
+    ip: str | None,
+    path: str,
+    organisation_id: int | None = None,
+    detail: dict[str, object] | None = None,
+) -> None:
+    """Record a refusal that happened outside any transaction of the caller (a bad credential: 401)."""
+    write_denial(
+        bind,
+        Denial(
+            user_id,
+            reason,
+            organisation_id,
+            None,
+            {"reason": reason, "status": status, "path": path} | dict(detail or {}),
+            reason=reason,
+        ),
+        ip=ip,
+    )
+
+
+def _admit(catalog: str, ip: str | None, reason: str) -> tuple[bool, int]:
+    """The flood bound: may this denial be written, and how many of its kind were only counted before it.
+    Kept in this process's memory (per catalog): with several server processes, the bound is per process."""
+    if ip is None:
+        return True, 0  # not a network request (command line, jobs): nothing to flood with
+    minute = int(time.monotonic() // 60)
+    key = (catalog, ip, reason)
+    with _window_lock:
+        start, written, suppressed = _windows.get(key, (minute, 0, 0))
+        carried = 0
+        if start != minute:  # a new minute: the first one written reports what the last minute only counted
+            if suppressed:
+                log.warning("%d access.denied (%s from %s) counted, not written", suppressed, reason, ip)
+            if len(_windows) > 10_000:  # many addresses: forget old windows rather than grow without bound
+                _windows.clear()
+            carried, start, written, suppressed = suppressed, minute, 0, 0
+        if written >= DENIALS_PER_MINUTE:
+            _windows[key] = (start, written, suppressed + 1)
+            return False, 0
+        _windows[key] = (start, written + 1, suppressed)
+        return True, carried
+
+
+def write_denial(bind: Any, denial: Denial, *, ip: str | None = None) -> None:
     from .events import record_event
 
-    holds_chain = any(isinstance(obj, ChainHead) for obj in session.identity_map.values())
-    if holds_chain:
-        record_event(
-            session,
-            "access.denied",
-            actor=user,
-            document_id=document_id,
-            organisation_id=organisation_id,
-            outcome="denied",
-            detail=detail or {"action": action},
-        )
+    cred = CREDENTIAL.get()
+    ip = ip or (cred.ip if cred is not None else None)
+    admitted, suppressed = _admit(str(getattr(bind, "url", "")), ip, denial.reason)
+    if not admitted:
         return
-    with Session(session.get_bind()) as own, own.begin():
-        record_event(
-            own,
-            "access.denied",
-            actor=own.get(User, user.id) if user is not None else None,
-            document_id=document_id,
-            organisation_id=organisation_id,
-            outcome="denied",
-            detail=detail or {"action": action},
-        )
+    detail = denial.detail | ({"ip": ip} if ip else {})
+    if suppressed:
+        detail["suppressed_before"] = suppressed  # refusals of this kind counted but not written, last minute
+    for attempt in range(3):
+        try:
+            with Session(bind) as own, own.begin():
+                record_event(
+                    own,
+                    "access.denied",
+                    actor=own.get(User, denial.user_id) if denial.user_id is not None else None,
+                    document_id=denial.document_id,
+                    organisation_id=denial.organisation_id,
+                    outcome="denied",
+                    detail=detail,
+                )
+            return
+        except IntegrityError:
+            # another writer appended the same event id first (SQLite reads the chain head without a lock): our
+            # transaction is gone, nothing of it was written, so appending again is safe
+            if attempt == 2:
+                raise
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _write_parked(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None or not session.info.get(_PENDING):
+        return
+    parked = session.info.pop(_PENDING)
+    # the refused transaction's connection has gone back to the pool: no lock of its own is held any more
+    bind = session.get_bind()
+    for denial in parked:
+        try:
+            write_denial(bind, denial)
+        except Exception:  # the refusal stands whatever happens to its record; a 403 must not become a 500
+            log.exception("could not record access.denied for %s", denial.action)
 
 
 def school_ids_for(
@@ -284,6 +426,7 @@ def school_ids_by_action(
     """`school_ids_for` for several actions at once (a page's menu, GET /me): the person's assignments and the
     schools are read once, not once per action."""
     wanted = [check_action(a) for a in actions]
+    scopes = effective_scopes(user, scopes)
     out: dict[str, list[int] | None] = {a: [] for a in wanted}
     if not user.is_active:
         return out

@@ -3,7 +3,10 @@
 A batch is proposed (documents past their date, not held, under confirmed rows), approved by the principal, then
 executed in this order, so that nothing is destroyed without its record:
 
-1. every document is checked again (a hold placed since approval stops the batch, nothing is touched);
+1. every document is checked again against the schedule, holds and confirmations at that moment, on the server's
+   date (retention/clock.py; no caller can give one): one that is no longer disposable stops the batch (409
+   `no_longer_due`, naming it and why) and nothing is touched; the check is repeated in the transaction that turns
+   the documents into tombstones, so a hold placed while the record is being signed still stops it;
 2. the disposal record (biên bản tiêu hủy) listing every file and its SHA-256 is generated as a PDF, signed by the
    injected `sign` function (or marked unsigned, with a warning printed in the record), and archived permanently
    through ingest (type `bien-ban-tieu-huy`);
@@ -31,14 +34,15 @@ from sqlalchemy.orm import Session
 
 from archive.context import Archive
 from archive.db import utcnow
-from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from archive.errors import Conflict, InvalidInput, NotFound
 from archive.events import record_event
 from archive.ingest import ingest_file
 from archive.manifests import manifest_key
 from archive.models import Document, Organisation, ReplicaCopy, StoredObject, User, Version
-from archive.permissions import permitted
+from archive.permissions import authorize, permitted
 from storage import ObjectNotFound, StorageError, content_key
 
+from . import clock
 from .models import DisposalBatch, DisposalItem, DisposalKey, DisposedVersion
 from .schedules import decide_document, load_schedules
 
@@ -160,23 +164,26 @@ def _open_batch_by_document(session: Session) -> dict[str, int]:
 
 
 # --- propose, approve, cancel --------------------------------------------------------------------------------------
+def require_proposer(session: Session, user: User, school: Organisation) -> None:
+    """Raise PermissionDenied (recorded, through the one permission path) unless `user` may propose here."""
+    if not can_propose_disposal(session, user, school):
+        authorize(session, user, "retention.propose_disposal", school)
+
+
 def propose_batch(
     session: Session,
     *,
     school: str,
     user: User,
-    today: date,
     document_ids: Sequence[str] | None = None,
     note: str = "",
 ) -> BatchView:
+    """Judged on the server's date (clock.today()); the date used is recorded in the event."""
+    today = clock.today()
     org = session.scalar(select(Organisation).where(Organisation.code == school))
     if org is None:
         raise NotFound(f"Không tìm thấy trường {school}", f"No school {school}", code="school_not_found")
-    if not can_propose_disposal(session, user, org):
-        raise PermissionDenied(
-            f"{user.username} không có quyền lập danh sách tiêu hủy",
-            f"{user.username} may not propose disposal",
-        )
+    require_proposer(session, user, org)
     due = {d.document_id: d for d in due_documents(session, today, school=school)}
     wanted = list(document_ids) if document_ids else [d for d, item in due.items() if item.open_batch is None]
     if not wanted:
@@ -216,7 +223,7 @@ def propose_batch(
         "disposal.propose",
         actor=user,
         organisation_id=org.id,
-        detail={"batch": batch.id, "documents": list(dict.fromkeys(wanted))},
+        detail={"batch": batch.id, "documents": list(dict.fromkeys(wanted)), "on": today.isoformat()},
     )
     return batch_view(batch)
 
@@ -247,7 +254,9 @@ def _still_due(session: Session, batch: DisposalBatch, today: date) -> None:
         )
 
 
-def approve_batch(session: Session, *, batch_id: int, user: User, today: date) -> BatchView:
+def approve_batch(session: Session, *, batch_id: int, user: User) -> BatchView:
+    """Judged on the server's date (clock.today()); the date used is recorded in the event."""
+    today = clock.today()
     batch = _batch(session, batch_id, lock=True)
     if batch.status != "proposed":
         raise Conflict(
@@ -255,15 +264,15 @@ def approve_batch(session: Session, *, batch_id: int, user: User, today: date) -
             f"Batch {batch_id} is {batch.status}; only a proposed batch can be approved",
             code="bad_batch_state",
         )
-    if not can_approve_disposal(session, user, batch.school):
-        raise PermissionDenied(
-            f"{user.username} không có quyền phê duyệt tiêu hủy (cần Hiệu trưởng)",
-            f"{user.username} may not approve disposal (the principal approves)",
-        )
+    authorize(session, user, "retention.approve_disposal", batch.school)
     _still_due(session, batch, today)
     batch.status, batch.approved_at, batch.approved_by = "approved", utcnow(), user
     record_event(
-        session, "disposal.approve", actor=user, organisation_id=batch.school_id, detail={"batch": batch.id}
+        session,
+        "disposal.approve",
+        actor=user,
+        organisation_id=batch.school_id,
+        detail={"batch": batch.id, "on": today.isoformat()},
     )
     return batch_view(batch)
 
@@ -276,12 +285,7 @@ def cancel_batch(session: Session, *, batch_id: int, user: User, reason: str = "
             f"Batch {batch_id} is {batch.status}; it can no longer be cancelled",
             code="bad_batch_state",
         )
-    if not (
-        can_propose_disposal(session, user, batch.school) or can_approve_disposal(session, user, batch.school)
-    ):
-        raise PermissionDenied(
-            f"{user.username} không có quyền", f"{user.username} may not cancel this batch"
-        )
+    require_proposer(session, user, batch.school)  # proposers and approvers alike
     batch.status = "cancelled"
     record_event(
         session,
@@ -331,12 +335,18 @@ def execute_batch(
     archive: Archive,
     *,
     batch_id: int,
-    today: date,
     sign: Signer | None = None,
     user: User | None = None,
 ) -> ExecutionResult:
+    """Carry out an approved batch on the server's date (clock.today()), re-checking every document first.
+
+    `user` None is the operator at the command line; given, they must be allowed to approve disposal at the school
+    (an approved batch is the principal's decision: the same people carry it out)."""
+    today = clock.today()
     with archive.sessions() as session, session.begin():
         batch = _batch(session, batch_id, lock=True)
+        if user is not None:
+            authorize(session, session.merge(user), "retention.approve_disposal", batch.school)
         resuming = batch.status == "executing"
         if not resuming:
             if batch.status != "approved":
@@ -355,7 +365,7 @@ def execute_batch(
         pdf, signed = _record_pdf(archive, batch_id, school_name, listing, today, sign)
         record = _archive_record(archive, pdf, batch_id, school_code, today, user)
         record_sha = record.version.sha256
-        kept = _tombstone(archive, batch_id, record.document.id, signed, user)
+        kept = _tombstone(archive, batch_id, record.document.id, signed, user, today)
     failures, deleted = _delete_pending(archive, batch_id)
     with archive.sessions() as session, session.begin():
         batch = _batch(session, batch_id, lock=True)
@@ -367,7 +377,12 @@ def execute_batch(
                 "disposal.executed",
                 actor=session.merge(user) if user else None,
                 organisation_id=batch.school_id,
-                detail={"batch": batch.id, "keys": len(batch.keys), "record": batch.record_document_id},
+                detail={
+                    "batch": batch.id,
+                    "keys": len(batch.keys),
+                    "record": batch.record_document_id,
+                    "on": today.isoformat(),
+                },
             )
         return ExecutionResult(
             batch_id=batch.id,
@@ -454,7 +469,9 @@ def _archive_record(archive: Archive, pdf: bytes, batch_id: int, school: str, to
         )
 
 
-def _tombstone(archive: Archive, batch_id: int, record_id: str, signed: bool, user: User | None) -> list[str]:
+def _tombstone(
+    archive: Archive, batch_id: int, record_id: str, signed: bool, user: User | None, today: date
+) -> list[str]:
     """One transaction: documents become tombstones, their copies stop being tracked, the keys to delete are listed.
     Returns the content keys kept because a live document shares the bytes."""
     with archive.sessions() as session, session.begin():
@@ -466,6 +483,8 @@ def _tombstone(archive: Archive, batch_id: int, record_id: str, signed: bool, us
                 f"Batch {batch_id} is already being executed elsewhere ({batch.status})",
                 code="bad_batch_state",
             )
+        # again, at the moment of the change: a hold placed (or a row changed) while the record was being signed
+        _still_due(session, batch, today)
         now = utcnow()
         actor = session.merge(user) if user else None
         batch.status, batch.record_document_id, batch.record_signed = "executing", record_id, signed
@@ -510,6 +529,7 @@ def _tombstone(archive: Archive, batch_id: int, record_id: str, signed: bool, us
                 "batch": batch.id,
                 "record": record_id,
                 "signed": signed,
+                "on": today.isoformat(),
                 "keys": len(keys) - len(kept),
                 "kept": kept,
             },

@@ -28,6 +28,7 @@ from archive.manifests import manifest_key
 from archive.models import Document, User
 from storage import StorageError, Store, content_key
 
+from . import clock
 from .models import HOLD_REASONS, LegalHold
 from .schedules import decide_document, load_schedules, require_manager
 
@@ -220,7 +221,7 @@ def sync_object_locks(
     archive: Archive, today: date | None = None, now: datetime | None = None
 ) -> LockSyncReport:
     """Bring every copy's Object Lock retention and legal hold in line with the catalog (job function)."""
-    today = today or date.today()
+    today = today or clock.today()
     now = now or utcnow()
     targets: dict[str, tuple[datetime, timedelta, bool]] = {}
     with archive.sessions() as session:

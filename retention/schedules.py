@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 
 from archive.db import utcnow
 from archive.documents import get_document
-from archive.errors import InvalidInput, NotFound, PermissionDenied
+from archive.errors import InvalidInput, NotFound
 from archive.events import record_event
 from archive.models import Document, DocumentType, Organisation, User
-from archive.permissions import permitted
+from archive.permissions import authorize, permitted
 
-from . import rules
+from . import clock, rules
 from .models import LegalHold, RetentionEventDate, RetentionRule, RetentionSchedule
 
 DATA = Path(__file__).parent / "data"
@@ -122,11 +122,8 @@ def can_manage_retention(session: Session, user: User, school: Organisation | No
 
 
 def require_manager(session: Session, user: User, school: Organisation | None = None) -> None:
-    if not can_manage_retention(session, user, school):
-        raise PermissionDenied(
-            f"{user.username} không có quyền thay đổi dữ liệu thời hạn bảo quản",
-            f"{user.username} may not change retention data",
-        )
+    """Raise PermissionDenied (recorded, token scopes applied) through the one permission path."""
+    authorize(session, user, "retention.approve_disposal", school)
 
 
 # --- confirming a row -------------------------------------------------------------------------------------------------
@@ -144,7 +141,7 @@ class Confirmation:
 
 def in_force_schedule(session: Session, kind: str = "law", on: date | None = None) -> RetentionSchedule:
     ensure_schedules(session)
-    on = on or date.today()
+    on = on or clock.today()
     rows = session.scalars(
         select(RetentionSchedule)
         .where(RetentionSchedule.kind == kind, RetentionSchedule.effective_from <= on)

@@ -1,24 +1,33 @@
 """HTTP routes for retention (registered in archive/app.py): due list, a document's retention, legal holds, disposal
-batches. Thin: parse, call retention/ services (which check permissions in one place each), map results to JSON."""
+batches. Thin: parse, call retention/ services (which check permissions in one place each), map results to JSON.
+
+Dates: what changes anything (propose, approve, execute) is judged on the server's date (retention/clock.py); a
+client-given date on those is refused with 422 `server_date_only`, never silently ignored. The read-only "judge as
+of" date (`on` on GET /due and GET /documents/{id}) stays, and the answer says it is a simulation.
+
+Permissions: every route takes the Guard. The services check through archive.permissions, where the token's scopes
+of the request apply even when a service passes none (permissions.CREDENTIAL, set by deps.current_user).
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
-from retention import disposal, holds, schedules
-from retention.models import DisposalBatch
+from retention import clock, disposal, holds, schedules
 
 from ..context import Archive
 from ..documents import get_document
-from ..errors import InvalidInput, PermissionDenied
-from ..models import Organisation, User
-from .deps import Guard, current_user, get_archive, get_guard
+from ..errors import InvalidInput
+from ..models import Organisation
+from .deps import Guard, get_archive, get_guard
 
 router = APIRouter(tags=["retention"], prefix="/retention")
+SIMULATION_HEADER = "X-Hoso-Simulation"
 
 
 def _disposal_schools(guard: Guard, session: Any) -> set[str] | None:
@@ -34,9 +43,9 @@ def _disposal_schools(guard: Guard, session: Any) -> set[str] | None:
     return set(session.scalars(select(Organisation.code).where(Organisation.id.in_(ids))))
 
 
-def _day(on: str | None) -> date:
+def _day(on: str | None) -> date | None:
     if not on:
-        return date.today()
+        return None
     try:
         return date.fromisoformat(on)
     except ValueError:
@@ -45,22 +54,43 @@ def _day(on: str | None) -> date:
         ) from None
 
 
+def _refuse_client_date(on: object) -> None:
+    if on is not None:
+        raise InvalidInput(
+            "Không được gửi ngày (on): việc lập, phê duyệt và thực hiện tiêu hủy luôn tính theo ngày của máy chủ",
+            "A date ('on') is not accepted here: disposal is proposed, approved and executed on the server's date",
+            code="server_date_only",
+        )
+
+
+def _simulated(response: Response, on: date | None) -> dict[str, object]:
+    marker = clock.simulation(on)
+    if marker["simulation"]:
+        response.headers[SIMULATION_HEADER] = str(marker["as_of"])
+    return marker
+
+
 @router.get("/due", summary="Documents past their retention date, not held, under confirmed rows")
 def due(
+    response: Response,
     school: str | None = None,
-    on: str | None = Query(None, description="Judge as of this date (YYYY-MM-DD)"),
+    on: str | None = Query(
+        None, description="Judge as of this date (YYYY-MM-DD): a simulation, marked as such in the answer"
+    ),
     archive: Archive = Depends(get_archive),
     guard: Guard = Depends(get_guard),
 ) -> list[dict[str, Any]]:
+    day = _day(on)
+    marker = _simulated(response, day)
     with archive.sessions() as session, session.begin():
         allowed = _disposal_schools(guard, session)
         items = [
             i
-            for i in disposal.due_documents(session, _day(on), school=school)
+            for i in disposal.due_documents(session, day or clock.today(), school=school)
             if allowed is None or i.school in allowed
         ]
     return [
-        i.__dict__ | {"disposable_from": i.disposable_from.isoformat(), "sources": list(i.sources)}
+        i.__dict__ | {"disposable_from": i.disposable_from.isoformat(), "sources": list(i.sources)} | marker
         for i in items
     ]
 
@@ -70,14 +100,20 @@ def due(
 )
 def document_retention(
     document_id: str,
-    on: str | None = None,
+    response: Response,
+    on: str | None = Query(
+        None, description="Judge as of this date (YYYY-MM-DD): a simulation, marked as such in the answer"
+    ),
     archive: Archive = Depends(get_archive),
     guard: Guard = Depends(get_guard),
 ) -> dict[str, object]:
+    day = _day(on)
+    marker = _simulated(response, day)
     with archive.sessions() as session, session.begin():
         doc = get_document(session, document_id)
         guard.check(session, "document.read", doc.school, document_id=doc.id)
-        return schedules.decision_to_dict(schedules.decision_for(session, document_id, _day(on)))
+        decision = schedules.decision_for(session, document_id, day or clock.today())
+        return schedules.decision_to_dict(decision) | marker
 
 
 class HoldIn(BaseModel):
@@ -116,7 +152,7 @@ def list_holds(
     "/holds", status_code=201, summary="Place a legal hold: blocks disposal, holds Object Lock copies"
 )
 def place_hold(
-    body: HoldIn, archive: Archive = Depends(get_archive), user: User = Depends(current_user)
+    body: HoldIn, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
 ) -> dict[str, Any]:
     return _hold_out(
         holds.place_hold(
@@ -125,23 +161,24 @@ def place_hold(
             reason=body.reason,
             reference=body.reference,
             note=body.note,
-            user=user,
+            user=guard.user,
         )
     )
 
 
 @router.post("/holds/{hold_id}/release", summary="Release a legal hold")
 def release_hold(
-    hold_id: int, body: NoteIn, archive: Archive = Depends(get_archive), user: User = Depends(current_user)
+    hold_id: int, body: NoteIn, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
 ) -> dict[str, Any]:
-    return _hold_out(holds.release_hold(archive, hold_id=hold_id, note=body.note, user=user))
+    return _hold_out(holds.release_hold(archive, hold_id=hold_id, note=body.note, user=guard.user))
 
 
 class BatchIn(BaseModel):
     school: str
     document_ids: list[str] | None = Field(None, description="Default: every due document of the school")
     note: str = ""
-    on: str | None = None
+    # not a field anyone may use: kept (out of the schema) only to refuse it loudly instead of ignoring it
+    on: SkipJsonSchema[str | None] = None
 
 
 @router.get("/batches", summary="Disposal batches")
@@ -157,54 +194,52 @@ def list_batches(
         ]
 
 
-@router.post("/batches", status_code=201, summary="Propose a disposal batch")
+@router.post("/batches", status_code=201, summary="Propose a disposal batch (judged on the server's date)")
 def propose(
-    body: BatchIn, archive: Archive = Depends(get_archive), user: User = Depends(current_user)
+    body: BatchIn, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
 ) -> dict[str, Any]:
+    _refuse_client_date(body.on)
     with archive.sessions() as session, session.begin():
         b = disposal.propose_batch(
             session,
             school=body.school,
-            user=session.merge(user),
-            today=_day(body.on),
+            user=session.merge(guard.user),
             document_ids=body.document_ids,
             note=body.note,
         )
         return disposal.batch_to_dict(b)
 
 
-@router.post("/batches/{batch_id}/approve", summary="Approve a proposed batch (the principal)")
+@router.post(
+    "/batches/{batch_id}/approve", summary="Approve a proposed batch (the principal; the server's date)"
+)
 def approve(
     batch_id: int,
-    on: str | None = None,
+    on: SkipJsonSchema[str | None] = Query(None, include_in_schema=False),
     archive: Archive = Depends(get_archive),
-    user: User = Depends(current_user),
+    guard: Guard = Depends(get_guard),
 ) -> dict[str, Any]:
+    _refuse_client_date(on)
     with archive.sessions() as session, session.begin():
-        b = disposal.approve_batch(session, batch_id=batch_id, user=session.merge(user), today=_day(on))
+        b = disposal.approve_batch(session, batch_id=batch_id, user=session.merge(guard.user))
         return disposal.batch_to_dict(b)
 
 
 @router.post(
-    "/batches/{batch_id}/execute", summary="Carry out an approved batch (record first, then deletion)"
+    "/batches/{batch_id}/execute",
+    summary="Carry out an approved batch (record first, then deletion; every document re-checked now)",
 )
 def execute(
     batch_id: int,
-    on: str | None = None,
+    on: SkipJsonSchema[str | None] = Query(None, include_in_schema=False),
     archive: Archive = Depends(get_archive),
-    user: User = Depends(current_user),
+    guard: Guard = Depends(get_guard),
 ) -> dict[str, Any]:
-    with archive.sessions() as session:
-        # the same people who may approve may carry it out (an approved batch is the principal's decision)
-        batch = session.get(DisposalBatch, batch_id)
-        if batch is not None and not disposal.can_approve_disposal(
-            session, session.merge(user), batch.school
-        ):
-            raise PermissionDenied(
-                "Không có quyền thực hiện tiêu hủy", "You are not allowed to carry out this disposal"
-            )
+    _refuse_client_date(on)
     sign = archive.extras.get("sign_org")
+    # the same people who may approve may carry it out: execute_batch checks it (an approved batch is the
+    # principal's decision)
     result = disposal.execute_batch(
-        archive, batch_id=batch_id, today=_day(on), sign=sign if callable(sign) else None, user=user
+        archive, batch_id=batch_id, sign=sign if callable(sign) else None, user=guard.user
     )
     return disposal.execution_to_dict(result)

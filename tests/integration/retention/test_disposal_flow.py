@@ -35,6 +35,12 @@ from .conftest import ingest_pdf
 TODAY = date(2026, 3, 1)  # 2018-2019 class logbooks (THPT, 5 years) are disposable from 1/1/2025
 
 
+@pytest.fixture(autouse=True)
+def server_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Disposal is judged on the server's date only: travel in time through the one clock, never an argument."""
+    monkeypatch.setattr("retention.clock.today", lambda: TODAY)
+
+
 def fake_sign(pdf: bytes) -> bytes:
     """Stands in for the organisation's signature: a filled signature field, so ingest sees a signed PDF."""
     with pikepdf.open(BytesIO(pdf)) as doc:
@@ -89,29 +95,25 @@ def test_full_disposal(catalog: Archive, tmp_path: Path):
     with a.sessions() as s, s.begin():
         clerk = create_user(s, username="vanthu")
         with pytest.raises(PermissionDenied):
-            propose_batch(s, school="T01", user=clerk, today=TODAY)
+            propose_batch(s, school="T01", user=clerk)
         with pytest.raises(InvalidInput) as e:
-            propose_batch(
-                s, school="T01", user=get_user(s, "admin"), today=TODAY, document_ids=[recent.document.id]
-            )
+            propose_batch(s, school="T01", user=get_user(s, "admin"), document_ids=[recent.document.id])
         assert e.value.code == "not_due"
-        batch = propose_batch(s, school="T01", user=get_user(s, "admin"), today=TODAY)
+        batch = propose_batch(s, school="T01", user=get_user(s, "admin"))
     assert {i.document_id for i in batch.items} == {old1.document.id, old2.document.id}
     with a.sessions() as s, s.begin():
         with pytest.raises(Conflict):  # the same documents cannot go into a second batch
-            propose_batch(
-                s, school="T01", user=get_user(s, "admin"), today=TODAY, document_ids=[old2.document.id]
-            )
+            propose_batch(s, school="T01", user=get_user(s, "admin"), document_ids=[old2.document.id])
 
     with pytest.raises(Conflict):  # not approved yet
-        execute_batch(a, batch_id=batch.id, today=TODAY, sign=fake_sign)
+        execute_batch(a, batch_id=batch.id, sign=fake_sign)
     with a.sessions() as s, s.begin():
         with pytest.raises(PermissionDenied):
-            approve_batch(s, batch_id=batch.id, user=get_user(s, "vanthu"), today=TODAY)
-        approved = approve_batch(s, batch_id=batch.id, user=get_user(s, "admin"), today=TODAY)
+            approve_batch(s, batch_id=batch.id, user=get_user(s, "vanthu"))
+        approved = approve_batch(s, batch_id=batch.id, user=get_user(s, "admin"))
     assert approved.status == "approved" and approved.approved_by == "admin"
 
-    result = execute_batch(a, batch_id=batch.id, today=TODAY, sign=fake_sign, user=user(a, "admin"))
+    result = execute_batch(a, batch_id=batch.id, sign=fake_sign, user=user(a, "admin"))
     assert result.status == "executed" and result.record_signed and not result.failures
     assert result.kept_shared == (content_key(old1.version.sha256),)
 
@@ -162,9 +164,9 @@ def test_unsigned_record_carries_a_warning(catalog: Archive, tmp_path: Path):
     a = catalog
     r = ingest_pdf(a, tmp_path)
     with a.sessions() as s, s.begin():
-        b = propose_batch(s, school="T01", user=get_user(s, "admin"), today=TODAY)
-        approve_batch(s, batch_id=b.id, user=get_user(s, "admin"), today=TODAY)
-    result = execute_batch(a, batch_id=b.id, today=TODAY, sign=None)
+        b = propose_batch(s, school="T01", user=get_user(s, "admin"))
+        approve_batch(s, batch_id=b.id, user=get_user(s, "admin"))
+    result = execute_batch(a, batch_id=b.id, sign=None)
     assert result.status == "executed" and not result.record_signed
     assert result.record_document_id is not None
     listing = listing_of(a, result.record_document_id)
@@ -176,8 +178,8 @@ def test_hold_after_approval_stops_execution_until_released(catalog: Archive, tm
     a = catalog
     r = ingest_pdf(a, tmp_path)
     with a.sessions() as s, s.begin():
-        b = propose_batch(s, school="T01", user=get_user(s, "admin"), today=TODAY)
-        approve_batch(s, batch_id=b.id, user=get_user(s, "admin"), today=TODAY)
+        b = propose_batch(s, school="T01", user=get_user(s, "admin"))
+        approve_batch(s, batch_id=b.id, user=get_user(s, "admin"))
     held = place_hold(
         a, document_id=r.document.id, reason="inspection", reference="QĐ 15/QĐ-TTr", user=user(a, "admin")
     )
@@ -187,7 +189,7 @@ def test_hold_after_approval_stops_execution_until_released(catalog: Archive, tm
     with a.sessions() as s:
         assert due_documents(s, TODAY) == []
     with pytest.raises(Conflict) as e:
-        execute_batch(a, batch_id=b.id, today=TODAY, sign=fake_sign)
+        execute_batch(a, batch_id=b.id, sign=fake_sign)
     assert e.value.code == "no_longer_due" and "legal_hold" in e.value.message_en
     with a.sessions() as s:
         assert s.get(Document, r.document.id).status == "active"  # type: ignore[union-attr]
@@ -196,7 +198,7 @@ def test_hold_after_approval_stops_execution_until_released(catalog: Archive, tm
 
     release_hold(a, hold_id=held.hold.id, user=user(a, "admin"), note="Kết thúc thanh tra")
     assert not any(st.head(content_key(r.version.sha256)).legal_hold for st in a.replicas.stores)
-    assert execute_batch(a, batch_id=b.id, today=TODAY, sign=fake_sign).status == "executed"
+    assert execute_batch(a, batch_id=b.id, sign=fake_sign).status == "executed"
     assert not in_any_store(a, content_key(r.version.sha256))
 
 
@@ -204,12 +206,12 @@ def test_store_refusal_leaves_the_batch_resumable(catalog: Archive, tmp_path: Pa
     a = catalog
     r = ingest_pdf(a, tmp_path)
     with a.sessions() as s, s.begin():
-        b = propose_batch(s, school="T01", user=get_user(s, "admin"), today=TODAY)
-        approve_batch(s, batch_id=b.id, user=get_user(s, "admin"), today=TODAY)
+        b = propose_batch(s, school="T01", user=get_user(s, "admin"))
+        approve_batch(s, batch_id=b.id, user=get_user(s, "admin"))
     down = a.replicas.stores[2]
     down.available = False  # type: ignore[attr-defined]
     with pytest.raises(StorageDown):  # the record cannot be archived in every replica: nothing happens
-        execute_batch(a, batch_id=b.id, today=TODAY, sign=fake_sign)
+        execute_batch(a, batch_id=b.id, sign=fake_sign)
     down.available = True  # type: ignore[attr-defined]
     with a.sessions() as s:
         assert s.get(Document, r.document.id).status == "active"  # type: ignore[union-attr]
@@ -218,13 +220,13 @@ def test_store_refusal_leaves_the_batch_resumable(catalog: Archive, tmp_path: Pa
     key = content_key(r.version.sha256)
     locked = a.replicas.stores[1]
     locked.set_legal_hold(key, True)
-    first = execute_batch(a, batch_id=b.id, today=TODAY, sign=fake_sign)
+    first = execute_batch(a, batch_id=b.id, sign=fake_sign)
     assert first.status == "executing"
     assert {(f.store, f.key) for f in first.failures} == {(locked.url, key)}
     with a.sessions() as s:
         assert s.get(Document, r.document.id).status == "disposed"  # type: ignore[union-attr]
     locked.set_legal_hold(key, False)
-    again = execute_batch(a, batch_id=b.id, today=TODAY, sign=fake_sign)
+    again = execute_batch(a, batch_id=b.id, sign=fake_sign)
     assert again.status == "executed" and not again.failures
     assert again.record_document_id == first.record_document_id  # no second record
     assert not in_any_store(a, content_key(r.version.sha256))
@@ -248,15 +250,13 @@ def test_principal_approves_only_for_their_school(catalog: Archive, tmp_path: Pa
         grant_role(s, other, "hieu_truong", c01)
         grant_role(s, clerk, "van_thu", t01)
     with a.sessions() as s, s.begin():
-        b = propose_batch(s, school="T01", user=get_user(s, "vt.t01"), today=TODAY)
+        b = propose_batch(s, school="T01", user=get_user(s, "vt.t01"))
         assert b.proposed_by == "vt.t01"
     with a.sessions() as s, s.begin():
         for name in ("vt.t01", "ht.c01"):
             with pytest.raises(PermissionDenied):
-                approve_batch(s, batch_id=b.id, user=get_user(s, name), today=TODAY)
-        assert (
-            approve_batch(s, batch_id=b.id, user=get_user(s, "ht.t01"), today=TODAY).approved_by == "ht.t01"
-        )
+                approve_batch(s, batch_id=b.id, user=get_user(s, name))
+        assert approve_batch(s, batch_id=b.id, user=get_user(s, "ht.t01")).approved_by == "ht.t01"
 
 
 def test_two_executions_of_one_batch_tombstone_once(
@@ -270,8 +270,8 @@ def test_two_executions_of_one_batch_tombstone_once(
     a = catalog
     old = ingest_pdf(a, tmp_path)
     with a.sessions() as s, s.begin():
-        batch = propose_batch(s, school="T01", user=get_user(s, "admin"), today=TODAY)
-        approve_batch(s, batch_id=batch.id, user=get_user(s, "admin"), today=TODAY)
+        batch = propose_batch(s, school="T01", user=get_user(s, "admin"))
+        approve_batch(s, batch_id=batch.id, user=get_user(s, "admin"))
 
     real_record_pdf = disposal._record_pdf
     raced: list[str] = []
@@ -279,13 +279,13 @@ def test_two_executions_of_one_batch_tombstone_once(
     def record_pdf_while_another_executes(*args, **kw):  # type: ignore[no-untyped-def]
         if not raced:  # the first execution has read "approved"; the other one now runs to the end
             raced.append("x")
-            other = execute_batch(a, batch_id=batch.id, today=TODAY, sign=fake_sign, user=user(a, "admin"))
+            other = execute_batch(a, batch_id=batch.id, sign=fake_sign, user=user(a, "admin"))
             assert other.status == "executed"
         return real_record_pdf(*args, **kw)
 
     monkeypatch.setattr(disposal, "_record_pdf", record_pdf_while_another_executes)
     with pytest.raises(Conflict) as e:
-        execute_batch(a, batch_id=batch.id, today=TODAY, sign=fake_sign, user=user(a, "admin"))
+        execute_batch(a, batch_id=batch.id, sign=fake_sign, user=user(a, "admin"))
     assert e.value.code == "bad_batch_state"
     with a.sessions() as s:
         assert s.get(DisposalBatch, batch.id).status == "executed"  # type: ignore[union-attr]
@@ -296,5 +296,5 @@ def test_two_executions_of_one_batch_tombstone_once(
         assert tracked == set(s.scalars(select(StoredObject.id)))  # no copy row left without its object
     # executing an executed batch again: the same clear refusal
     with pytest.raises(Conflict) as e:
-        execute_batch(a, batch_id=batch.id, today=TODAY, sign=fake_sign)
+        execute_batch(a, batch_id=batch.id, sign=fake_sign)
     assert e.value.code == "bad_batch_state"
