@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from . import secrets_box
 from .accounts import check_password
-from .db import utcnow
+from .db import lock_for_write, utcnow
 from .errors import ArchiveError, AuthError, InvalidInput
 from .events import record_event
 from .models import LoginFailure, User
@@ -78,7 +78,14 @@ def login(
     window = timedelta(minutes=settings.login_lockout_minutes)
     user_key, ip_key = _keys(username, ip)
     now = utcnow()
+    # 1. Decide and reserve, atomically: under a lock on both keys, count the recent failures and, below the limits,
+    # record this attempt as a failure *before* the password is checked. Parallel attempts therefore see each other
+    # (30 at once get at most `login_max_failures` password checks); the reservation is withdrawn below if the
+    # password proves right. The slow argon2 check runs after this short transaction, holding no lock.
     with sessions() as session, session.begin():
+        lock_for_write(session, user_key, ip_key)
+        # old rows are of no further use: keep the table small
+        session.execute(delete(LoginFailure).where(LoginFailure.at < now - 2 * window))
         until = max(
             (
                 t
@@ -90,6 +97,7 @@ def login(
             ),
             default=None,
         )
+        reserved: list[int] = []
         if until is not None:
             record_event(
                 session,
@@ -104,13 +112,62 @@ def login(
             )
         else:
             error = None
+            rows = [LoginFailure(key=user_key, at=now), LoginFailure(key=ip_key, at=now)]
+            session.add_all(rows)
+            session.flush()
+            reserved = [r.id for r in rows]
     if error is not None:
         raise error
 
-    with sessions() as session, session.begin():
+    # 2. Check the password: always exactly one argon2 verification, whether the account exists, has a password or
+    # not, so the time taken does not tell which usernames exist.
+    with sessions() as session:
         user = session.scalar(select(User).where(User.username == username.strip()))
-        ok = check_password(user.password_hash if user else _DUMMY_HASH, password)
-        reason = None
+        stored = user.password_hash if user is not None else None
+    ok = check_password(stored or _DUMMY_HASH, password) and stored is not None
+
+    # 3. Record the outcome.
+    try:
+        result, reason = _conclude(sessions, settings, username, totp, ok, reserved, ip, user_agent)
+    except Exception:
+        # the server could not finish (a secret key it cannot use, the database): not held against the person
+        with sessions() as session, session.begin():
+            session.execute(delete(LoginFailure).where(LoginFailure.id.in_(reserved)))
+        raise
+    if result is not None:
+        return result
+    if reason == "totp_required":
+        raise AuthError(
+            "Cần mã xác thực hai lớp (TOTP)", "A one-time code (TOTP) is required", code="totp_required"
+        )
+    if reason == "disabled":
+        raise AuthError("Tài khoản đã bị khóa", "Account disabled", code="account_disabled")
+    raise AuthError(
+        "Tên đăng nhập, mật khẩu hoặc mã xác thực không đúng",
+        "Wrong username, password or one-time code",
+        code="invalid_credentials",
+    )
+
+
+def _conclude(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    username: str,
+    totp: str | None,
+    ok: bool,
+    reserved: list[int],
+    ip: str,
+    user_agent: str,
+) -> tuple[LoginResult | None, str | None]:
+    """Step 3 of login: the new session, or the reason of the refusal (recorded). Under the account's lock again, so
+    one TOTP code cannot serve two logins at once."""
+    user_key = _keys(username, ip)[0]
+    with sessions() as session, session.begin():
+        lock_for_write(session, user_key)
+        user = session.scalar(
+            select(User).where(User.username == username.strip()).execution_options(populate_existing=True)
+        )
+        reason: str | None = None
         if user is None or not ok:
             reason = "bad_credentials"
         elif not user.is_active:
@@ -118,24 +175,18 @@ def login(
         else:
             # the password proved who this is: a good moment to encrypt a secret stored before encryption existed
             reseal_totp_secret(user, settings)
-        if reason is None and user is not None and user.totp_enabled:
-            if not totp:
-                # the password was right; the client asks for the code next. Not a failure.
-                raise AuthError(
-                    "Cần mã xác thực hai lớp (TOTP)",
-                    "A one-time code (TOTP) is required",
-                    code="totp_required",
-                )
-            step = verify_totp(user, totp, settings=settings)
-            if step is None:
-                reason = "bad_totp"
-            else:
-                user.totp_last_step = step
+            if user.totp_enabled and not totp:
+                # the password was right; the client asks for the code next. Not a failure: withdraw the reservation
+                session.execute(delete(LoginFailure).where(LoginFailure.id.in_(reserved)))
+                return None, "totp_required"
+            if user.totp_enabled:
+                step = verify_totp(user, totp or "", settings=settings)
+                if step is None:
+                    reason = "bad_totp"
+                else:
+                    user.totp_last_step = step
         if reason is not None:
-            session.add(LoginFailure(key=user_key, at=now))
-            session.add(LoginFailure(key=ip_key, at=now))
-            # old rows are of no further use: keep the table small
-            session.execute(delete(LoginFailure).where(LoginFailure.at < now - 2 * window))
+            # the reserved rows stay: they are this failure
             record_event(
                 session,
                 "auth.login_failed",
@@ -145,27 +196,23 @@ def login(
                 outcome="denied",
                 detail={"username": username[:64], "ip": ip, "reason": reason},
             )
-        else:
-            assert user is not None
-            session.execute(delete(LoginFailure).where(LoginFailure.key == user_key))
-            issued = create_session(
-                session, user, ttl_hours=settings.session_ttl_hours, ip=ip, user_agent=user_agent
-            )
-            record_event(
-                session,
-                "auth.login",
-                actor=user,
-                organisation_id=user.organisation_id,
-                detail={"ip": ip, "session_id": issued.session.id, "totp": user.totp_enabled},
-            )
-            return LoginResult(user, issued)
-    if reason == "disabled":
-        raise AuthError("Tài khoản đã bị khóa", "Account disabled", code="account_disabled")
-    raise AuthError(
-        "Tên đăng nhập, mật khẩu hoặc mã xác thực không đúng",
-        "Wrong username, password or one-time code",
-        code="invalid_credentials",
-    )
+            return None, reason
+        assert user is not None
+        # success clears the account's counter (and this attempt's reservation for the address)
+        session.execute(
+            delete(LoginFailure).where((LoginFailure.key == user_key) | LoginFailure.id.in_(reserved))
+        )
+        issued = create_session(
+            session, user, ttl_hours=settings.session_ttl_hours, ip=ip, user_agent=user_agent
+        )
+        record_event(
+            session,
+            "auth.login",
+            actor=user,
+            organisation_id=user.organisation_id,
+            detail={"ip": ip, "session_id": issued.session.id, "totp": user.totp_enabled},
+        )
+        return LoginResult(user, issued), None
 
 
 def count_failures(session: Session, key: str) -> int:
