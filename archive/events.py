@@ -95,10 +95,11 @@ def _locked_head(session: Session) -> ChainHead:
     if head is None:
         # the first event ever: two writers may both find no head; exactly one row is created, both then lock it
         dialect = session.get_bind().dialect.name
-        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
         values = {"id": 1, "last_event_id": None, "last_hash": GENESIS}
-        if insert is not None:
-            session.execute(insert(ChainHead).values(**values).on_conflict_do_nothing())
+        if dialect == "postgresql":
+            session.execute(pg_insert(ChainHead).values(**values).on_conflict_do_nothing())
+        elif dialect == "sqlite":
+            session.execute(sqlite_insert(ChainHead).values(**values).on_conflict_do_nothing())
         else:
             session.add(ChainHead(**values))
             session.flush()

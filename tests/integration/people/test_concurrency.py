@@ -17,7 +17,7 @@ from archive.events import record_event
 from archive.models import Event
 from tests.conftest import cli_env, folder_replicas, make_settings, run_cli
 from tests.integration.people.conftest import seed_world
-from tests.integration.people.helpers import client_for
+from tests.integration.people.helpers import CountingHasher, client_for
 
 
 def _in_parallel(n: int, work: Callable[[int], Any]) -> list[Any]:
@@ -50,24 +50,6 @@ def _world(tmp_path: Path, db_url: str) -> tuple[Archive, dict[str, str]]:
 def _verify_cli(env: dict[str, str]) -> None:
     out = run_cli("audit", "verify", env=env)  # exit status 0 only when the chain is intact
     assert "OK" in out.stdout
-
-
-class CountingHasher:
-    """Wraps the real argon2 hasher to count verifications (the password checks that happened)."""
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.verified = 0
-        self.lock = threading.Lock()
-
-    def verify(self, stored: str, password: str) -> bool:
-        with self.lock:
-            self.verified += 1
-        result: bool = self.real.verify(stored, password)
-        return result
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
 
 
 def test_parallel_wrong_logins_check_at_most_the_limit(tmp_path: Path, db_url: str, monkeypatch: Any):
