@@ -220,15 +220,41 @@ def count_failures(session: Session, key: str) -> int:
 
 
 # --- TOTP ---------------------------------------------------------------------------------------------------------
+# users.totp_secret holds the sealed secret(s), separated by a space (base32 has none):
+#   off: NULL · first enrolment, not yet confirmed: "PENDING" (totp_enabled false) · on: "ACTIVE" (totp_enabled true)
+#   · on and re-enrolling: "ACTIVE PENDING" — the old secret keeps working until the new one is confirmed, so
+#   re-enrolment never switches the second factor off. One sealed value keeps them in the one column (~190 characters).
 def _settings_for(user: User, settings: Settings | None) -> Settings | None:
     return settings if settings is not None else secrets_box.settings_of(object_session(user))
 
 
-def totp_secret(user: User, *, settings: Settings | None = None) -> str | None:
-    """The user's TOTP secret in clear (base32), whether stored encrypted or (legacy) in clear."""
+def _secrets(user: User, settings: Settings | None) -> tuple[str | None, str | None]:
+    """(active, pending) secrets in clear."""
     if not user.totp_secret:
-        return None
-    return secrets_box.unseal(_settings_for(user, settings), user.totp_secret)
+        return None, None
+    parts = secrets_box.unseal(_settings_for(user, settings), user.totp_secret).split()
+    if not parts:
+        return None, None
+    if user.totp_enabled:
+        return parts[0], parts[1] if len(parts) > 1 else None
+    return None, parts[-1]
+
+
+def _store(user: User, settings: Settings, active: str | None, pending: str | None) -> None:
+    kept = " ".join(s for s in (active, pending) if s)
+    user.totp_secret = secrets_box.seal(settings, kept) if kept else None
+
+
+def totp_secret(user: User, *, settings: Settings | None = None) -> str | None:
+    """The secret in clear (base32) the person's app holds: the active one when TOTP is on, else the one awaiting
+    confirmation; whether stored encrypted or (legacy) in clear."""
+    active, pending = _secrets(user, settings)
+    return active if user.totp_enabled else pending
+
+
+def pending_totp_secret(user: User, *, settings: Settings | None = None) -> str | None:
+    """The secret of an enrolment not yet confirmed, in clear (shown to the person until they confirm it)."""
+    return _secrets(user, settings)[1]
 
 
 def reseal_totp_secret(user: User, settings: Settings | None = None) -> None:
@@ -238,6 +264,18 @@ def reseal_totp_secret(user: User, settings: Settings | None = None) -> None:
     settings = _settings_for(user, settings)
     if settings is not None and user.totp_secret and not secrets_box.is_sealed(user.totp_secret):
         user.totp_secret = secrets_box.seal(settings, user.totp_secret)
+
+
+def _match(secret: str, code: str, at: float | None) -> int | None:
+    """The time step `code` belongs to for `secret` (±1 step of clock drift), or None."""
+    totp = pyotp.TOTP(secret)
+    now = time.time() if at is None else at
+    code = code.strip().replace(" ", "")
+    for drift in (0, -1, 1):
+        moment = now + drift * totp.interval
+        if pyotp.utils.strings_equal(totp.at(moment), code):
+            return int(moment // totp.interval)
+    return None
 
 
 def verify_totp(
@@ -250,45 +288,70 @@ def verify_totp(
     if not secret:
         return None
     reseal_totp_secret(user, settings)
-    totp = pyotp.TOTP(secret)
-    now = time.time() if at is None else at
-    code = code.strip().replace(" ", "")
-    for drift in (0, -1, 1):
-        moment = now + drift * totp.interval
-        if pyotp.utils.strings_equal(totp.at(moment), code):
-            step = int(moment // totp.interval)
-            if user.totp_last_step is not None and step <= user.totp_last_step:
-                return None  # replay
-            return step
-    return None
+    step = _match(secret, code, at)
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        return None  # wrong, or a replay
+    return step
 
 
-def enrol_totp(session: Session, user: User, *, settings: Settings | None = None) -> tuple[str, str]:
+def require_fresh_code(user: User, code: str | None, *, settings: Settings | None = None) -> None:
+    """When TOTP is on, changing a security setting needs a current code never used before (then spent); a stolen
+    session or a password alone is not enough. No-op when TOTP is off."""
+    if not user.totp_enabled:
+        return
+    if not code:
+        raise InvalidInput(
+            "Cần mã xác thực hai lớp hiện tại", "The current one-time code is required", code="totp_required"
+        )
+    step = verify_totp(user, code, settings=settings)
+    if step is None:
+        raise InvalidInput("Mã xác thực không đúng", "Wrong one-time code", code="bad_totp")
+    user.totp_last_step = step
+
+
+def enrol_totp(
+    session: Session, user: User, *, settings: Settings | None = None, code: str | None = None
+) -> tuple[str, str]:
     """A new secret, not active until confirmed with one code (so a mistyped enrolment cannot lock anyone out).
 
-    Returns the secret in clear (shown once, to be typed or scanned into the app); only its encryption is stored."""
+    When TOTP is already on, a fresh current code is required, and the current secret stays in force until the new
+    one is confirmed. Returns the secret in clear (shown once, to be typed or scanned into the app); only its
+    encryption is stored."""
     settings = settings if settings is not None else secrets_box.settings_of(session)
     if settings is None:
         raise SecretKeyError(
             "Không có cấu hình để mã hóa khóa bí mật TOTP", "No settings available to encrypt the TOTP secret"
         )
+    require_fresh_code(user, code, settings=settings)
+    active = _secrets(user, settings)[0] if user.totp_enabled else None
     secret = pyotp.random_base32()
-    user.totp_secret = secrets_box.seal(settings, secret)  # before anything is recorded: no key, no enrolment
-    user.totp_enabled = False
-    user.totp_last_step = None
-    record_event(session, "totp.enrol", actor=user, organisation_id=user.organisation_id)
+    _store(user, settings, active, secret)  # before anything is recorded: no key, no enrolment
+    if not user.totp_enabled:
+        user.totp_last_step = None
+    record_event(
+        session,
+        "totp.enrol",
+        actor=user,
+        organisation_id=user.organisation_id,
+        detail={"replacing": bool(active)},
+    )
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="hoso")
     return secret, uri
 
 
 def confirm_totp(session: Session, user: User, code: str, *, settings: Settings | None = None) -> None:
-    step = verify_totp(
-        user, code, settings=settings if settings is not None else secrets_box.settings_of(session)
-    )
-    if step is None:
+    """Confirm the pending enrolment with one code from the new secret; it replaces the old secret, if any."""
+    settings = settings if settings is not None else secrets_box.settings_of(session)
+    pending = pending_totp_secret(user, settings=settings)
+    # the pending secret has never produced a code before: no replay to check (the old secret's last step, spent to
+    # start this enrolment, may well be this very step)
+    step = _match(pending, code, None) if pending else None
+    if step is None or settings is None:
         raise InvalidInput("Mã xác thực không đúng", "Wrong one-time code", code="bad_totp")
+    _store(user, settings, pending, None)
     user.totp_enabled = True
-    user.totp_last_step = step
+    # never backwards: the code that started a re-enrolment may belong to a later step than this one
+    user.totp_last_step = max(step, user.totp_last_step or 0)
     record_event(session, "totp.enable", actor=user, organisation_id=user.organisation_id)
 
 
