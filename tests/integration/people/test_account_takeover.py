@@ -15,6 +15,7 @@ from archive.context import Archive
 from archive.errors import PermissionDenied
 from archive.models import ApiToken, Event, User
 from archive.permissions import roles_of
+from tests.conftest import cli_env, run_cli
 from tests.integration.people.conftest import PASSWORD
 from tests.integration.people.helpers import bearer, client_for, login
 
@@ -170,3 +171,31 @@ def test_nobody_mints_a_token_in_someone_elses_name(two_schools: Archive):
         client_for(a).get("/api/v1/me", headers={"Authorization": f"Bearer {issued['token']}"}).status_code
         == 401
     )
+
+
+def test_the_command_line_applies_the_same_rule_to_by(two_schools: Archive):
+    """`--by` names who acts, for the record: it may not name someone who could not have done it through the API.
+    Without --by the server's operator acts as the system and may (a principal is appointed from above)."""
+    a = two_schools
+    env = cli_env(
+        {
+            "HOSO_DATA_DIR": str(a.settings.data_dir),
+            "HOSO_DATABASE_URL": a.settings.resolved_database_url,
+            "HOSO_SCHEDULER_ENABLED": "false",
+        }
+    )
+    refused = [
+        (("user", "reset-password", "gv.hai.truong", "--by", "quantri"), "forbidden"),
+        (("user", "disable", "gv.phong", "--by", "quantri"), "forbidden"),
+        (("user", "grant", "gvbm", "hieu_truong", "C01", "--by", "quantri"), "role_reserved"),
+        (("user", "grant", "quantri", "gvbm", "C01", "--by", "quantri"), "self_grant"),
+    ]
+    for args, code in refused:
+        out = run_cli(*args, env=env, check=False)
+        assert out.returncode == 1 and f"[{code}]" in out.stderr, (args, out.stderr)
+    login(client_for(a), "gv.hai.truong")  # the password is unchanged
+    run_cli("user", "disable", "gvbm", "--by", "quantri", env=env)  # a person of the school: allowed
+    run_cli("user", "grant", "gvcn", "hieu_truong", "C01", env=env)  # the operator
+    with a.sessions() as s:
+        assert not accounts.get_user(s, "gvbm").is_active
+        assert "hieu_truong" in {r["role"] for r in roles_of(s, accounts.get_user(s, "gvcn"))}
