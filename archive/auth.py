@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 from . import secrets_box
 from .accounts import check_password
 from .db import lock_for_write, utcnow
-from .errors import ArchiveError, AuthError, InvalidInput
+from .errors import AuthError, InvalidInput
 from .events import record_event
 from .models import LoginFailure, User
 from .secrets_box import SecretKeyError
@@ -61,27 +61,16 @@ def locked_until(session: Session, key: str, limit: int, window: timedelta, now:
     return times[limit - 1] + window  # the lock lifts once the limit-th most recent failure leaves the window
 
 
-def login(
-    sessions: sessionmaker[Session],
-    settings: Settings,
-    *,
-    username: str,
-    password: str,
-    totp: str | None = None,
-    ip: str = "",
-    user_agent: str = "",
-) -> LoginResult:
-    if settings.environment == "production":
-        # fail before anyone types a code: production never generates a key, so a missing one is an operator's
-        # mistake to report plainly (503, bilingual), not a surprise at the first TOTP user
-        secrets_box.fernet_for(settings)
+def _reserve(
+    sessions: sessionmaker[Session], settings: Settings, username: str, ip: str, throttled: str
+) -> list[int]:
+    """Under a lock on the account's and the address's keys, count their recent failures and, below the limits,
+    record this attempt as a failure *before* the password is checked (the ids returned; withdrawn once the password
+    proves right). Parallel attempts therefore see each other: 30 at once get at most `login_max_failures` password
+    checks. Over a limit: the attempt is recorded (`throttled` event) and LoginThrottled raised."""
     window = timedelta(minutes=settings.login_lockout_minutes)
     user_key, ip_key = _keys(username, ip)
     now = utcnow()
-    # 1. Decide and reserve, atomically: under a lock on both keys, count the recent failures and, below the limits,
-    # record this attempt as a failure *before* the password is checked. Parallel attempts therefore see each other
-    # (30 at once get at most `login_max_failures` password checks); the reservation is withdrawn below if the
-    # password proves right. The slow argon2 check runs after this short transaction, holding no lock.
     with sessions() as session, session.begin():
         lock_for_write(session, user_key, ip_key)
         # old rows are of no further use: keep the table small
@@ -97,27 +86,66 @@ def login(
             ),
             default=None,
         )
-        reserved: list[int] = []
-        if until is not None:
-            record_event(
-                session,
-                "auth.login_throttled",
-                actor_name=username[:64],
-                outcome="denied",
-                detail={"username": username[:64], "ip": ip, "until": until.isoformat()},
-            )
-            error: ArchiveError | None = LoginThrottled(
-                f"Đăng nhập sai quá nhiều lần; thử lại sau {until.astimezone().strftime('%H:%M')}",
-                f"Too many failed logins; try again after {until.isoformat(timespec='seconds')}",
-            )
-        else:
-            error = None
+        if until is None:
             rows = [LoginFailure(key=user_key, at=now), LoginFailure(key=ip_key, at=now)]
             session.add_all(rows)
             session.flush()
-            reserved = [r.id for r in rows]
-    if error is not None:
-        raise error
+            return [r.id for r in rows]
+        record_event(
+            session,
+            throttled,
+            actor_name=username[:64],
+            outcome="denied",
+            detail={"username": username[:64], "ip": ip, "until": until.isoformat()},
+        )
+    raise LoginThrottled(
+        f"Đăng nhập sai quá nhiều lần; thử lại sau {until.astimezone().strftime('%H:%M')}",
+        f"Too many failed logins; try again after {until.isoformat(timespec='seconds')}",
+    )
+
+
+def _withdraw(sessions: sessionmaker[Session], reserved: list[int]) -> None:
+    with sessions() as session, session.begin():
+        session.execute(delete(LoginFailure).where(LoginFailure.id.in_(reserved)))
+
+
+def confirm_password(
+    sessions: sessionmaker[Session], settings: Settings, *, user: User, password: str, ip: str = ""
+) -> None:
+    """The signed-in person types their password again (minting a token, changing the password). Counted and
+    throttled like a login, so a stolen session cannot be used to guess the password; wrong: 422 `bad_password`."""
+    reserved = _reserve(sessions, settings, user.username, ip, "auth.reauth_throttled")
+    if check_password(user.password_hash or _DUMMY_HASH, password) and user.password_hash:
+        _withdraw(sessions, reserved)
+        return
+    with sessions() as session, session.begin():
+        record_event(
+            session,
+            "auth.reauth_failed",
+            actor=session.get(User, user.id),
+            organisation_id=user.organisation_id,
+            outcome="denied",
+            detail={"username": user.username, "ip": ip},
+        )
+    raise InvalidInput("Mật khẩu hiện tại không đúng", "The current password is wrong", code="bad_password")
+
+
+def login(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    username: str,
+    password: str,
+    totp: str | None = None,
+    ip: str = "",
+    user_agent: str = "",
+) -> LoginResult:
+    if settings.environment == "production":
+        # fail before anyone types a code: production never generates a key, so a missing one is an operator's
+        # mistake to report plainly (503, bilingual), not a surprise at the first TOTP user
+        secrets_box.fernet_for(settings)
+    # 1. Decide and reserve, atomically (see _reserve); the slow argon2 check runs afterwards, holding no lock.
+    reserved = _reserve(sessions, settings, username, ip, "auth.login_throttled")
 
     # 2. Check the password: always exactly one argon2 verification, whether the account exists, has a password or
     # not, so the time taken does not tell which usernames exist.
@@ -131,8 +159,7 @@ def login(
         result, reason = _conclude(sessions, settings, username, totp, ok, reserved, ip, user_agent)
     except Exception:
         # the server could not finish (a secret key it cannot use, the database): not held against the person
-        with sessions() as session, session.begin():
-            session.execute(delete(LoginFailure).where(LoginFailure.id.in_(reserved)))
+        _withdraw(sessions, reserved)
         raise
     if result is not None:
         return result

@@ -98,6 +98,7 @@ class WebSession:
 
     guard: Guard
     session_id: int
+    ip: str = ""  # for the throttle on typing the password again (auth.confirm_password)
 
 
 def web_session(
@@ -119,15 +120,12 @@ def web_session(
             "This needs a web session (log in with your password), not an API token",
             code="session_required",
         )
-    return WebSession(guard, session_id)
+    return WebSession(guard, session_id, client_ip(request))
 
 
-def check_own_password(user: Any, password: str) -> None:
-    """The signed-in person proves they still know their password (one argon2 verification)."""
-    if not accounts.check_password(user.password_hash, password):
-        raise InvalidInput(
-            "Mật khẩu hiện tại không đúng", "The current password is wrong", code="bad_password"
-        )
+def check_own_password(archive: Archive, me: WebSession, password: str) -> None:
+    """The signed-in person proves they still know their password (counted and throttled like a login)."""
+    auth.confirm_password(archive.sessions, archive.settings, user=me.guard.user, password=password, ip=me.ip)
 
 
 class PasswordChange(BaseModel):
@@ -144,9 +142,9 @@ class PasswordChange(BaseModel):
 def change_password(
     body: PasswordChange, me: WebSession = Depends(web_session), archive: Archive = Depends(get_archive)
 ) -> Response:
+    check_own_password(archive, me, body.old_password)
     with archive.sessions() as session, session.begin():
         user = session.merge(me.guard.user)
-        check_own_password(user, body.old_password)
         auth.require_fresh_code(user, body.totp)
         accounts.reset_password(session, user, password=body.new_password, actor=user)
     return Response(status_code=204)

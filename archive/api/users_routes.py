@@ -266,6 +266,8 @@ def create_token(
     body: TokenIn, caller: WebSession = Depends(web_session), archive: Archive = Depends(get_archive)
 ) -> dict[str, Any]:
     guard = caller.guard
+    if body.user is None or body.user == guard.user.username:
+        check_own_password(archive, caller, body.password)
     with archive.sessions() as session, session.begin():
         me = session.merge(guard.user)
         if body.user is not None and body.user != me.username:
@@ -281,7 +283,6 @@ def create_token(
                 "Tokens cannot be issued for another person; each person issues their own",
                 code="token_for_other",
             )
-        check_own_password(me, body.password)
         owner = me
         scopes = accounts.parse_scopes(body.scopes)
         if guard.scopes is not None and not set(scopes.split(",")) <= guard.scopes:

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 
 from .. import auth, sessions
 from ..api import auth_routes
-from ..api.deps import Guard
+from ..api.deps import Guard, client_ip
 from ..errors import ArchiveError, AuthError, InvalidInput, NotFound
 from ..models import User, WebSession
 from ..permissions import ACTIONS
@@ -76,8 +76,8 @@ def _signed_out(request: Request, message: str) -> Response:
     return response
 
 
-def _mine(who: Viewer) -> auth_routes.WebSession:
-    return auth_routes.WebSession(Guard(who.user, None), who.session_id)
+def _mine(request: Request, who: Viewer) -> auth_routes.WebSession:
+    return auth_routes.WebSession(Guard(who.user, None), who.session_id, client_ip(request))
 
 
 def _refused(request: Request, who: Viewer, exc: ArchiveError, where: str) -> Response:
@@ -101,7 +101,7 @@ def change_password(
         body = auth_routes.PasswordChange(
             old_password=old_password, new_password=new_password, totp=totp or None
         )
-        auth_routes.change_password(body, _mine(who), archive_of(request))
+        auth_routes.change_password(body, _mine(request, who), archive_of(request))
     except ArchiveError as exc:
         return _refused(request, who, exc, "mat-khau")
     # the change ended every session of the account, this one included: log in again with the new password
@@ -121,7 +121,7 @@ def totp_enrol(request: Request, who: Viewer = Depends(form_viewer)) -> Response
             "Two-factor authentication is on; turn it off with a code before enrolling again",
         )
         return _refused(request, who, exc, "totp")
-    auth_routes.totp_enrol(None, _mine(who), archive)
+    auth_routes.totp_enrol(None, _mine(request, who), archive)
     return RedirectResponse(f"{HERE}#xac-thuc-hai-lop", status_code=303)
 
 
@@ -130,7 +130,7 @@ def totp_confirm(
     request: Request, code: str = Form("", max_length=12), who: Viewer = Depends(form_viewer)
 ) -> Response:
     try:
-        auth_routes.totp_confirm(auth_routes.TotpCode(code=code), _mine(who), archive_of(request))
+        auth_routes.totp_confirm(auth_routes.TotpCode(code=code), _mine(request, who), archive_of(request))
     except ArchiveError as exc:
         return _refused(request, who, exc, "totp")
     return RedirectResponse(f"{HERE}?xong=totp_bat#xac-thuc-hai-lop", status_code=303)
@@ -141,7 +141,7 @@ def totp_disable(
     request: Request, code: str = Form("", max_length=12), who: Viewer = Depends(form_viewer)
 ) -> Response:
     try:
-        auth_routes.totp_disable(auth_routes.TotpCode(code=code), _mine(who), archive_of(request))
+        auth_routes.totp_disable(auth_routes.TotpCode(code=code), _mine(request, who), archive_of(request))
     except ArchiveError as exc:
         return _refused(request, who, exc, "totp")
     return RedirectResponse(f"{HERE}?xong=totp_tat#xac-thuc-hai-lop", status_code=303)

@@ -212,3 +212,23 @@ def test_token_lifetime_is_bounded_everywhere(tmp_path: Path):
     with a.sessions() as s:
         assert all(t.expires_at is not None for t in s.scalars(select(ApiToken)))
     a.close()
+
+
+def test_a_stolen_session_cannot_be_used_to_guess_the_password(sqlite_world: Archive, monkeypatch: Any):
+    counting = CountingHasher(accounts._hasher)
+    web = _session(sqlite_world, "gvbm")
+    monkeypatch.setattr(accounts, "_hasher", counting)
+    limit = sqlite_world.settings.login_max_failures
+    for i in range(limit):
+        r = web.post("/api/v1/tokens", json={"password": f"doan-{i}"})
+        assert r.status_code == 422 and r.json()["error"] == "bad_password"
+    r = web.post("/api/v1/tokens", json={"password": PASSWORD})  # even the right one, now
+    assert r.status_code == 429 and r.json()["error"] == "login_throttled"
+    r = web.post(
+        "/api/v1/me/password", json={"old_password": PASSWORD, "new_password": "mat-khau-moi-dai-du"}
+    )
+    assert r.status_code == 429
+    assert counting.verified == limit
+    with sqlite_world.sessions() as s:
+        actions = [e.action for e in s.scalars(select(Event).where(Event.action.like("auth.reauth%")))]
+    assert actions == ["auth.reauth_failed"] * limit + ["auth.reauth_throttled"] * 2
