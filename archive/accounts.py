@@ -13,11 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .db import utcnow
-from .errors import AuthError, Conflict, InvalidInput, NotFound
+from .errors import AuthError, Conflict, InvalidInput, NotFound, PermissionDenied
 from .events import record_event
 from .models import ApiToken, Organisation, RoleAssignment, User
 
 TOKEN_PREFIX = "hoso_"
+# a token lives at least a day and at most ten years; none lives for ever
+TOKEN_MIN_DAYS, TOKEN_MAX_DAYS = 1, 3650
 _hasher = PasswordHasher()
 
 
@@ -89,15 +91,43 @@ class IssuedToken:
     token: ApiToken
 
 
+def check_token_days(days: int) -> int:
+    if not TOKEN_MIN_DAYS <= days <= TOKEN_MAX_DAYS:
+        raise InvalidInput(
+            f"Thời hạn mã truy cập phải từ {TOKEN_MIN_DAYS} đến {TOKEN_MAX_DAYS} ngày (nhận được {days})",
+            f"A token's lifetime must be {TOKEN_MIN_DAYS} to {TOKEN_MAX_DAYS} days (got {days})",
+            code="invalid_token_lifetime",
+        )
+    return days
+
+
 def create_token(
     session: Session,
     *,
     user: User,
     name: str = "",
-    ttl_days: int | None = 365,
+    ttl_days: int = 365,
     scopes: str = "*",
     actor: User | None = None,
 ) -> IssuedToken:
+    """A new token for `user`. Tokens are personal: only their owner issues them (`actor`), or the server's operator
+    on the command line (no actor); an administrator may revoke someone's tokens, never mint one in their name."""
+    check_token_days(ttl_days)
+    if actor is not None and actor.id != user.id:
+        from .permissions import record_denial
+
+        record_denial(
+            session,
+            actor,
+            "token.create",
+            user.organisation_id,
+            detail={"action": "token.create", "reason": "token_for_other", "username": user.username},
+        )
+        raise PermissionDenied(
+            "Không được cấp mã truy cập cho người khác; mỗi người tự tạo mã của mình",
+            "Tokens cannot be issued for another person; each person issues their own",
+            code="token_for_other",
+        )
     scopes = parse_scopes(scopes)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
@@ -106,7 +136,7 @@ def create_token(
         prefix=secret[: len(TOKEN_PREFIX) + 6],
         name=name,
         scopes=scopes,
-        expires_at=utcnow() + timedelta(days=ttl_days) if ttl_days else None,
+        expires_at=utcnow() + timedelta(days=ttl_days),
     )
     session.add(token)
     session.flush()
@@ -180,6 +210,26 @@ def revoke_token(session: Session, token: ApiToken, *, actor: User | None = None
     return token
 
 
+def revoke_all_tokens(session: Session, user: User, *, reason: str, actor: User | None = None) -> int:
+    """Revoke every live token of `user` (password reset, account disabled): whoever minted one with the old
+    password keeps nothing."""
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    now = utcnow()
+    for row in rows:
+        row.revoked_at = now
+    if rows:
+        record_event(
+            session,
+            "token.revoke",
+            actor=actor,
+            organisation_id=user.organisation_id,
+            detail={"user": user.username, "token_ids": [r.id for r in rows], "reason": reason},
+        )
+    return len(rows)
+
+
 def list_tokens(session: Session, user: User | None = None) -> list[ApiToken]:
     stmt = select(ApiToken).order_by(ApiToken.id)
     if user is not None:
@@ -219,12 +269,13 @@ def reset_password(
     session: Session, user: User, *, password: str | None = None, actor: User | None = None
 ) -> str:
     """Set a new password (a random one when none is given, returned to be handed over in person) and end every
-    web session of the account, so whoever knew the old password is logged out."""
+    web session and API token of the account, so whoever knew the old password keeps no way in."""
     from .sessions import revoke_all_sessions
 
     new = check_new_password(password) if password else secrets.token_urlsafe(12)
     user.password_hash = hash_password(new)
     revoke_all_sessions(session, user, reason="password_reset")
+    revoke_all_tokens(session, user, reason="password_reset", actor=actor)
     record_event(
         session,
         "user.password_reset",
@@ -241,7 +292,9 @@ def set_active(session: Session, user: User, active: bool, *, actor: User | None
     if user.is_active != active:
         user.is_active = active
         if not active:
+            # tokens stop working while the account is disabled anyway; revoked, they stay dead once re-enabled
             revoke_all_sessions(session, user, reason="disabled")
+            revoke_all_tokens(session, user, reason="disabled", actor=actor)
         record_event(
             session,
             "user.enable" if active else "user.disable",
@@ -255,9 +308,11 @@ def set_active(session: Session, user: User, active: bool, *, actor: User | None
 def grant_role(
     session: Session, user: User, role: str, organisation: Organisation, *, actor: User | None = None
 ) -> RoleAssignment:
+    from .account_rules import check_role_change
     from .permissions import ROLE_ORG_KIND, check_role
 
     check_role(role)
+    check_role_change(session, actor, user, role)
     if organisation.kind != ROLE_ORG_KIND[role]:
         raise InvalidInput(
             f"Vai trò {role} chỉ gán tại đơn vị loại {ROLE_ORG_KIND[role]}, không phải {organisation.code}",
@@ -295,6 +350,9 @@ def grant_role(
 def revoke_role(
     session: Session, user: User, role: str, organisation: Organisation, *, actor: User | None = None
 ) -> None:
+    from .account_rules import check_role_change
+
+    check_role_change(session, actor, user, role, grant=False)
     ra = session.scalar(
         select(RoleAssignment).where(
             RoleAssignment.user_id == user.id,

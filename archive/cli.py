@@ -187,7 +187,9 @@ def token() -> None:
 @token.command("create", help="Issue an API token; it is printed once, alone on the last line.")
 @click.option("--user", "username", required=True)
 @click.option("--name", default="cli")
-@click.option("--days", default=None, type=int, help="Lifetime in days (default: setting api_token_ttl_days)")
+@click.option(
+    "--days", default=None, type=int, help="Lifetime in days, 1-3650 (default: setting api_token_ttl_days)"
+)
 @click.option(
     "--scopes", default="*", show_default=True, help="Actions it may do, comma-separated (document.read,…)"
 )
@@ -195,13 +197,14 @@ def token() -> None:
 def token_create(c: Ctx, username: str, name: str, days: int | None, scopes: str) -> None:
     from . import accounts
 
+    days = accounts.check_token_days(days if days is not None else c.settings.api_token_ttl_days)
     with c.archive().sessions() as session, session.begin():
         u = accounts.get_user(session, username)
         issued = accounts.create_token(
             session,
             user=u,
             name=name,
-            ttl_days=days if days is not None else c.settings.api_token_ttl_days,
+            ttl_days=days,
             scopes=scopes,
         )
         expires = issued.token.expires_at

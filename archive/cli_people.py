@@ -41,6 +41,21 @@ def _by(session: Any, username: str | None) -> Any:
     return accounts.get_user(session, username) if username else None
 
 
+def _by_managing(session: Any, username: str | None, target: Any, org: Any = None) -> Any:
+    """The --by person, once they may manage `target` (archive/account_rules.py, the API's rule) and, for a role,
+    the organisation where it is held: the trail must never say someone did what they could not have done. Without
+    --by the operator acts as the system."""
+    from .account_rules import check_may_manage
+    from .permissions import authorize
+
+    actor = _by(session, username)
+    if actor is not None:
+        check_may_manage(session, actor, target)
+        if org is not None:
+            authorize(session, actor, "user.manage", org)
+    return actor
+
+
 # --- org import ---------------------------------------------------------------------------------------------------
 @click.command("import", help="Import organisations from CSV (code,name,kind,level,parent); all or nothing.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -77,7 +92,7 @@ def user_reset_password(username: str, password_env: str | None, by: str | None)
         raise click.UsageError(f"environment variable {password_env} is empty")
     with _archive().sessions() as session, session.begin():
         user = accounts.get_user(session, username)
-        new = accounts.reset_password(session, user, password=password, actor=_by(session, by))
+        new = accounts.reset_password(session, user, password=password, actor=_by_managing(session, by, user))
     click.echo(f"Đã đặt lại mật khẩu / password reset: {username}")
     if password is None:
         click.echo(new)
@@ -92,13 +107,8 @@ def user_grant(username: str, role: str, org_code: str, by: str | None) -> None:
     from . import accounts, orgs
 
     with _archive().sessions() as session, session.begin():
-        accounts.grant_role(
-            session,
-            accounts.get_user(session, username),
-            role,
-            orgs.get_organisation(session, org_code),
-            actor=_by(session, by),
-        )
+        user, org = accounts.get_user(session, username), orgs.get_organisation(session, org_code)
+        accounts.grant_role(session, user, role, org, actor=_by_managing(session, by, user, org))
     click.echo(f"{username}: +{role} @ {org_code}")
 
 
@@ -111,13 +121,8 @@ def user_revoke(username: str, role: str, org_code: str, by: str | None) -> None
     from . import accounts, orgs
 
     with _archive().sessions() as session, session.begin():
-        accounts.revoke_role(
-            session,
-            accounts.get_user(session, username),
-            role,
-            orgs.get_organisation(session, org_code),
-            actor=_by(session, by),
-        )
+        user, org = accounts.get_user(session, username), orgs.get_organisation(session, org_code)
+        accounts.revoke_role(session, user, role, org, actor=_by_managing(session, by, user, org))
     click.echo(f"{username}: -{role} @ {org_code}")
 
 
@@ -125,7 +130,8 @@ def _set_active(username: str, active: bool, by: str | None) -> None:
     from . import accounts
 
     with _archive().sessions() as session, session.begin():
-        accounts.set_active(session, accounts.get_user(session, username), active, actor=_by(session, by))
+        user = accounts.get_user(session, username)
+        accounts.set_active(session, user, active, actor=_by_managing(session, by, user))
     click.echo(f"{username}: {'enabled' if active else 'disabled'}")
 
 
@@ -187,7 +193,11 @@ def token_revoke(token_id: int, by: str | None) -> None:
     from . import accounts
 
     with _archive().sessions() as session, session.begin():
-        accounts.revoke_token(session, accounts.get_token(session, token_id), actor=_by(session, by))
+        token = accounts.get_token(session, token_id)
+        actor = _by(session, by)
+        if actor is not None and actor.id != token.user_id:
+            _by_managing(session, by, token.user)
+        accounts.revoke_token(session, token, actor=actor)
     click.echo(f"Đã thu hồi / revoked token {token_id}")
 
 

@@ -1,13 +1,19 @@
-"""Engine and session construction. Nothing connects at import time."""
+"""Engine and session construction. Nothing connects at import time.
+
+Concurrent writers (several threads of one server, several workers on one catalog) must not decide a write from a
+stale read: the audit chain's next id, the login throttle's count. Such read-then-write sections call
+`lock_for_write(session, name…)` first (see there for how each database does it).
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -60,3 +66,34 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     with factory() as session, session.begin():
         yield session
+
+
+def lock_for_write(session: Session, *names: str) -> None:
+    """Make the rest of the current transaction a critical section: whatever it reads from now on cannot be changed
+    by another writer of the same `names` before it commits. Call it before the reads that decide a write.
+
+    PostgreSQL: a transaction-level advisory lock per name (taken in sorted order, so two callers never deadlock),
+    released at commit or rollback; rows the section reads *and* updates can also use SELECT … FOR UPDATE.
+
+    SQLite has one writer at a time and ignores FOR UPDATE. pysqlite opens a transaction lazily, just before the first
+    INSERT/UPDATE/DELETE; reads before that run outside any transaction. So a transaction that has not written yet
+    is upgraded here with BEGIN IMMEDIATE (it takes the database's write lock now, waiting up to the busy timeout for
+    the current writer), and one that has written already holds that lock. Why not BEGIN IMMEDIATE for every
+    transaction (SQLAlchemy's pysqlite recipe)? Every session, even one that only reads while a file is hashed or
+    streamed, would then hold the single write lock for its whole life and stall every writer; here only the short
+    sections that need it serialise.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        raw: Any = conn.connection.dbapi_connection
+        if not raw.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    if conn.dialect.name == "postgresql":
+        for name in sorted(set(names)):
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(name)})
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit number for a lock name (PostgreSQL advisory locks are keyed by bigint)."""
+    return int.from_bytes(hashlib.sha256(b"hoso-lock:" + name.encode()).digest()[:8], "big", signed=True)

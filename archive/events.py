@@ -8,9 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from .db import utcnow
+from .db import lock_for_write, utcnow
 from .models import ChainHead, Event, User
 
 GENESIS = "0" * 64
@@ -54,12 +56,11 @@ def record_event(
     outcome: str = "ok",
     detail: dict[str, Any] | None = None,
 ) -> Event:
-    """Append an event in the caller's transaction (it commits or rolls back with the work it records)."""
-    head = session.execute(select(ChainHead).where(ChainHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = ChainHead(id=1, last_event_id=None, last_hash=GENESIS)
-        session.add(head)
-        session.flush()
+    """Append an event in the caller's transaction (it commits or rolls back with the work it records).
+
+    The next id and previous hash come from the chain head, read under a lock held until the caller's transaction
+    ends, so two writers never take the same id (SQLite ignores FOR UPDATE: lock_for_write takes its write lock)."""
+    head = _locked_head(session)
     last_id = head.last_event_id or 0
     ev = Event(
         id=last_id + 1,
@@ -81,3 +82,26 @@ def record_event(
     head.last_hash = ev.hash
     session.flush()
     return ev
+
+
+def _locked_head(session: Session) -> ChainHead:
+    lock_for_write(session)  # SQLite; PostgreSQL locks the row itself below
+    # populate_existing: a session that loaded the head in an earlier transaction (expire_on_commit is off) must see
+    # the head as it is now, not as it was then
+    query = (
+        select(ChainHead).where(ChainHead.id == 1).with_for_update().execution_options(populate_existing=True)
+    )
+    head = session.execute(query).scalar_one_or_none()
+    if head is None:
+        # the first event ever: two writers may both find no head; exactly one row is created, both then lock it
+        dialect = session.get_bind().dialect.name
+        values = {"id": 1, "last_event_id": None, "last_hash": GENESIS}
+        if dialect == "postgresql":
+            session.execute(pg_insert(ChainHead).values(**values).on_conflict_do_nothing())
+        elif dialect == "sqlite":
+            session.execute(sqlite_insert(ChainHead).values(**values).on_conflict_do_nothing())
+        else:
+            session.add(ChainHead(**values))
+            session.flush()
+        head = session.execute(query).scalar_one()
+    return head

@@ -1,7 +1,10 @@
 """Managing people (create, roles, disable, password reset, sessions) and API tokens.
 
-A school administrator manages the accounts whose home organisation is their school and the roles held there;
-the system administrator manages everything. System administrator accounts are managed only by system administrators.
+Who may manage whose account is archive/account_rules.py: `user.manage` over every organisation where the account
+holds a role and over its home organisation; a system administrator's account only by a system administrator. A
+caller who may not manage an account gets 403 whether it exists or not. Nobody grants roles to themself; the
+principal's role is granted by a system administrator. Tokens are personal: each person mints their own, from a web
+session and with their password; an administrator may list and revoke someone's tokens.
 """
 
 from __future__ import annotations
@@ -13,20 +16,28 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import accounts, orgs, sessions
+from .. import account_rules, accounts, orgs, sessions
 from ..context import Archive
 from ..errors import PermissionDenied
 from ..models import User
 from ..permissions import ROLES, record_denial
+from .auth_routes import WebSession, check_own_password, web_session
 from .deps import Guard, get_archive, get_guard
 
 router = APIRouter(tags=["people"])
 
 
 def _manage(session: Session, guard: Guard, target: User) -> User:
-    """The acting user, once allowed to manage `target` (user.manage on the target's organisation)."""
-    org = target.organisation if not target.is_system_admin else None
-    return guard.check(session, "user.manage", org)
+    """The acting user, once allowed to manage `target` (account_rules.check_may_manage)."""
+    actor = session.merge(guard.user, load=True)
+    account_rules.check_may_manage(session, actor, target, scopes=guard.scopes)
+    return actor
+
+
+def _managed(session: Session, guard: Guard, username: str) -> tuple[User, User]:
+    """(the acting user, the account `username`) once allowed; 403 alike for a missing and a forbidden account."""
+    actor = session.merge(guard.user, load=True)
+    return actor, account_rules.managed_account(session, actor, username, scopes=guard.scopes)
 
 
 class RoleIn(BaseModel):
@@ -54,9 +65,16 @@ def list_users(
         stmt = select(User).order_by(User.username)
         if organisation:
             stmt = stmt.where(User.organisation_id == orgs.get_organisation(session, organisation).id)
-        if ids is not None:
-            stmt = stmt.where(User.organisation_id.in_(ids), User.is_system_admin.is_(False))
-        return [accounts.user_to_dict(session, u) for u in session.scalars(stmt)]
+        if ids is None:
+            return [accounts.user_to_dict(session, u) for u in session.scalars(stmt)]
+        stmt = stmt.where(User.organisation_id.in_(ids), User.is_system_admin.is_(False))
+        actor = session.merge(guard.user, load=True)
+        # only the accounts I may manage: not a colleague who also holds a role in another school
+        return [
+            accounts.user_to_dict(session, u)
+            for u in session.scalars(stmt)
+            if account_rules.may_manage(session, actor, u, scopes=guard.scopes)
+        ]
 
 
 @router.post("/users", status_code=201, summary="Create a person's account, optionally with roles")
@@ -68,6 +86,10 @@ def create_user(
         actor = guard.check(session, "user.manage", org)
         if body.password:
             accounts.check_new_password(body.password)
+        wheres = [orgs.get_organisation(session, r.organisation) for r in body.roles]
+        for r, where in zip(body.roles, wheres, strict=True):  # every refusal before anything is written
+            guard.check(session, "user.manage", where)
+            account_rules.check_role_change(session, actor, None, r.role)
         user = accounts.create_user(
             session,
             username=body.username,
@@ -77,9 +99,7 @@ def create_user(
             organisation_id=org.id if org else None,
             actor=actor,
         )
-        for r in body.roles:
-            where = orgs.get_organisation(session, r.organisation)
-            guard.check(session, "user.manage", where)
+        for r, where in zip(body.roles, wheres, strict=True):
             accounts.grant_role(session, user, r.role, where, actor=actor)
         return accounts.user_to_dict(session, user)
 
@@ -89,8 +109,7 @@ def get_user(
     username: str, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
 ) -> dict[str, Any]:
     with archive.sessions() as session:
-        target = accounts.get_user(session, username)
-        _manage(session, guard, target)
+        target = _managed(session, guard, username)[1]
         return accounts.user_to_dict(session, target)
 
 
@@ -99,10 +118,10 @@ def grant(
     username: str, body: RoleIn, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
 ) -> dict[str, Any]:
     with archive.sessions() as session, session.begin():
-        target = accounts.get_user(session, username)
+        actor, target = _managed(session, guard, username)  # whose account it is
         where = orgs.get_organisation(session, body.organisation)
-        actor = guard.check(session, "user.manage", where)  # where the role is held
-        _manage(session, guard, target)  # and whose account it is
+        guard.check(session, "user.manage", where)  # and where the role is held
+        account_rules.check_role_change(session, actor, target, body.role)
         accounts.grant_role(session, target, body.role, where, actor=actor)
         return accounts.user_to_dict(session, target)
 
@@ -116,22 +135,24 @@ def revoke(
     archive: Archive = Depends(get_archive),
 ) -> dict[str, Any]:
     with archive.sessions() as session, session.begin():
-        target = accounts.get_user(session, username)
+        actor, target = _managed(session, guard, username)  # the same checks as granting
         where = orgs.get_organisation(session, organisation)
-        actor = guard.check(session, "user.manage", where)  # the same two checks as granting
-        _manage(session, guard, target)
+        guard.check(session, "user.manage", where)
+        account_rules.check_role_change(session, actor, target, role, grant=False)
         accounts.revoke_role(session, target, role, where, actor=actor)
         return accounts.user_to_dict(session, target)
 
 
 def _set_active(archive: Archive, guard: Guard, username: str, active: bool) -> dict[str, Any]:
     with archive.sessions() as session, session.begin():
-        target = accounts.get_user(session, username)
-        accounts.set_active(session, target, active, actor=_manage(session, guard, target))
+        actor, target = _managed(session, guard, username)
+        accounts.set_active(session, target, active, actor=actor)
         return accounts.user_to_dict(session, target)
 
 
-@router.post("/users/{username}/disable", summary="Disable an account: sessions end, tokens stop working")
+@router.post(
+    "/users/{username}/disable", summary="Disable an account: its sessions end, its tokens are revoked"
+)
 def disable(
     username: str, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
 ) -> dict[str, Any]:
@@ -152,7 +173,8 @@ class PasswordReset(BaseModel):
 
 
 @router.post(
-    "/users/{username}/password", summary="Reset a password (administrator); ends the person's sessions"
+    "/users/{username}/password",
+    summary="Reset a password (administrator); ends the person's sessions and revokes their tokens",
 )
 def reset_password(
     username: str,
@@ -161,10 +183,8 @@ def reset_password(
     archive: Archive = Depends(get_archive),
 ) -> dict[str, Any]:
     with archive.sessions() as session, session.begin():
-        target = accounts.get_user(session, username)
-        new = accounts.reset_password(
-            session, target, password=body.password, actor=_manage(session, guard, target)
-        )
+        actor, target = _managed(session, guard, username)
+        new = accounts.reset_password(session, target, password=body.password, actor=actor)
     return {"username": username, "password": new if body.password is None else None}
 
 
@@ -175,8 +195,8 @@ def reset_totp(
     from ..auth import disable_totp
 
     with archive.sessions() as session, session.begin():
-        target = accounts.get_user(session, username)
-        disable_totp(session, target, actor=_manage(session, guard, target))
+        actor, target = _managed(session, guard, username)
+        disable_totp(session, target, actor=actor)
     return Response(status_code=204)
 
 
@@ -185,9 +205,10 @@ def user_sessions(
     username: str, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
 ) -> list[dict[str, Any]]:
     with archive.sessions() as session:
-        target = accounts.get_user(session, username)
-        if target.id != guard.user.id:
-            _manage(session, guard, target)
+        if username == guard.user.username:
+            target = session.merge(guard.user)
+        else:
+            target = _managed(session, guard, username)[1]
         return [sessions.session_to_dict(r) for r in sessions.list_sessions(session, target)]
 
 
@@ -208,14 +229,20 @@ def revoke_session(
 
 # --- API tokens ---------------------------------------------------------------------------------------------------
 class TokenIn(BaseModel):
+    password: str = Field(max_length=1000, description="My password, asked again")
     name: str = Field(default="", max_length=100)
     days: int | None = Field(
-        default=None, ge=1, le=3650, description="Lifetime (default: api_token_ttl_days)"
+        default=None,
+        ge=accounts.TOKEN_MIN_DAYS,
+        le=accounts.TOKEN_MAX_DAYS,
+        description="Lifetime (default: api_token_ttl_days)",
     )
     scopes: str = Field(
         default="*", description='"*" or comma-separated actions, e.g. "document.read,document.download"'
     )
-    user: str | None = Field(default=None, description="Issue for another person (administrator)")
+    user: str | None = Field(
+        default=None, description="Refused unless it is me: nobody issues tokens for another person"
+    )
 
 
 @router.get("/tokens", summary="My API tokens (or another person's, as administrator)")
@@ -223,21 +250,40 @@ def list_tokens(
     user: str | None = None, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
 ) -> list[dict[str, Any]]:
     with archive.sessions() as session:
-        owner = accounts.get_user(session, user) if user else session.merge(guard.user)
-        if owner.id != guard.user.id:
-            _manage(session, guard, owner)
+        if user and user != guard.user.username:
+            owner = _managed(session, guard, user)[1]
+        else:
+            owner = session.merge(guard.user)
         return [accounts.token_to_dict(t) for t in accounts.list_tokens(session, owner)]
 
 
-@router.post("/tokens", status_code=201, summary="Issue an API token; the secret is in the answer, once")
+@router.post(
+    "/tokens",
+    status_code=201,
+    summary="Issue myself an API token (web session and my password); the secret is in the answer, once",
+)
 def create_token(
-    body: TokenIn, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
+    body: TokenIn, caller: WebSession = Depends(web_session), archive: Archive = Depends(get_archive)
 ) -> dict[str, Any]:
+    guard = caller.guard
+    if body.user is None or body.user == guard.user.username:
+        check_own_password(archive, caller, body.password)
     with archive.sessions() as session, session.begin():
         me = session.merge(guard.user)
-        owner = accounts.get_user(session, body.user) if body.user else me
-        if owner.id != me.id:
-            _manage(session, guard, owner)
+        if body.user is not None and body.user != me.username:
+            record_denial(
+                session,
+                me,
+                "token.create",
+                me.organisation_id,
+                detail={"action": "token.create", "reason": "token_for_other", "username": body.user[:64]},
+            )
+            raise PermissionDenied(
+                "Không được cấp mã truy cập cho người khác; mỗi người tự tạo mã của mình",
+                "Tokens cannot be issued for another person; each person issues their own",
+                code="token_for_other",
+            )
+        owner = me
         scopes = accounts.parse_scopes(body.scopes)
         if guard.scopes is not None and not set(scopes.split(",")) <= guard.scopes:
             # a narrowed token must not mint a broader one
@@ -263,7 +309,8 @@ def revoke_token(
 ) -> dict[str, Any]:
     with archive.sessions() as session, session.begin():
         token = accounts.get_token(session, token_id)
+        actor = session.merge(guard.user, load=True)
         if token.user_id != guard.user.id:
             _manage(session, guard, token.user)
-        accounts.revoke_token(session, token, actor=session.merge(guard.user))
+        accounts.revoke_token(session, token, actor=actor)
         return accounts.token_to_dict(token)

@@ -1,8 +1,9 @@
 """My account: where I may do what, my password, the TOTP second factor, my open sessions.
 
-Every change goes through the API's own /me handlers (archive/api/auth_routes.py), called with the viewer as their
-Guard, so the page and the API cannot drift apart; only "end one of my sessions" has no API route and uses
-archive.sessions directly, refusing anyone else's session."""
+Every change goes through the API's own /me handlers (archive/api/auth_routes.py), called with the viewer's web session
+(auth_routes.WebSession), so the page and the API cannot drift apart: the same current password, and a current TOTP
+code when it is on. Only "end one of my sessions" has no API route and uses archive.sessions directly, refusing anyone
+else's session."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from fastapi.responses import RedirectResponse
 
 from .. import auth, sessions
 from ..api import auth_routes
-from ..api.deps import Guard
+from ..api.deps import Guard, client_ip
 from ..errors import ArchiveError, AuthError, InvalidInput, NotFound
 from ..models import User, WebSession
 from ..permissions import ACTIONS
@@ -45,10 +46,9 @@ def _state(request: Request, who: Viewer) -> dict[str, Any]:
     with archive.sessions() as session:
         user = session.get(User, who.user.id)
         assert user is not None
-        pending = bool(user.totp_secret) and not user.totp_enabled
-        totp: dict[str, Any] = {"enabled": user.totp_enabled, "pending": pending}
         # the stored value is encrypted (archive/secrets_box.py): show the person the secret itself
-        secret = auth.totp_secret(user) if pending else None
+        secret = None if user.totp_enabled else auth.pending_totp_secret(user)
+        totp: dict[str, Any] = {"enabled": user.totp_enabled, "pending": bool(secret)}
         if secret:
             uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="hoso")
             totp |= {"secret": secret_groups(secret), "uri": uri, "qr": qr_svg(uri)}
@@ -76,6 +76,10 @@ def _signed_out(request: Request, message: str) -> Response:
     return response
 
 
+def _mine(request: Request, who: Viewer) -> auth_routes.WebSession:
+    return auth_routes.WebSession(Guard(who.user, None), who.session_id, client_ip(request))
+
+
 def _refused(request: Request, who: Viewer, exc: ArchiveError, where: str) -> Response:
     if isinstance(exc, AuthError) and exc.status == 401:
         raise exc
@@ -88,13 +92,16 @@ def change_password(
     old_password: str = Form("", max_length=1000),
     new_password: str = Form("", max_length=1000),
     new_password_again: str = Form("", max_length=1000),
+    totp: str = Form("", max_length=12),
     who: Viewer = Depends(form_viewer),
 ) -> Response:
     try:
         if new_password != new_password_again:
             raise InvalidInput("Hai lần nhập mật khẩu mới không giống nhau.", "The new passwords differ")
-        body = auth_routes.PasswordChange(old_password=old_password, new_password=new_password)
-        auth_routes.change_password(body, Guard(who.user, None), archive_of(request))
+        body = auth_routes.PasswordChange(
+            old_password=old_password, new_password=new_password, totp=totp or None
+        )
+        auth_routes.change_password(body, _mine(request, who), archive_of(request))
     except ArchiveError as exc:
         return _refused(request, who, exc, "mat-khau")
     # the change ended every session of the account, this one included: log in again with the new password
@@ -114,7 +121,7 @@ def totp_enrol(request: Request, who: Viewer = Depends(form_viewer)) -> Response
             "Two-factor authentication is on; turn it off with a code before enrolling again",
         )
         return _refused(request, who, exc, "totp")
-    auth_routes.totp_enrol(Guard(who.user, None), archive)
+    auth_routes.totp_enrol(None, _mine(request, who), archive)
     return RedirectResponse(f"{HERE}#xac-thuc-hai-lop", status_code=303)
 
 
@@ -123,7 +130,7 @@ def totp_confirm(
     request: Request, code: str = Form("", max_length=12), who: Viewer = Depends(form_viewer)
 ) -> Response:
     try:
-        auth_routes.totp_confirm(auth_routes.TotpCode(code=code), Guard(who.user, None), archive_of(request))
+        auth_routes.totp_confirm(auth_routes.TotpCode(code=code), _mine(request, who), archive_of(request))
     except ArchiveError as exc:
         return _refused(request, who, exc, "totp")
     return RedirectResponse(f"{HERE}?xong=totp_bat#xac-thuc-hai-lop", status_code=303)
@@ -134,7 +141,7 @@ def totp_disable(
     request: Request, code: str = Form("", max_length=12), who: Viewer = Depends(form_viewer)
 ) -> Response:
     try:
-        auth_routes.totp_disable(auth_routes.TotpCode(code=code), Guard(who.user, None), archive_of(request))
+        auth_routes.totp_disable(auth_routes.TotpCode(code=code), _mine(request, who), archive_of(request))
     except ArchiveError as exc:
         return _refused(request, who, exc, "totp")
     return RedirectResponse(f"{HERE}?xong=totp_tat#xac-thuc-hai-lop", status_code=303)

@@ -141,3 +141,24 @@ def test_end_one_of_my_sessions_never_someone_elses(app: object, archive: Archiv
     )
     assert r.status_code == 303 and r.headers["location"].startswith("/dang-nhap")
     assert laptop.get("/ho-so", follow_redirects=False).status_code == 303
+
+
+def test_password_change_with_totp_on_asks_for_a_current_code(client: TestClient, archive: Archive):
+    csrf = login(client, "vanthu")
+    client.post("/tai-khoan/totp", data={"csrf_token": csrf})
+    secret = auth.totp_secret(user(archive, "vanthu"), settings=archive.settings)
+    assert secret
+    totp = pyotp.TOTP(secret)
+    client.post("/tai-khoan/totp/xac-nhan", data={"csrf_token": csrf, "code": totp.now()})
+    assert user(archive, "vanthu").totp_enabled
+    page = client.get("/tai-khoan").text
+    assert 'id="password-totp"' in page  # the form asks for the code now
+    new = "mật-khẩu-mới-đủ-dài-2026"
+    data = {"csrf_token": csrf, "old_password": PASSWORD, "new_password": new, "new_password_again": new}
+    r = client.post("/tai-khoan/mat-khau", data=data)
+    assert r.status_code == 422 and "Cần mã xác thực hai lớp" in r.text and 'id="loi-mat-khau"' in r.text
+    assert accounts.check_password(user(archive, "vanthu").password_hash, PASSWORD)
+    later = totp.at(time.time() + 30)  # the next step: the confirming code is spent
+    r = client.post("/tai-khoan/mat-khau", data=data | {"totp": later}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/dang-nhap?da_doi_mat_khau=1"
+    assert accounts.check_password(user(archive, "vanthu").password_hash, new)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -29,3 +30,22 @@ def bearer(archive: Archive, username: str, scopes: str = "*") -> dict[str, str]
     with archive.sessions() as s, s.begin():
         issued = accounts.create_token(s, user=accounts.get_user(s, username), scopes=scopes)
     return {"Authorization": f"Bearer {issued.secret}"}
+
+
+class CountingHasher:
+    """Wraps the real argon2 hasher (archive.accounts._hasher) to count verifications: how many password checks
+    really ran. Install with monkeypatch.setattr(accounts, "_hasher", CountingHasher(accounts._hasher))."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.verified = 0
+        self._lock = threading.Lock()
+
+    def verify(self, stored: str, password: str) -> bool:
+        with self._lock:
+            self.verified += 1
+        result: bool = self.real.verify(stored, password)
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)

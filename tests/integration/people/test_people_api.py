@@ -8,8 +8,10 @@ import json
 
 from sqlalchemy import select
 
+from archive import accounts, orgs
 from archive.context import Archive
 from archive.models import Event
+from tests.integration.people.conftest import PASSWORD
 from tests.integration.people.helpers import bearer, client_for, login
 
 
@@ -67,7 +69,10 @@ def test_school_admin_manages_the_people_of_their_school_only(sqlite_world: Arch
 def test_tokens_are_scoped_expiring_and_revocable(sqlite_world: Archive):
     c = client_for(sqlite_world)
     h = bearer(sqlite_world, "hieutruong")
-    r = c.post("/api/v1/tokens", json={"name": "máy quét", "days": 30, "scopes": "document.read"}, headers=h)
+    web = client_for(sqlite_world)  # tokens are minted from a web session, with the password (issue 8)
+    login(web, "hieutruong")
+    pw = {"password": PASSWORD}
+    r = web.post("/api/v1/tokens", json={"name": "máy quét", "days": 30, "scopes": "document.read"} | pw)
     assert r.status_code == 201
     issued = r.json()
     scoped = {"Authorization": f"Bearer {issued['token']}"}
@@ -77,7 +82,7 @@ def test_tokens_are_scoped_expiring_and_revocable(sqlite_world: Archive):
     assert c.post("/api/v1/locks", json=lock, headers=scoped).status_code == 403
     # a scoped token cannot mint a wider one
     assert c.post("/api/v1/tokens", json={"scopes": "*"}, headers=scoped).status_code == 403
-    r = c.post("/api/v1/tokens", json={"scopes": "document.nope"}, headers=h)
+    r = web.post("/api/v1/tokens", json={"scopes": "document.nope"} | pw)
     assert r.status_code == 422 and r.json()["error"] == "invalid_scope"
     listed = c.get("/api/v1/tokens", headers=h).json()
     assert issued["id"] in [t["id"] for t in listed] and all("token" not in t for t in listed)
@@ -156,7 +161,11 @@ def test_school_admin_cannot_revoke_roles_of_an_account_they_do_not_manage(sqlit
     account. A system administrator (or a teacher of another school) holding a role at C01 is not C01's to change."""
     admin, h = bearer(sqlite_world, "admin"), bearer(sqlite_world, "quantri")
     c = client_for(sqlite_world)
-    c.post("/api/v1/users/admin/roles", json={"role": "hieu_truong", "organisation": "C01"}, headers=admin)
+    with (
+        sqlite_world.sessions() as s,
+        s.begin(),
+    ):  # nobody grants themself a role: the operator does (issue 8)
+        accounts.grant_role(s, accounts.get_user(s, "admin"), "hieu_truong", orgs.get_organisation(s, "C01"))
     other = {"username": "gv.c02", "organisation": "C02", "password": "mot-mat-khau-du-dai"}
     assert c.post("/api/v1/users", json=other, headers=admin).status_code == 201
     c.post("/api/v1/users/gv.c02/roles", json={"role": "gvbm", "organisation": "C01"}, headers=admin)
