@@ -220,11 +220,32 @@ def revoke_session(
 ) -> Response:
     with archive.sessions() as session, session.begin():
         row = sessions.get_session_row(session, session_id)
+        if row.user_id == guard.user.id:
+            _full_credential(session, guard, "session.revoke")
         actor = (
             session.merge(guard.user) if row.user_id == guard.user.id else _manage(session, guard, row.user)
         )
         sessions.revoke_session(session, row, actor=actor, reason="revoked")
     return Response(status_code=204)
+
+
+def _full_credential(session: Session, guard: Guard, action: str) -> None:
+    """Ending my own sessions or tokens needs a credential that is not narrowed: a token scoped to, say,
+    document.read only reads (another person's are covered by user.manage, which scopes already narrow)."""
+    if guard.scopes is None or "*" in guard.scopes:
+        return
+    record_denial(
+        session,
+        guard.user,
+        action,
+        guard.user.organisation_id,
+        detail={"action": action, "token_scopes": sorted(guard.scopes)},
+    )
+    raise PermissionDenied(
+        "Mã truy cập này chỉ được cấp một số quyền; hãy dùng phiên đăng nhập trên trang web",
+        "This token is narrowed to some actions; use a web session (or a full token) for this",
+        code="token_scope",
+    )
 
 
 # --- API tokens ---------------------------------------------------------------------------------------------------
@@ -312,5 +333,7 @@ def revoke_token(
         actor = session.merge(guard.user, load=True)
         if token.user_id != guard.user.id:
             _manage(session, guard, token.user)
+        else:
+            _full_credential(session, guard, "token.revoke")
         accounts.revoke_token(session, token, actor=actor)
         return accounts.token_to_dict(token)
