@@ -1,4 +1,4 @@
-"""The composition root's product: everything a service function needs, built from one Settings object."""
+"""The composition root's product (hoso/bootstrap.py builds it): everything a service function needs."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import ReplicaSet, open_store
+from storage import ReplicaSet
 
-from .db import make_engine, make_sessionmaker
-from .secrets_box import SESSION_INFO_KEY
 from .settings import Settings
 
 
@@ -32,21 +30,3 @@ class Archive:
     def close(self) -> None:
         self.replicas.close()
         self.engine.dispose()
-
-
-def build_archive(settings: Settings, *, migrate: bool = False) -> Archive:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
-    if migrate:
-        from .migrate import upgrade
-
-        upgrade(engine)
-    stores = [open_store(url) for url in settings.replica_urls]
-    replicas = ReplicaSet(stores, settings.min_replicas)
-    sessions = make_sessionmaker(engine)
-    sessions.configure(info={SESSION_INFO_KEY: settings})  # where archive.auth finds the TOTP secrets' key
-    archive = Archive(settings, engine, sessions, replicas)
-    from .signatures import install_signing_hooks  # here, not at the top: signatures imports this module
-
-    install_signing_hooks(archive)
-    return archive

@@ -1,4 +1,4 @@
-"""Catalog tables (SQLAlchemy 2). Schema changes go through Alembic migrations in archive/migrations."""
+"""Catalog tables (SQLAlchemy 2). Schema changes go through Alembic migrations in hoso/migrations."""
 
 from __future__ import annotations
 

@@ -31,9 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from archive.context import Archive, build_archive  # noqa: E402
+from archive.context import Archive  # noqa: E402
 from archive.models import ReplicaCopy, StoredObject  # noqa: E402
 from archive.settings import Settings  # noqa: E402
+from hoso.bootstrap import build_archive  # noqa: E402
 from retention.fixity import full_run  # noqa: E402
 
 MB = 1024 * 1024

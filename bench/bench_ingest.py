@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 from archive import orgs
-from archive.context import build_archive
 from archive.ingest import ingest_file
 from archive.settings import Settings
 from bench.pdfgen import make_big_pdf
+from hoso.bootstrap import build_archive
 
 MB = 1024 * 1024
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from archive.context import Archive, build_archive
+from archive.context import Archive
 from archive.settings import Settings
+from hoso.bootstrap import build_archive
 
 PG_ADMIN = os.environ.get("HOSO_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,7 +177,7 @@ def cli_env(settings_env: dict[str, str]) -> dict[str, str]:
 
 def run_cli(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
-        [sys.executable, "-m", "archive.cli", *args],
+        [sys.executable, "-m", "hoso.cli", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -194,7 +195,7 @@ def start_server(env: dict[str, str], log: Path) -> LiveServer:
     port = free_port()
     out = open(log, "wb")  # noqa: SIM115 — the server process owns it until stop_server
     proc = subprocess.Popen(
-        [sys.executable, "-m", "archive.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "hoso.cli", "serve", "--port", str(port)],
         env=env,
         stdout=out,
         stderr=out,

@@ -84,7 +84,7 @@ def _two_step(
         sig_file = tmp / f"{who}-signature.json"
         # the signer's own computer: `hoso sign-digest` with the key on their token
         signed = subprocess.run(
-            [".venv/bin/python", "-m", "archive.cli", "sign-digest", str(request_file), "--out", str(sig_file),
+            [".venv/bin/python", "-m", "hoso.cli", "sign-digest", str(request_file), "--out", str(sig_file),
              "--pkcs11-module", SOFTHSM_MODULE, "--token-label", "ca-nhan", "--key-label", who],
             env={**server.env, **hsm_env}, capture_output=True, text=True, timeout=120,
         )  # fmt: skip

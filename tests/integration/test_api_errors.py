@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from archive.app import create_app
 from archive.context import Archive
+from hoso.app import create_app
 
 
 def test_malformed_json_says_so(archive: Archive):

@@ -15,11 +15,12 @@ from sqlalchemy import func, select
 
 from archive import accounts, orgs
 from archive import content_checks as cc
-from archive.app import create_app
-from archive.context import Archive, build_archive
+from archive.context import Archive
 from archive.documents import document_to_dict, get_document
 from archive.ingest import ingest_file
 from archive.models import Document, Version
+from hoso.app import create_app
+from hoso.bootstrap import build_archive
 from tests.conftest import cli_env, folder_replicas, make_pdf, make_settings, run_cli, seed_orgs
 
 PASSWORD = "mật-khẩu-đủ-dài-2025"

@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from archive import accounts
-from archive.app import create_app
 from archive.context import Archive
 from archive.events import record_event
 from archive.ingest import ingest_file
 from archive.models import Document
+from hoso.app import create_app
 from tests.conftest import make_pdf, make_settings
 
 HEADERS = ("content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy")
@@ -98,7 +98,7 @@ def test_health_shows_store_addresses_only_to_the_system_administrator(archive: 
 
 
 def test_refusals_do_not_reveal_server_paths(tmp_path: Path):
-    from archive.context import build_archive
+    from hoso.bootstrap import build_archive
 
     folders = [(tmp_path / "kho" / f"ban{i}").as_uri() for i in (1, 2, 3)]
     archive = build_archive(make_settings(tmp_path, replicas=folders), migrate=True)

@@ -10,12 +10,13 @@ import pikepdf
 import pytest
 from sqlalchemy import func, select
 
-from archive.context import Archive, build_archive
+from archive.context import Archive
 from archive.documents import document_to_dict, get_document, open_content
 from archive.errors import ArchiveError, IngestRefused, StorageDown
 from archive.ingest import ingest_file
 from archive.manifests import manifest_key
 from archive.models import Document, Event, ReplicaCopy, StoredObject, Version
+from hoso.bootstrap import build_archive
 from storage import content_key
 from tests.conftest import make_settings, seed_orgs
 
@@ -261,8 +262,8 @@ def test_migrations_match_models(db_url: str):
     from alembic.migration import MigrationContext
 
     from archive.db import make_engine
-    from archive.migrate import load_models, upgrade
     from archive.models import Base
+    from hoso.migrate import load_models, upgrade
 
     load_models()
 
@@ -287,7 +288,7 @@ def test_empty_catalog_gets_admin_and_document_types(catalog: Archive):
 def _cli(a: Archive, *args: str):
     from click.testing import CliRunner
 
-    from archive import cli
+    from hoso.cli import main as cli
 
     ctx = cli.Ctx()
     ctx._archive = a

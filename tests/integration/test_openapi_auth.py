@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from archive.app import create_app
+from hoso.app import create_app
 from tests.conftest import make_settings
 
 PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/login")}

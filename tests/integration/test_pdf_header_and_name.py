@@ -9,12 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from archive import accounts, orgs
-from archive.app import create_app
 from archive.context import Archive
 from archive.documents import document_to_dict, get_document
 from archive.errors import IngestRefused
 from archive.ingest import clean_filename, ingest_file
 from archive.sniff import DOCX, PDF
+from hoso.app import create_app
 from tests.conftest import make_pdf
 
 PREFIXES = {

@@ -17,11 +17,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from archive import accounts, orgs
-from archive.app import create_app
-from archive.context import Archive, build_archive
+from archive.context import Archive
 from archive.db import utcnow
 from archive.models import ApiToken, Event
 from archive.permissions import DENIALS_PER_MINUTE
+from hoso.app import create_app
+from hoso.bootstrap import build_archive
 from tests.conftest import make_settings, seed_orgs
 
 WATCHDOG_SECONDS = 20  # far below SQLite's 30 s busy timeout; PostgreSQL would wait for ever

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 import signing
-from archive.context import Archive, build_archive
+from archive.context import Archive
 from archive.devpki_server import dev_pki_served
 from archive.documents import get_document, open_content
 from archive.errors import ArchiveError, Conflict, InvalidInput
@@ -20,6 +20,7 @@ from archive.manifests import manifest_key
 from archive.models import Event
 from archive.signatures import finish_signing_session, setup_of, sign_document, start_signing_session
 from archive.signing_models import SigningSession
+from hoso.bootstrap import build_archive
 from tests.conftest import free_port, make_pdf, make_settings, seed_orgs
 
 
@@ -181,7 +182,7 @@ def test_a_signed_lesson_plan_keeps_its_content_check(sarchive: Archive, tmp_pat
 def test_cli_session_start_refuses_an_unwritable_out_before_opening_a_session(tmp_path: Path):
     from click.testing import CliRunner
 
-    from archive.cli_signing import signing_session
+    from hoso.cli.signing import signing_session
 
     cert = tmp_path / "signer.pem"
     cert.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")

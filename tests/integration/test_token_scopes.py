@@ -15,11 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from archive import accounts, orgs, sessions
-from archive.app import create_app
-from archive.context import build_archive
 from archive.db import utcnow
 from archive.ingest import ingest_file
 from archive.signing_models import SigningSession
+from hoso.app import create_app
+from hoso.bootstrap import build_archive
 from retention.disposal import propose_batch
 from retention.holds import place_hold
 from tests.conftest import make_pdf, make_settings, seed_orgs

@@ -13,11 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from archive.app import create_app
-from archive.context import Archive, build_archive
+from archive.context import Archive
 from archive.models import Event, LoginFailure
-from archive.netaddr import resolve_client_ip
 from archive.settings import Settings
+from hoso.app import create_app
+from hoso.bootstrap import build_archive
+from hoso.netaddr import resolve_client_ip
 from tests.conftest import make_settings, seed_orgs
 from tests.unit.test_web_pages import PASSWORD, add_user, hidden_token
 

@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from archive import accounts, auth
-from archive.app import create_app
 from archive.context import Archive
 from archive.models import User, WebSession
+from hoso.app import create_app
 from tests.unit.test_web_pages import PASSWORD, add_user, hidden_token, login
 
 

@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from archive import accounts, orgs
-from archive.app import create_app
 from archive.context import Archive
 from archive.events import record_event
 from archive.ingest import ingest_file
+from hoso.app import create_app
 from tests.conftest import make_pdf
 from tests.unit.test_web_pages import PASSWORD, login
 

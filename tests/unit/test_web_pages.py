@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from archive import accounts, orgs
-from archive.app import create_app
 from archive.context import Archive
 from archive.models import Document, Event, Version, WebSession
-from archive.web import PAGE_ROUTERS
-from archive.web.common import WebRoute, safe_next
+from hoso.app import create_app
+from hoso.web import PAGE_ROUTERS
+from hoso.web.common import WebRoute, safe_next
 from tests.conftest import make_pdf
 
 PASSWORD = "mật-khẩu-đủ-dài-2025"

@@ -14,13 +14,14 @@ import pytest
 from sqlalchemy import select
 
 import signing
-from archive.context import Archive, build_archive
+from archive.context import Archive
 from archive.db import utcnow
 from archive.devpki_server import dev_pki_served
 from archive.documents import get_document, open_content
 from archive.ingest import ingest_file
 from archive.models import Event
 from archive.signatures import setup_of, sign_document
+from hoso.bootstrap import build_archive
 from retention.integrity_models import SignatureUpkeep
 from retention.upkeep import renew_due_signatures
 from tests.conftest import free_port, make_pdf, make_settings, seed_orgs

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive.context import Archive, build_archive
+from archive.context import Archive
 from archive.models import ReplicaCopy, StoredObject
+from hoso.bootstrap import build_archive
 from retention.fixity import FixityReport, RunOptions, full_run, run_fixity
 from retention.integrity_models import FixityRun
 from tests.conftest import folder_replicas, make_settings, memory_replicas

@@ -106,7 +106,7 @@ def test_signature_upkeep_needs_the_signing_functions(archive: Archive):
 def test_worker_command_starts_and_stops_cleanly(tmp_path: Path):
     env = cli_env({"HOSO_DATA_DIR": str(tmp_path / "var"), "HOSO_SCHEDULER_ENABLED": "false"})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "archive.cli", "worker"],
+        [sys.executable, "-m", "hoso.cli", "worker"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,

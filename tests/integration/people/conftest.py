@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from archive import accounts, orgs
-from archive.context import Archive, build_archive
+from archive.context import Archive
+from hoso.bootstrap import build_archive
 from tests.conftest import free_port, make_settings
 
 # the test PKI configuration is kept in the repository (tests/pki), not read from where shared/ happens to be

@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from archive.app import create_app
 from archive.context import Archive
+from hoso.app import create_app
 from tests.integration.people.conftest import PASSWORD
 
 

@@ -13,9 +13,10 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from archive.audit import ANCHOR_PREFIX, anchor_chain_head, verify, verify_chain
-from archive.context import Archive, build_archive
+from archive.context import Archive
 from archive.events import GENESIS, compute_hash, record_event
 from archive.models import AuditAnchor, ChainHead, Event
+from hoso.bootstrap import build_archive
 from tests.conftest import cli_env, folder_replicas, make_settings, run_cli
 from tests.integration.people.conftest import Tsa, seed_world
 

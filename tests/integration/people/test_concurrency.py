@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import select
 
 from archive import accounts
-from archive.context import Archive, build_archive
+from archive.context import Archive
 from archive.events import record_event
 from archive.models import Event
+from hoso.bootstrap import build_archive
 from tests.conftest import cli_env, folder_replicas, make_settings, run_cli
 from tests.integration.people.conftest import seed_world
 from tests.integration.people.helpers import CountingHasher, client_for

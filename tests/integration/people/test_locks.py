@@ -128,7 +128,7 @@ def test_lock_routes_follow_the_matrix(sqlite_world: Archive):
 
 
 def test_lock_cli(tmp_path: Path):
-    from archive.context import build_archive
+    from hoso.bootstrap import build_archive
     from tests.conftest import cli_env, folder_replicas, make_settings, run_cli
     from tests.integration.people.conftest import seed_world
 

@@ -9,9 +9,10 @@ import pyotp
 import pytest
 from sqlalchemy import func, select, update
 
-from archive.context import Archive, build_archive
+from archive.context import Archive
 from archive.db import utcnow
 from archive.models import Event, LoginFailure, WebSession
+from hoso.bootstrap import build_archive
 from tests.conftest import make_settings
 from tests.integration.people.conftest import PASSWORD, seed_world
 from tests.integration.people.helpers import client_for, login

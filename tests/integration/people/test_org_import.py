@@ -74,7 +74,7 @@ def test_missing_columns_and_encoding(archive: Archive):
 
 
 def test_cli_import(tmp_path: Path):
-    from archive.context import build_archive
+    from hoso.bootstrap import build_archive
     from tests.conftest import cli_env, folder_replicas, make_settings, run_cli, seed_orgs
 
     db = f"sqlite:///{tmp_path / 'cli.sqlite3'}"

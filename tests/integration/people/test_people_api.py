@@ -94,7 +94,7 @@ def test_tokens_are_scoped_expiring_and_revocable(sqlite_world: Archive):
 
 
 def test_token_revoke_command(tmp_path):
-    from archive.context import build_archive
+    from hoso.bootstrap import build_archive
     from tests.conftest import cli_env, folder_replicas, make_settings, run_cli
     from tests.integration.people.conftest import seed_world
 

@@ -178,7 +178,7 @@ def test_every_login_costs_one_argon2_verification(sqlite_world: Archive, monkey
 
 def test_token_lifetime_is_bounded_everywhere(tmp_path: Path):
     settings = make_settings(tmp_path, replicas=folder_replicas(tmp_path / "replicas"))
-    from archive.context import build_archive
+    from hoso.bootstrap import build_archive
 
     a = build_archive(settings, migrate=True)
     seed_world(a, passwords=True)

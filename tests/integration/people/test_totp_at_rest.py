@@ -16,9 +16,10 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select, text
 
 from archive import auth, secrets_box
-from archive.context import Archive, build_archive
+from archive.context import Archive
 from archive.models import LoginFailure, User
 from archive.settings import Settings
+from hoso.bootstrap import build_archive
 from tests.conftest import make_settings
 from tests.integration.people.conftest import PASSWORD, seed_world
 from tests.integration.people.helpers import client_for, login

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from archive.context import Archive, build_archive
+from archive.context import Archive
 from archive.ingest import IngestResult, ingest_file
+from hoso.bootstrap import build_archive
 from tests.conftest import folder_replicas, make_pdf, make_settings, seed_orgs
 
 

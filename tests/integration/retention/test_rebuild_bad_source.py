@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive.context import Archive, build_archive
+from archive.context import Archive
 from archive.errors import InvalidInput, StorageDown
 from archive.models import Event, Organisation
+from hoso.bootstrap import build_archive
 from retention.rebuild import catalog_is_empty, rebuild_catalog
 from tests.conftest import free_port, make_settings
 

@@ -14,12 +14,13 @@ import pytest
 from sqlalchemy import select, text
 
 from archive.accounts import create_user
-from archive.context import Archive, build_archive
+from archive.context import Archive
 from archive.db import make_engine
 from archive.errors import Conflict
 from archive.ingest import add_version
 from archive.manifests import manifest_key
 from archive.models import Document, Event, Organisation, ReplicaCopy, StoredObject, User
+from hoso.bootstrap import build_archive
 from retention.backup import export_key, export_metadata
 from retention.rebuild import rebuild_catalog
 from storage import content_key, open_store

@@ -9,10 +9,11 @@ import signal
 import uuid
 from pathlib import Path
 
-from archive.context import Archive, build_archive
+from archive.context import Archive
 from archive.ingest import add_version
 from archive.manifests import manifest_key, serialise
 from archive.models import Document
+from hoso.bootstrap import build_archive
 from retention.rebuild import SkippedOrphan, rebuild_catalog
 from storage import content_key
 from tests.conftest import cli_env, folder_replicas, make_pdf, make_settings, run_cli

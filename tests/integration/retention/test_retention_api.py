@@ -7,8 +7,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from archive.accounts import create_token, create_user, get_user
-from archive.app import create_app
 from archive.context import Archive
+from hoso.app import create_app
 
 from .conftest import ingest_pdf
 

@@ -9,8 +9,8 @@ import boto3
 import pytest
 
 from archive.accounts import get_user
-from archive.context import build_archive
 from archive.manifests import manifest_key
+from hoso.bootstrap import build_archive
 from retention.holds import place_hold, release_hold, sync_object_locks
 from retention.schedules import confirm_rule
 from storage import content_key

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from archive.accounts import create_token, get_user
-from archive.app import create_app
 from archive.context import Archive
 from archive.models import Document, Event
+from hoso.app import create_app
 from retention import clock
 from retention.disposal import approve_batch, execute_batch, propose_batch
 from retention.holds import place_hold

@@ -1,0 +1,196 @@
+"""Request dependencies: the Archive built by the composition root, the authenticated user, and the permission guard.
+
+Authentication: a bearer API token (machines) or the `hoso_session` cookie (browsers). Cookie-authenticated unsafe
+requests (POST/PUT/PATCH/DELETE) must carry the session's CSRF token in `X-CSRF-Token` (see archive/sessions.py).
+
+Authorisation: routes take `guard: Guard = Depends(get_guard)` and call `guard.check(session, action, org)` (or
+`guard.school_ids(session, action)` to filter lists); global actions can use `Depends(require("org.manage"))`.
+Every check goes through archive.permissions.authorize, the one place the matrix is enforced.
+
+Token scopes: `current_user` publishes the request's credential (user, scopes, client address) as
+`permissions.CREDENTIAL`; `permitted()` applies its scopes whenever a caller passes none, so services that take a
+plain `user` (retention, accounts …) are narrowed too. `Guard` still passes them explicitly; both are the same scopes.
+
+Refusals in the audit trail: a presented-but-invalid credential (unknown, revoked or expired token, disabled account,
+expired or forged session) and a missing CSRF token are recorded as `access.denied` (401/403) with the reason; a
+request with no credential at all is refused without an event (nothing to attribute, and anyone may send it at any
+rate). 403s from `authorize` are recorded by permissions.record_denial once the refused transaction has ended; all
+of it is bounded per client address and reason (permissions.DENIALS_PER_MINUTE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from archive.accounts import authenticate_api_token, token_digest, token_scopes
+from archive.context import Archive
+from archive.db import utcnow
+from archive.errors import AuthError, PermissionDenied
+from archive.models import ApiToken, Organisation, User
+from archive.permissions import CREDENTIAL, Credential, authorize, record_refusal, school_ids_for
+from archive.sessions import CSRF_HEADER, SESSION_COOKIE, authenticate_session, csrf_ok
+from hoso.netaddr import resolve_client_ip
+
+bearer = HTTPBearer(auto_error=False, description="API token from `hoso token create`")
+cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="Web session from POST /auth/login")
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def get_archive(request: Request) -> Archive:
+    archive: Archive = request.app.state.archive
+    return archive
+
+
+def get_session(archive: Archive = Depends(get_archive)) -> Iterator[Session]:
+    with archive.sessions() as session:
+        yield session
+
+
+def client_ip(request: Request) -> str:
+    """The client's address for throttling and the audit trail (API and web pages alike): X-Forwarded-For is
+    believed only from HOSO_TRUSTED_PROXIES (hoso/netaddr.py), so a client cannot choose its own address."""
+    archive: Archive | None = getattr(request.app.state, "archive", None)
+    trusted = archive.settings.trusted_proxy_networks if archive is not None else []
+    peer = request.client.host if request.client else ""
+    return resolve_client_ip(peer, request.headers.getlist("x-forwarded-for"), trusted)
+
+
+async def current_user(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+    session_secret: str | None = Depends(cookie),
+    archive: Archive = Depends(get_archive),
+) -> User:
+    """The authenticated caller. Async on purpose: the database work runs in the thread pool, but the credential is
+    published here, in the request's own task, as `permissions.CREDENTIAL` — a ContextVar set in a sync dependency
+    would stay in its worker thread, while one set here is copied into the thread of every sync dependency and
+    endpoint that follows. `permitted()` applies that credential's scopes whenever its caller passes none, so a
+    service that checks a permission cannot forget the token's scopes (finding: scopes ignored on /retention/*).
+    A web session is never narrowed (scopes None)."""
+    ip = client_ip(request)
+    user, scopes, session_id = await run_in_threadpool(
+        _authenticate, request, archive, credentials, session_secret, ip
+    )
+    CREDENTIAL.set(Credential(user.id, scopes, ip))
+    request.state.user = user
+    request.state.token_scopes = scopes
+    request.state.web_session_id = session_id
+    return user
+
+
+def _authenticate(
+    request: Request,
+    archive: Archive,
+    credentials: HTTPAuthorizationCredentials | None,
+    session_secret: str | None,
+    ip: str,
+) -> tuple[User, frozenset[str] | None, int | None]:
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        try:
+            with archive.sessions() as session, session.begin():
+                user, token = authenticate_api_token(session, credentials.credentials)
+                scopes = token_scopes(token)
+                session.expunge(user)
+        except AuthError:
+            _record_bad_token(archive, credentials.credentials, ip, request.url.path)
+            raise
+        return user, scopes, None
+    if session_secret:
+        try:
+            with archive.sessions() as session, session.begin():
+                user, row = authenticate_session(session, session_secret)
+                session_id = row.id
+                session.expunge(user)
+        except AuthError as exc:
+            record_refusal(
+                archive.engine, user_id=None, reason=exc.code, status=401, ip=ip, path=request.url.path
+            )
+            raise
+        if request.method not in SAFE_METHODS and not csrf_ok(
+            session_secret, request.headers.get(CSRF_HEADER)
+        ):
+            record_refusal(
+                archive.engine,
+                user_id=user.id,
+                reason="csrf",
+                status=403,
+                ip=ip,
+                path=request.url.path,
+                organisation_id=user.organisation_id,
+            )
+            raise PermissionDenied(
+                "Thiếu hoặc sai mã chống giả mạo yêu cầu (X-CSRF-Token)",
+                "Missing or wrong CSRF token (X-CSRF-Token header)",
+                code="csrf_failed",
+            )
+        return user, None, session_id
+    # no credentials at all: refused, not recorded (nothing was presented; anyone can send this at any rate)
+    raise AuthError(
+        "Cần đăng nhập (phiên đăng nhập hoặc mã truy cập Bearer)",
+        "Authentication required (session cookie or Bearer token)",
+    )
+
+
+def _record_bad_token(archive: Archive, secret: str, ip: str, path: str) -> None:
+    """Why a presented token was refused, and whose it was when it is one of ours (revoked, expired, disabled)."""
+    with archive.sessions() as session:
+        token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(secret)))
+        if token is None:
+            reason, user_id, detail = "token_unknown", None, {}
+        else:
+            if token.revoked_at is not None:
+                reason = "token_revoked"
+            elif token.expires_at is not None and token.expires_at <= utcnow():
+                reason = "token_expired"
+            else:
+                reason = "account_disabled"
+            user_id, detail = token.user_id, {"token_id": token.id, "token_prefix": token.prefix}
+    record_refusal(
+        archive.engine, user_id=user_id, reason=reason, status=401, ip=ip, path=path, detail=detail
+    )
+
+
+@dataclass
+class Guard:
+    """The authenticated caller plus what their credential allows; every route check goes through it."""
+
+    user: User
+    scopes: frozenset[str] | None  # an API token's scopes; None = not narrowed
+
+    def check(
+        self,
+        session: Session,
+        action: str,
+        organisation: Organisation | None,
+        *,
+        document_id: str | None = None,
+    ) -> User:
+        """Raise PermissionDenied (recorded) unless allowed; returns the user attached to `session`."""
+        user = session.merge(self.user, load=True)
+        authorize(session, user, action, organisation, scopes=self.scopes, document_id=document_id)
+        return user
+
+    def school_ids(self, session: Session, action: str) -> list[int] | None:
+        return school_ids_for(session, session.merge(self.user), action, scopes=self.scopes)
+
+
+def get_guard(request: Request, user: User = Depends(current_user)) -> Guard:
+    return Guard(user, getattr(request.state, "token_scopes", None))
+
+
+def require(action: str) -> Callable[..., Guard]:
+    """A dependency for actions not tied to one organisation (only the system administrator holds those)."""
+
+    def dependency(guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)) -> Guard:
+        with archive.sessions() as session:
+            guard.check(session, action, None)
+        return guard
+
+    return dependency

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.datastructures import UploadFile
+
+from archive import documents as docs
+from archive.context import Archive
+from archive.ingest import _resolve, ingest_stream
+from archive.permissions import upload_action
+from hoso.api.deps import Guard, get_archive, get_guard
+from hoso.api.upload_form import OPENAPI_UPLOAD, read_upload_form
+
+router = APIRouter(tags=["documents"])
+
+
+@router.post(
+    "/documents",
+    status_code=201,
+    summary="Upload a file: stored as verified copies in every replica, then catalogued",
+    responses={200: {"description": "The same bytes were already stored for this school and type"}},
+    openapi_extra=OPENAPI_UPLOAD,
+)
+async def upload(
+    request: Request, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
+) -> JSONResponse:
+    # the dependencies have authenticated the caller: only now is the body read (hoso/api/upload_form.py)
+    try:
+        form = await read_upload_form(request)
+        assert form.file is not None
+        return await run_in_threadpool(_store_upload, archive, guard, form.file, form.fields)
+    finally:
+        await request.close()  # the spooled form file goes now, not when the connection does
+
+
+def _store_upload(archive: Archive, guard: Guard, file: UploadFile, fields: dict[str, str]) -> JSONResponse:
+    with archive.sessions() as session:
+        # who may upload depends on whose record it is: school, professional group, or the teacher's own
+        org, dtype = _resolve(session, fields["school"], fields["type"])
+        user = guard.check(session, upload_action(dtype.kept_by), org)
+        session.expunge(user)
+    result = ingest_stream(
+        archive,
+        file.file,
+        filename=file.filename or "",
+        school=fields["school"],
+        type_code=fields["type"],
+        year=fields["year"],
+        title=fields.get("title") or None,
+        class_name=fields.get("class_name") or None,
+        subject=fields.get("subject") or None,
+        teacher=fields.get("teacher") or None,
+        actor=user,
+    )
+    with archive.sessions() as session:
+        body = docs.document_to_dict(session, docs.get_document(session, result.document.id))
+    body["created"] = result.created
+    return JSONResponse(body, status_code=201 if result.created else 200)
+
+
+@router.get("/documents", summary="Search the catalog")
+def list_documents(
+    school: str | None = None,
+    type: str | None = None,
+    year: str | None = None,
+    q: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    archive: Archive = Depends(get_archive),
+    guard: Guard = Depends(get_guard),
+) -> dict[str, Any]:
+    with archive.sessions() as session:
+        # only what the caller may read: their school, or their inspection jurisdiction
+        rows, total = docs.list_documents(
+            session,
+            school=school,
+            type_code=type,
+            year=year,
+            q=q,
+            school_ids=guard.school_ids(session, "document.read"),
+            limit=limit,
+            offset=offset,
+        )
+        return {"total": total, "items": [docs.document_to_dict(session, d, full=False) for d in rows]}
+
+
+@router.get("/documents/{doc_id}", summary="One document with its versions and replica states")
+def get_document(
+    doc_id: str, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
+) -> dict[str, Any]:
+    with archive.sessions() as session:
+        doc = docs.get_document(session, doc_id)
+        guard.check(session, "document.read", doc.school, document_id=doc.id)
+        return docs.document_to_dict(session, doc)
+
+
+@router.get(
+    "/documents/{doc_id}/content",
+    summary="The bytes, as an attachment (never a link), from a copy verified against the catalog digest",
+    response_class=StreamingResponse,
+)
+def get_content(
+    doc_id: str,
+    version: int | None = None,
+    archive: Archive = Depends(get_archive),
+    guard: Guard = Depends(get_guard),
+) -> StreamingResponse:
+    with archive.sessions() as session:
+        doc = docs.get_document(session, doc_id)
+        user = guard.check(session, "document.download", doc.school, document_id=doc.id)
+        session.expunge(user)
+    content = docs.open_content(archive, doc_id, version=version, actor=user)
+    headers = {
+        "Content-Disposition": docs.content_disposition(content.filename),
+        "Content-Length": str(content.size),
+        "Digest": f"sha-256={content.sha256}",
+        "X-Content-SHA256": content.sha256,
+        "Cache-Control": "private, no-store",
+    }
+    return StreamingResponse(content.chunks, media_type=content.media_type, headers=headers)

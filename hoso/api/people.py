@@ -1,0 +1,11 @@
+"""HTTP routes for people (registered in hoso/app.py): login/logout and /me, people and tokens, locks, audit."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hoso.api import audit_routes, auth_routes, locks_routes, users_routes
+
+router = APIRouter(tags=["people"])
+for sub in (auth_routes, users_routes, locks_routes, audit_routes):
+    router.include_router(sub.router)

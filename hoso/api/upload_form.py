@@ -1,0 +1,91 @@
+"""Reading an upload's multipart body only after the caller is authenticated and allowed.
+
+A route that declares File/Form parameters has its body read by FastAPI before any dependency runs, so an anonymous
+client could make the server spool a gigabyte before hearing 401. Upload routes therefore declare no body
+parameters: their dependencies authenticate first, then the route calls `read_upload_form`. The body's size, idle time
+and rate are bounded by hoso/http_limits.py while it is read; the schema for /openapi.json is given by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from archive.errors import InvalidInput
+
+FIELD_LIMITS = {  # the catalog's column widths: longer values are refused here, not truncated by a database
+    "school": 32,
+    "type": 64,
+    "year": 20,
+    "title": 500,
+    "class_name": 50,
+    "subject": 100,
+    "teacher": 200,
+}
+REQUIRED = ("school", "type", "year")
+
+
+@dataclass
+class UploadForm:
+    file: UploadFile | None
+    fields: dict[str, str]
+
+
+async def read_upload_form(request: Request, *, require_file: bool = True) -> UploadForm:
+    form = await request.form(max_files=1, max_fields=len(FIELD_LIMITS) + 4, max_part_size=64 * 1024)
+    upload = form.get("file")
+    file = upload if isinstance(upload, UploadFile) else None
+    fields = {name: value.strip() for name in FIELD_LIMITS if isinstance(value := form.get(name), str)}
+    if require_file:
+        missing = [name for name in REQUIRED if not fields.get(name)] + ([] if file else ["file"])
+        if missing:
+            names = ", ".join(missing)
+            raise InvalidInput(
+                f"Dữ liệu gửi lên không hợp lệ hoặc thiếu: {names}", f"Invalid or missing input: {names}"
+            )
+    too_long = [name for name, value in fields.items() if len(value) > FIELD_LIMITS[name]]
+    if too_long:
+        raise InvalidInput(
+            "Quá dài: " + ", ".join(f"{n} (tối đa {FIELD_LIMITS[n]} ký tự)" for n in too_long),
+            "Too long: " + ", ".join(f"{n} (at most {FIELD_LIMITS[n]} characters)" for n in too_long),
+            code="too_long",
+        )
+    return UploadForm(file, fields)
+
+
+def _text(description: str, max_length: int) -> dict[str, Any]:
+    return {"type": "string", "maxLength": max_length, "description": description}
+
+
+OPENAPI_UPLOAD: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", *REQUIRED],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The file (PDF export, lesson plan …)",
+                        },
+                        "school": _text("School code", FIELD_LIMITS["school"]),
+                        "type": _text(
+                            "Document type code (shared/data/document-types.csv)", FIELD_LIMITS["type"]
+                        ),
+                        "year": _text("School year, e.g. 2024-2025", FIELD_LIMITS["year"]),
+                        "title": _text("Title", FIELD_LIMITS["title"]),
+                        "class_name": _text("Class, e.g. 10A1", FIELD_LIMITS["class_name"]),
+                        "subject": _text("Subject", FIELD_LIMITS["subject"]),
+                        "teacher": _text("Teacher", FIELD_LIMITS["teacher"]),
+                    },
+                }
+            }
+        },
+    }
+}

@@ -1,0 +1,41 @@
+"""The one composition root: reads the typed Settings and builds the archive (catalog engine, sessions, replica
+stores, signing setup). Every entry point — the web app, each CLI command, the worker, benchmarks and tests — gets its
+Archive from here, and `opened()` closes it however the caller ends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from archive.context import Archive
+from archive.db import make_engine, make_sessionmaker
+from archive.secrets_box import SESSION_INFO_KEY
+from archive.settings import Settings
+from archive.signatures import install_signing_hooks
+from storage import ReplicaSet, open_store
+
+from .migrate import upgrade
+
+
+def build_archive(settings: Settings, *, migrate: bool = False) -> Archive:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    if migrate:
+        upgrade(engine)
+    stores = [open_store(url) for url in settings.replica_urls]
+    replicas = ReplicaSet(stores, settings.min_replicas)
+    sessions = make_sessionmaker(engine)
+    sessions.configure(info={SESSION_INFO_KEY: settings})  # where archive.auth finds the TOTP secrets' key
+    archive = Archive(settings, engine, sessions, replicas)
+    install_signing_hooks(archive)
+    return archive
+
+
+@contextmanager
+def opened(settings: Settings | None = None, *, migrate: bool = True) -> Iterator[Archive]:
+    """An archive for one command or one process, closed when the block ends (normally or not)."""
+    archive = build_archive(settings if settings is not None else Settings(), migrate=migrate)
+    try:
+        yield archive
+    finally:
+        archive.close()

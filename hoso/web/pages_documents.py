@@ -1,0 +1,134 @@
+"""Documents: the list (only what the viewer may read), one document, its validation report, the school seal.
+
+Each check is the API's: school_ids_for("document.read") for lists, authorize() for one document and each action,
+so a page never shows what GET /api/v1/documents would refuse."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive import documents as docs
+from archive import signatures
+from archive.models import Document, DocumentType, Organisation, User
+from archive.permissions import authorize, permitted, school_ids_for
+from hoso.web.common import Viewer, WebRoute, archive_of, form_viewer, pager, render, viewer
+from hoso.web.pages_signing import may_sign_personally
+from hoso.web.seal import carries_seal
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+PAGE_SIZE = 20
+DOC_ACTIONS = ("document.download", "document.validate", "document.seal")
+
+
+def readable_schools(session: Session, ids: list[int] | None) -> list[Organisation]:
+    stmt = select(Organisation).where(Organisation.kind == "truong").order_by(Organisation.code)
+    if ids is not None:
+        stmt = stmt.where(Organisation.id.in_(ids))
+    return list(session.scalars(stmt))
+
+
+def document_types(session: Session) -> list[DocumentType]:
+    return list(session.scalars(select(DocumentType).order_by(DocumentType.name_vi)))
+
+
+def school_years(session: Session, ids: list[int] | None) -> list[str]:
+    stmt = select(Document.school_year).distinct().order_by(Document.school_year.desc())
+    if ids is not None:
+        stmt = stmt.where(Document.school_id.in_(ids))
+    return list(session.scalars(stmt))
+
+
+@router.get("/ho-so")
+def document_list(
+    request: Request,
+    school: str = "",
+    type_code: str = Query("", alias="type"),
+    year: str = "",
+    q: str = Query("", max_length=200),
+    page: int = Query(1, ge=1, le=1_000_000),
+    who: Viewer = Depends(viewer),
+) -> Response:
+    filters = {"school": school, "type": type_code, "year": year, "q": q.strip()}
+    with archive_of(request).sessions() as session:
+        user = session.merge(who.user)
+        ids = school_ids_for(session, user, "document.read")
+        rows, total = docs.list_documents(
+            session, school=school or None, type_code=type_code or None, year=year or None,
+            q=filters["q"] or None, school_ids=ids, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+        )  # fmt: skip
+        items = [docs.document_to_dict(session, d, full=False) for d in rows]
+        schools = [(o.code, o.name) for o in readable_schools(session, ids)]
+        types = [(t.code, t.name_vi) for t in document_types(session)]
+        years = school_years(session, ids)
+    return render(
+        request, "documents.html", items=items, total=total, **pager("/ho-so", filters, page, total, PAGE_SIZE),
+        filters=filters, schools=schools, types=types, years=years, no_scope=ids == [],
+    )  # fmt: skip
+
+
+def _may(session: Session, user: User, doc: Document) -> dict[str, bool]:
+    return {action.split(".")[1]: permitted(session, user, action, doc.school) for action in DOC_ACTIONS}
+
+
+@router.get("/ho-so/{doc_id}")
+def document_page(
+    request: Request,
+    doc_id: str,
+    da_ky: int | None = Query(None, ge=1),
+    moi: int | None = Query(None),
+    ca_nhan: int | None = Query(None),
+    who: Viewer = Depends(viewer),
+) -> Response:
+    archive = archive_of(request)
+    with archive.sessions() as session, session.begin():
+        doc = docs.get_document(session, doc_id)
+        user = session.merge(who.user)
+        authorize(session, user, "document.read", doc.school, document_id=doc.id)
+        data = docs.document_to_dict(session, doc)
+        may = _may(session, user, doc)
+        may["sign_personal"] = may_sign_personally(session, user, doc)
+    versions = data.get("versions", [])
+    signed_now = next((v for v in versions if v["number"] == da_ky), None)
+    current = next((v for v in versions if v["number"] == data["version"]), None)
+    signable = data["media_type"] == "application/pdf" and data["status"] == "active"
+    # once the current version carries the school seal, a second seal is pointless: say so instead of offering it
+    sealed = signable and may["seal"] and carries_seal(archive, (current or {}).get("validation"))
+    return render(
+        request, "document.html", doc=data, may=may, signed_now=signed_now, created=moi, personal=ca_nhan == 1,
+        can_seal=may["seal"] and signable and not sealed, sealed=sealed,
+        can_sign_personal=may["sign_personal"] and signable,
+    )  # fmt: skip
+
+
+@router.post("/ho-so/{doc_id}/ky-so")
+def seal(request: Request, doc_id: str, who: Viewer = Depends(form_viewer)) -> Response:
+    """The school's seal signature with the organisation's server-held key (never a person's key)."""
+    archive = archive_of(request)
+    with archive.sessions() as session, session.begin():
+        doc = docs.get_document(session, doc_id)
+        authorize(session, session.merge(who.user), "document.seal", doc.school, document_id=doc.id)
+    version = signatures.sign_document(
+        archive, doc_id, actor=who.user, reason="Ký số bằng con dấu của trường / school seal"
+    )
+    return RedirectResponse(f"/ho-so/{doc_id}?da_ky={version.number}", status_code=303)
+
+
+@router.get("/ho-so/{doc_id}/kiem-tra")
+def validation_page(
+    request: Request,
+    doc_id: str,
+    version: int | None = Query(None, ge=1),
+    who: Viewer = Depends(viewer),
+) -> Response:
+    archive = archive_of(request)
+    with archive.sessions() as session, session.begin():
+        doc = docs.get_document(session, doc_id)
+        authorize(session, session.merge(who.user), "document.validate", doc.school, document_id=doc.id)
+        data = docs.document_to_dict(session, doc, full=False)
+    report: dict[str, Any] = signatures.validate_document(archive, doc_id, version=version, actor=who.user)
+    return render(request, "validation.html", doc=data, report=report, version=version or data["version"])
