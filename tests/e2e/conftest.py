@@ -1,3 +1,5 @@
+"""Fixtures for the end-to-end tests: a live server on a fresh catalog, and one real Chromium per module."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -6,25 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LiveServer, cli_env, start_server, stop_server
-
-
-def server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = cli_env({"HOSO_DATA_DIR": str(tmp_path / "var"), "HOSO_SCHEDULER_ENABLED": "false", **extra})
-    return env
-
-
-def boot(tmp_path: Path, **extra: str) -> LiveServer:
-    env = server_env(tmp_path, **extra)
-    from tests.conftest import run_cli
-
-    run_cli("db", "upgrade", env=env)
-    run_cli("org", "add", "79", "--name", "Sở GDĐT Thử", "--kind", "so", env=env)
-    run_cli(
-        "org", "add", "T01", "--name", "Trường THPT Thử Nghiệm", "--kind", "truong", "--level", "THPT",
-        "--parent", "79", env=env,
-    )  # fmt: skip
-    return start_server(env, tmp_path / "server.log")
+from tests.factories import boot
+from tests.processes import LiveServer, stop_server
 
 
 @pytest.fixture

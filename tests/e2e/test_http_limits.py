@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LiveServer, stop_server
-from tests.e2e.conftest import boot
+from tests.factories import boot
+from tests.processes import LiveServer, stop_server
 
 MB = 1024 * 1024
 LIMIT = 5 * MB

@@ -6,7 +6,8 @@ import hashlib
 from pathlib import Path
 from urllib.parse import quote
 
-from tests.conftest import LiveServer, make_pdf
+from tests.factories import make_pdf
+from tests.processes import LiveServer
 
 
 def _copy_paths(var: Path, sha: str) -> list[Path]:

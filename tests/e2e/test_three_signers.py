@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from asn1crypto import pem
 
-from tests.conftest import LiveServer, make_pdf, stop_server
-from tests.e2e.conftest import boot
+from tests.factories import boot, make_pdf
+from tests.processes import LiveServer, stop_server
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 PIN = "123456"

@@ -11,8 +11,8 @@ import psutil
 import pytest
 
 from bench.pdfgen import make_big_pdf
-from tests.conftest import stop_server
-from tests.e2e.conftest import boot
+from tests.factories import boot
+from tests.processes import stop_server
 
 MB = 1024 * 1024
 

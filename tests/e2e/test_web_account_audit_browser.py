@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LiveServer, make_pdf, stop_server
-from tests.e2e.conftest import boot
-from tests.e2e.webkit import add_user, chromium_path, login, logout
+from tests.e2e.webkit import chromium_path, login, logout
+from tests.factories import add_server_user, boot, make_pdf
+from tests.processes import LiveServer, stop_server
 
 PRINCIPAL = ("hieutruong", "Mật-khẩu-Hiệu-trưởng-2025", "Phạm Văn Hiệu")
 TEACHER = ("giaovien", "Mật-khẩu-Giáo-viên-2025", "Lê Thị Giáo")
@@ -27,8 +27,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server = boot(tmp)
     server.cli("org", "add", "T02", "--name", "Trường THPT Bên Cạnh", "--kind", "truong", "--level", "THPT",
                "--parent", "79")  # fmt: skip
-    add_user(server, PRINCIPAL[0], PRINCIPAL[1], PRINCIPAL[2], ("hieu_truong", "T01"))
-    add_user(server, TEACHER[0], TEACHER[1], TEACHER[2], ("gvbm", "T01"))
+    add_server_user(server, PRINCIPAL[0], PRINCIPAL[1], PRINCIPAL[2], ("hieu_truong", "T01"))
+    add_server_user(server, TEACHER[0], TEACHER[1], TEACHER[2], ("gvbm", "T01"))
     yield server
     stop_server(server)
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LiveServer, make_pdf, stop_server
-from tests.e2e.conftest import boot
-from tests.e2e.webkit import add_user, chromium_path, login, logout
+from tests.e2e.webkit import chromium_path, login, logout
+from tests.factories import add_server_user, boot, make_pdf
+from tests.processes import LiveServer, stop_server
 
 OFFICE = ("vanthu", "Mật-khẩu-Văn-thư-2025", "Nguyễn Thị Thư")
 INSPECTOR = ("thanhtra", "Mật-khẩu-Thanh-tra-2025", "Trần Văn Tra")
@@ -23,8 +23,8 @@ INSPECTOR = ("thanhtra", "Mật-khẩu-Thanh-tra-2025", "Trần Văn Tra")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     chromium_path()  # skip (or fail in CI) before paying for a server
     server = boot(tmp_path_factory.mktemp("web"))
-    add_user(server, OFFICE[0], OFFICE[1], OFFICE[2], ("van_thu", "T01"))
-    add_user(server, INSPECTOR[0], INSPECTOR[1], INSPECTOR[2], ("inspector_so", "79"))
+    add_server_user(server, OFFICE[0], OFFICE[1], OFFICE[2], ("van_thu", "T01"))
+    add_server_user(server, INSPECTOR[0], INSPECTOR[1], INSPECTOR[2], ("inspector_so", "79"))
     yield server
     stop_server(server)
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LiveServer, make_pdf, run_cli, stop_server
-from tests.e2e.conftest import boot
-from tests.e2e.webkit import add_user, chromium_path, login, logout
+from tests.e2e.webkit import chromium_path, login, logout
+from tests.factories import add_server_user, boot, make_pdf
+from tests.processes import LiveServer, run_cli, stop_server
 
 OFFICE = ("vanthu", "Mật-khẩu-Văn-thư-2025", "Nguyễn Thị Thư")
 TEACHER = (
@@ -29,8 +29,8 @@ TEACHER = (
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     chromium_path()
     server = boot(tmp_path_factory.mktemp("web-sign"))
-    add_user(server, OFFICE[0], OFFICE[1], OFFICE[2], ("van_thu", "T01"))
-    add_user(server, TEACHER[0], TEACHER[1], TEACHER[2], ("gvbm", "T01"))
+    add_server_user(server, OFFICE[0], OFFICE[1], OFFICE[2], ("van_thu", "T01"))
+    add_server_user(server, TEACHER[0], TEACHER[1], TEACHER[2], ("gvbm", "T01"))
     yield server
     stop_server(server)
 

@@ -1,4 +1,4 @@
-"""Helpers for the browser tests: the system Chromium driven by the playwright package, accounts made with the CLI.
+"""Helpers for the browser tests: the system Chromium driven by the playwright package, signing in and out.
 
 Chromium comes from Debian (/usr/bin/chromium); `playwright install` is never used (no internet). In CI a missing
 browser is a failure, elsewhere the browser tests are skipped."""
@@ -12,8 +12,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-
-from tests.conftest import LiveServer, run_cli
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -48,17 +46,6 @@ def browser() -> Iterator[Any]:
             yield b
         finally:
             b.close()
-
-
-def add_user(live: LiveServer, username: str, password: str, full_name: str, *roles: tuple[str, str]) -> None:
-    """`hoso user create` + `hoso user grant`, as an operator would do it on the server."""
-    env = live.env | {"HOSO_WEB_TEST_PASSWORD": password}
-    run_cli(
-        "user", "create", username, "--full-name", full_name, "--password-env", "HOSO_WEB_TEST_PASSWORD",
-        env=env,
-    )  # fmt: skip
-    for role, org in roles:
-        live.cli("user", "grant", username, role, org)
 
 
 def login(page: Any, base_url: str, username: str, password: str) -> None:

@@ -16,7 +16,7 @@ from archive.context import Archive
 from archive.errors import IngestRefused
 from archive.ingest import ingest_file
 from archive.models import Document
-from tests.conftest import make_pdf
+from tests.factories import make_pdf
 
 N = pikepdf.Name
 S = pikepdf.String

@@ -13,24 +13,21 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from archive import accounts, orgs
 from archive import content_checks as cc
 from archive.context import Archive
 from archive.documents import document_to_dict, get_document
 from archive.ingest import ingest_file
 from archive.models import Document, Version
 from hoso.app import create_app
-from hoso.bootstrap import build_archive
-from tests.conftest import cli_env, folder_replicas, make_pdf, make_settings, run_cli, seed_orgs
+from tests.factories import PASSWORD, add_person, bearer, folder_replicas, hoso_env, make_archive, make_pdf
+from tests.processes import run_cli
 
-PASSWORD = "mật-khẩu-đủ-dài-2025"
 MISSING_VI = "Kế hoạch bài dạy chưa có mục «Rút kinh nghiệm»"
 
 
 @pytest.fixture
 def catalog(tmp_path: Path, db_url: str) -> Iterator[Archive]:
-    a = build_archive(make_settings(tmp_path, database_url=db_url), migrate=True)
-    seed_orgs(a)
+    a = make_archive(tmp_path, database_url=db_url)
     yield a
     a.close()
 
@@ -136,12 +133,9 @@ def test_the_check_commits_with_the_version(
 
 
 def test_upload_api_and_document_page_show_the_finding(catalog: Archive, tmp_path: Path):
-    with catalog.sessions() as s, s.begin():
-        user = accounts.create_user(s, username="gv", full_name="Giáo viên Toán", password=PASSWORD)
-        accounts.grant_role(s, user, "gvbm", orgs.get_organisation(s, "T01"))
-        secret = accounts.create_token(s, user=user, name="test", ttl_days=1).secret
+    add_person(catalog, "gv", ("gvbm", "T01"), full_name="Giáo viên Toán", password=PASSWORD)
     app = create_app(catalog.settings, archive=catalog)
-    api = TestClient(app, headers={"Authorization": f"Bearer {secret}"})
+    api = TestClient(app, headers=bearer(catalog, "gv", name="test", ttl_days=1))
 
     def upload(path: Path) -> dict:
         form = {"school": "T01", "type": "ke-hoach-bai-day", "year": "2024-2025"}
@@ -176,15 +170,9 @@ def test_upload_api_and_document_page_show_the_finding(catalog: Archive, tmp_pat
 def test_cli_documents_get_prints_one_line(tmp_path: Path):
     data_dir = tmp_path / "var"
     replicas = folder_replicas(tmp_path)
-    a = build_archive(make_settings(tmp_path, data_dir=data_dir, replicas=replicas), migrate=True)
-    seed_orgs(a)
+    a = make_archive(tmp_path, data_dir=data_dir, replicas=replicas)
     r = ingest(a, without_section(tmp_path))
     a.close()
-    env = {
-        "HOSO_DATA_DIR": str(data_dir),
-        "HOSO_REPLICAS": ",".join(replicas),
-        "HOSO_SCHEDULER_ENABLED": "false",
-    }
-    out = run_cli("documents", "get", r.document.id, env=cli_env(env)).stdout
+    out = run_cli("documents", "get", r.document.id, env=hoso_env(data_dir, replicas=replicas)).stdout
     lines = [x for x in out.splitlines() if x.startswith("check ")]
     assert lines == [f"check rut_kinh_nghiem: missing — {MISSING_VI}"]

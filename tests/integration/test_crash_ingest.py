@@ -7,18 +7,12 @@ import json
 import signal
 from pathlib import Path
 
-from tests.conftest import cli_env, make_pdf, run_cli
+from tests.factories import hoso_env, make_pdf
+from tests.processes import run_cli
 
 
 def _env(tmp_path: Path, db_url: str, **extra: str) -> dict[str, str]:
-    return cli_env(
-        {
-            "HOSO_DATA_DIR": str(tmp_path / "var"),
-            "HOSO_DATABASE_URL": db_url,
-            "HOSO_SCHEDULER_ENABLED": "false",
-            **extra,
-        }
-    )
+    return hoso_env(tmp_path / "var", database_url=db_url, **extra)
 
 
 def test_kill_between_copies_and_commit_leaves_only_harmless_orphans(tmp_path: Path, db_url: str):

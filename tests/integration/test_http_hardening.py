@@ -11,21 +11,14 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from archive import accounts
 from archive.context import Archive
 from archive.events import record_event
 from archive.ingest import ingest_file
 from archive.models import Document
 from hoso.app import create_app
-from tests.conftest import make_pdf, make_settings
+from tests.factories import bearer, make_archive, make_pdf, make_settings
 
 HEADERS = ("content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy")
-
-
-def _token(archive: Archive, username: str = "admin") -> dict[str, str]:
-    with archive.sessions() as s, s.begin():
-        issued = accounts.create_token(s, user=accounts.get_user(s, username))
-    return {"Authorization": f"Bearer {issued.secret}"}
 
 
 def _client(archive: Archive) -> TestClient:
@@ -38,7 +31,7 @@ def _upload(c: TestClient, h: dict[str, str], pdf: Path, **fields: str) -> objec
 
 
 def test_pages_api_answers_and_downloads_carry_security_headers(archive: Archive, tmp_path: Path):
-    h = _token(archive)
+    h = bearer(archive)
     with _client(archive) as c:
         doc = _upload(c, h, make_pdf(tmp_path / "so.pdf")).json()  # type: ignore[attr-defined]
         answers = [
@@ -76,7 +69,7 @@ def test_audit_csv_export_never_starts_a_cell_with_a_formula(archive: Archive):
         record_event(s, "test.csv", actor_name=evil, detail={"note": "+SUM(1,2)"})
     with _client(archive) as c:
         r = c.get(
-            "/api/v1/audit/export", params={"format": "csv", "action": "test.csv"}, headers=_token(archive)
+            "/api/v1/audit/export", params={"format": "csv", "action": "test.csv"}, headers=bearer(archive)
         )
     assert r.status_code == 200
     rows = list(csv.DictReader(io.StringIO(r.text)))
@@ -89,7 +82,7 @@ def test_audit_csv_export_never_starts_a_cell_with_a_formula(archive: Archive):
 def test_health_shows_store_addresses_only_to_the_system_administrator(archive: Archive):
     with _client(archive) as c:
         anon = c.get("/api/v1/health")
-        admin = c.get("/api/v1/health", headers=_token(archive))
+        admin = c.get("/api/v1/health", headers=bearer(archive))
     assert anon.status_code == admin.status_code == 200
     for url in archive.settings.replica_urls:
         assert url not in anon.text
@@ -98,18 +91,13 @@ def test_health_shows_store_addresses_only_to_the_system_administrator(archive: 
 
 
 def test_refusals_do_not_reveal_server_paths(tmp_path: Path):
-    from hoso.bootstrap import build_archive
-
     folders = [(tmp_path / "kho" / f"ban{i}").as_uri() for i in (1, 2, 3)]
-    archive = build_archive(make_settings(tmp_path, replicas=folders), migrate=True)
+    archive = make_archive(tmp_path, replicas=folders)
     try:
-        from tests.conftest import seed_orgs
-
-        seed_orgs(archive)
         broken = tmp_path / "hong.pdf"
         broken.write_bytes(b"%PDF-1.7\n" + b"\x00garbage" * 500)
         with _client(archive) as c:
-            r = _upload(c, _token(archive), broken)
+            r = _upload(c, bearer(archive), broken)
         assert r.status_code == 422  # type: ignore[attr-defined]
         text = r.text  # type: ignore[attr-defined]
         for secret in (str(tmp_path), str(archive.settings.spool_dir.resolve()), "/tmp/"):
@@ -119,7 +107,7 @@ def test_refusals_do_not_reveal_server_paths(tmp_path: Path):
 
 
 def test_a_disposed_document_answers_410_and_its_bytes_make_a_new_record(archive: Archive, tmp_path: Path):
-    h = _token(archive)
+    h = bearer(archive)
     pdf = make_pdf(tmp_path / "so-dang-bo-2001.pdf")
     with _client(archive) as c:
         first = _upload(c, h, pdf).json()  # type: ignore[attr-defined]
@@ -148,7 +136,7 @@ def test_a_disposed_document_answers_410_and_its_bytes_make_a_new_record(archive
 def test_descriptive_fields_longer_than_their_columns_are_refused(archive: Archive, tmp_path: Path):
     pdf = make_pdf(tmp_path / "dai.pdf")
     with _client(archive) as c:
-        r = _upload(c, _token(archive), pdf, title="T" * 10_000)
+        r = _upload(c, bearer(archive), pdf, title="T" * 10_000)
     assert r.status_code == 422 and r.json()["error"] == "too_long"  # type: ignore[attr-defined]
     # the command line and every other caller of ingest_file get the same rule
     try:

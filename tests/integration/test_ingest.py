@@ -16,15 +16,13 @@ from archive.errors import ArchiveError, IngestRefused, StorageDown
 from archive.ingest import ingest_file
 from archive.manifests import manifest_key
 from archive.models import Document, Event, ReplicaCopy, StoredObject, Version
-from hoso.bootstrap import build_archive
 from storage import content_key
-from tests.conftest import make_settings, seed_orgs
+from tests.factories import make_archive
 
 
 @pytest.fixture
 def catalog(tmp_path: Path, db_url: str):
-    a = build_archive(make_settings(tmp_path, database_url=db_url), migrate=True)
-    seed_orgs(a)
+    a = make_archive(tmp_path, database_url=db_url)
     yield a
     a.close()
 
@@ -176,8 +174,7 @@ def test_refusals_have_codes_and_bilingual_messages_and_store_nothing(
 
 
 def test_too_large_refused(tmp_path: Path, sample_pdf: Path):
-    a = build_archive(make_settings(tmp_path, max_upload_bytes=1000), migrate=True)
-    seed_orgs(a)
+    a = make_archive(tmp_path, max_upload_bytes=1000)
     with pytest.raises(IngestRefused) as ei:
         _ingest(a, sample_pdf)
     assert ei.value.code == "too_large" and ei.value.status == 413
@@ -222,8 +219,7 @@ def test_store_down_refuses_with_503_and_records_nothing(catalog: Archive, sampl
 
 
 def test_min_replicas_two_accepts_with_one_store_down(tmp_path: Path, sample_pdf: Path):
-    a = build_archive(make_settings(tmp_path, min_replicas=2), migrate=True)
-    seed_orgs(a)
+    a = make_archive(tmp_path, min_replicas=2)
     a.replicas.stores[2].available = False  # type: ignore[attr-defined]
     r = _ingest(a, sample_pdf)
     assert sorted(x.state for x in r.replicas) == ["ok", "ok", "unreachable"]

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hoso.app import create_app
-from tests.conftest import make_settings
+from tests.factories import make_settings
 
 PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/login")}
 

@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from archive import accounts, orgs
 from archive.context import Archive
 from archive.documents import document_to_dict, get_document
 from archive.errors import IngestRefused
 from archive.ingest import clean_filename, ingest_file
 from archive.sniff import DOCX, PDF
 from hoso.app import create_app
-from tests.conftest import make_pdf
+from tests.factories import PASSWORD, add_person, bearer, make_pdf
 
 PREFIXES = {
     "dos_executable": b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 50,
@@ -67,12 +66,9 @@ def test_long_names_keep_their_extension():
 
 
 def test_upload_api_refuses_a_prefixed_pdf_and_renames_a_real_one(archive: Archive, tmp_path: Path):
-    with archive.sessions() as s, s.begin():
-        user = accounts.create_user(s, username="vt", full_name="Văn thư", password="mật-khẩu-đủ-dài-2025")
-        accounts.grant_role(s, user, "van_thu", orgs.get_organisation(s, "T01"))
-        secret = accounts.create_token(s, user=user, name="t", ttl_days=1).secret
+    add_person(archive, "vt", ("van_thu", "T01"), full_name="Văn thư", password=PASSWORD)
     api = TestClient(
-        create_app(archive.settings, archive=archive), headers={"Authorization": f"Bearer {secret}"}
+        create_app(archive.settings, archive=archive), headers=bearer(archive, "vt", name="t", ttl_days=1)
     )
     form = {"school": "T01", "type": "hoc-ba", "year": "2024-2025"}
     real = make_pdf(tmp_path / "real.pdf").read_bytes()

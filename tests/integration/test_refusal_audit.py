@@ -16,35 +16,24 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from archive import accounts, orgs
+from archive import accounts
 from archive.context import Archive
 from archive.db import utcnow
 from archive.models import ApiToken, Event
 from archive.permissions import DENIALS_PER_MINUTE
 from hoso.app import create_app
-from hoso.bootstrap import build_archive
-from tests.conftest import make_settings, seed_orgs
+from tests.factories import add_person, issue_token, make_archive, make_pdf
 
 WATCHDOG_SECONDS = 20  # far below SQLite's 30 s busy timeout; PostgreSQL would wait for ever
 
 
 @pytest.fixture
 def world(tmp_path: Path, db_url: str) -> Iterator[Archive]:
-    a = build_archive(make_settings(tmp_path, database_url=db_url), migrate=True)
-    seed_orgs(a)
-    with a.sessions() as s, s.begin():
-        t01 = orgs.get_organisation(s, "T01")
-        for name, role in (("qt.t01", "school_admin"), ("gv.t01", "gvbm")):
-            u = accounts.create_user(s, username=name, organisation_id=t01.id)
-            accounts.grant_role(s, u, role, t01)
+    a = make_archive(tmp_path, database_url=db_url)
+    for name, role in (("qt.t01", "school_admin"), ("gv.t01", "gvbm")):
+        add_person(a, name, (role, "T01"), home="T01")
     yield a
     a.close()
-
-
-def token(a: Archive, username: str, **kw: Any) -> tuple[str, int]:
-    with a.sessions() as s, s.begin():
-        issued = accounts.create_token(s, user=accounts.get_user(s, username), **kw)
-        return issued.secret, issued.token.id
 
 
 def client(a: Archive, secret: str | None = None) -> TestClient:
@@ -73,7 +62,8 @@ def in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
 
 # --- finding 11: 401s and 403s are recorded -------------------------------------------------------------------------
 def test_revoked_token_is_refused_and_recorded_once(world: Archive):
-    secret, token_id = token(world, "gv.t01")
+    issued = issue_token(world, "gv.t01")
+    secret, token_id = issued.secret, issued.token.id
     with world.sessions() as s, s.begin():
         accounts.revoke_token(s, s.get(ApiToken, token_id))
     before = len(denials(world))
@@ -86,7 +76,8 @@ def test_revoked_token_is_refused_and_recorded_once(world: Archive):
 
 
 def test_expired_token_is_refused_and_recorded(world: Archive):
-    secret, token_id = token(world, "gv.t01")
+    issued = issue_token(world, "gv.t01")
+    secret, token_id = issued.secret, issued.token.id
     with world.sessions() as s, s.begin():
         s.get(ApiToken, token_id).expires_at = utcnow() - timedelta(minutes=1)
     r = client(world, secret).get("/api/v1/retention/holds")
@@ -108,13 +99,12 @@ def test_unknown_token_and_forged_session_are_recorded_but_no_credentials_is_not
 
 def test_retention_403_is_recorded(world: Archive, tmp_path: Path):
     from archive.ingest import ingest_file
-    from tests.conftest import make_pdf
 
     pdf = make_pdf(tmp_path / "a.pdf", extra=uuid.uuid4().bytes)
     doc = ingest_file(
         world, pdf, filename="a.pdf", school="T01", type_code="so-ghi-dau-bai", year="2018-2019"
     )
-    teacher = client(world, token(world, "gv.t01")[0])
+    teacher = client(world, issue_token(world, "gv.t01").secret)
     body = {"document_id": doc.document.id, "reason": "inspection", "reference": "QĐ 1"}
     checks = [
         teacher.post("/api/v1/retention/holds", json=body),
@@ -150,8 +140,8 @@ def test_a_flood_of_bad_tokens_writes_a_bounded_number_of_events(world: Archive)
     ids=["other-school", "role-in-other-school"],
 )
 def test_refused_user_creation_answers_at_once_and_is_recorded_once(world: Archive, body: dict[str, Any]):
-    school_admin = client(world, token(world, "qt.t01")[0])
-    admin = client(world, token(world, "admin")[0])
+    school_admin = client(world, issue_token(world, "qt.t01").secret)
+    admin = client(world, issue_token(world, "admin").secret)
     before = len(denials(world))
 
     refused, refused_out = in_thread(

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 import signing
 from archive.context import Archive
-from archive.devpki_server import dev_pki_served
 from archive.documents import get_document, open_content
 from archive.errors import ArchiveError, Conflict, InvalidInput
 from archive.ingest import ingest_file
@@ -20,8 +19,8 @@ from archive.manifests import manifest_key
 from archive.models import Event
 from archive.signatures import finish_signing_session, setup_of, sign_document, start_signing_session
 from archive.signing_models import SigningSession
-from hoso.bootstrap import build_archive
-from tests.conftest import free_port, make_pdf, make_settings, seed_orgs
+from tests.factories import dev_pki_archive, make_pdf
+from tests.processes import free_port
 
 
 @pytest.fixture(scope="module")
@@ -32,15 +31,8 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 @pytest.fixture
 def sarchive(tmp_path: Path, pki_dir: tuple[Path, str]) -> Iterator[Archive]:
-    data_dir = tmp_path / "var"
-    (data_dir).mkdir()
-    (data_dir / "dev-pki").symlink_to(pki_dir[0])
-    a = build_archive(make_settings(tmp_path, base_url=pki_dir[1]), migrate=True)
-    seed_orgs(a)
-    setup = setup_of(a)
-    with dev_pki_served(setup):
+    with dev_pki_archive(tmp_path, pki_dir) as a:
         yield a
-    a.close()
 
 
 def _ingest(a: Archive, path: Path):

@@ -14,15 +14,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from archive import accounts, orgs, sessions
+from archive import accounts, sessions
 from archive.db import utcnow
 from archive.ingest import ingest_file
 from archive.signing_models import SigningSession
 from hoso.app import create_app
-from hoso.bootstrap import build_archive
 from retention.disposal import propose_batch
 from retention.holds import place_hold
-from tests.conftest import make_pdf, make_settings, seed_orgs
+from tests.factories import add_person, make_archive, make_pdf
 
 # the only state-changing routes a document.read token may call
 EXEMPT = {
@@ -55,8 +54,7 @@ FIELD_VALUES: dict[str, Any] = {
 
 @pytest.fixture
 def world(tmp_path: Path) -> Any:
-    a = build_archive(make_settings(tmp_path), migrate=True)
-    seed_orgs(a)
+    a = make_archive(tmp_path)
     ids: dict[str, Any] = {}
     pdf = make_pdf(tmp_path / "a.pdf", extra=uuid.uuid4().bytes)
     doc = ingest_file(a, pdf, filename="a.pdf", school="T01", type_code="so-ghi-dau-bai", year="2018-2019")
@@ -65,10 +63,8 @@ def world(tmp_path: Path) -> Any:
         type_code="so-ghi-dau-bai", year="2023-2024",
     )  # fmt: skip
     with a.sessions() as s, s.begin():
-        t01 = orgs.get_organisation(s, "T01")
         admin = accounts.get_user(s, "admin")
-        gv = accounts.create_user(s, username="gv", organisation_id=t01.id)
-        accounts.grant_role(s, gv, "gvbm", t01)
+        add_person(s, "gv", ("gvbm", "T01"), home="T01")
         ids["read"] = accounts.create_token(s, user=admin, scopes="document.read").secret
         everything = accounts.create_token(s, user=admin, scopes="*")
         ids["all"], ids["token_id"] = everything.secret, everything.token.id

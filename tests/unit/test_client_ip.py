@@ -17,10 +17,9 @@ from archive.context import Archive
 from archive.models import Event, LoginFailure
 from archive.settings import Settings
 from hoso.app import create_app
-from hoso.bootstrap import build_archive
 from hoso.netaddr import resolve_client_ip
-from tests.conftest import make_settings, seed_orgs
-from tests.unit.test_web_pages import PASSWORD, add_user, hidden_token
+from tests.factories import PASSWORD, add_person, make_archive
+from tests.unit.test_web_pages import hidden_token
 
 PROXIES = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("2001:db8:1::/48")]
 
@@ -77,11 +76,8 @@ def test_the_setting_is_parsed_and_a_typo_fails_at_startup(monkeypatch: pytest.M
 @pytest.fixture
 def proxied(tmp_path: Path) -> Iterator[Archive]:
     """An archive behind a proxy at 10.0.0.5 (10.0.0.0/8 trusted), throttling an address after 3 failures."""
-    a = build_archive(
-        make_settings(tmp_path, trusted_proxies="10.0.0.0/8", login_max_failures_per_ip=3), migrate=True
-    )
-    seed_orgs(a)
-    add_user(a, "vanthu", ("van_thu", "T01"))
+    a = make_archive(tmp_path, trusted_proxies="10.0.0.0/8", login_max_failures_per_ip=3)
+    add_person(a, "vanthu", ("van_thu", "T01"), full_name="Người dùng vanthu", password=PASSWORD)
     yield a
     a.close()
 

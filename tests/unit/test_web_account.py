@@ -16,13 +16,14 @@ from archive import accounts, auth
 from archive.context import Archive
 from archive.models import User, WebSession
 from hoso.app import create_app
-from tests.unit.test_web_pages import PASSWORD, add_user, hidden_token, login
+from tests.factories import PASSWORD, add_person
+from tests.unit.test_web_pages import hidden_token, login
 
 
 @pytest.fixture
 def app(archive: Archive) -> object:
-    add_user(archive, "vanthu", ("van_thu", "T01"))
-    add_user(archive, "khac", ("gvbm", "T01"))
+    add_person(archive, "vanthu", ("van_thu", "T01"), full_name="Người dùng vanthu", password=PASSWORD)
+    add_person(archive, "khac", ("gvbm", "T01"), full_name="Người dùng khac", password=PASSWORD)
     return create_app(archive.settings, archive=archive)
 
 

@@ -11,22 +11,20 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from archive import accounts, orgs
+from archive import orgs
 from archive.context import Archive
 from archive.events import record_event
 from archive.ingest import ingest_file
 from hoso.app import create_app
-from tests.conftest import make_pdf
-from tests.unit.test_web_pages import PASSWORD, login
+from tests.factories import PASSWORD, add_person, make_pdf
+from tests.unit.test_web_pages import login
 
 
 @pytest.fixture
 def client(archive: Archive) -> Iterator[TestClient]:
-    with archive.sessions() as s, s.begin():
-        for username, role in (("hieutruong", "hieu_truong"), ("giaovien", "gvbm")):
-            user = accounts.create_user(s, username=username, full_name=username, password=PASSWORD)
-            accounts.grant_role(s, user, role, orgs.get_organisation(s, "T01"))
-        accounts.create_user(s, username="quantri", password=PASSWORD, system_admin=True)
+    for username, role in (("hieutruong", "hieu_truong"), ("giaovien", "gvbm")):
+        add_person(archive, username, (role, "T01"), full_name=username, password=PASSWORD)
+    add_person(archive, "quantri", password=PASSWORD, system_admin=True)
     yield TestClient(create_app(archive.settings, archive=archive))
 
 

@@ -13,32 +13,26 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from archive import accounts, orgs
+from archive import accounts
 from archive.context import Archive
 from archive.models import Document, Event, Version, WebSession
 from hoso.app import create_app
 from hoso.web import PAGE_ROUTERS
 from hoso.web.common import WebRoute, safe_next
-from tests.conftest import make_pdf
+from tests.factories import PASSWORD, add_person, make_pdf
 
-PASSWORD = "mật-khẩu-đủ-dài-2025"
 FAKE_ID = "00000000-0000-0000-0000-000000000001"
-
-
-def add_user(archive: Archive, username: str, *roles: tuple[str, str]) -> None:
-    with archive.sessions() as s, s.begin():
-        user = accounts.create_user(
-            s, username=username, full_name=f"Người dùng {username}", password=PASSWORD
-        )
-        for role, org in roles:
-            accounts.grant_role(s, user, role, orgs.get_organisation(s, org))
 
 
 @pytest.fixture
 def client(archive: Archive) -> Iterator[TestClient]:
-    add_user(archive, "vanthu", ("van_thu", "T01"))
-    add_user(archive, "thanhtra", ("inspector_so", "79"))
-    add_user(archive, "moi")  # an account nobody has given a role yet
+    add_person(archive, "vanthu", ("van_thu", "T01"), full_name="Người dùng vanthu", password=PASSWORD)
+    add_person(
+        archive, "thanhtra", ("inspector_so", "79"), full_name="Người dùng thanhtra", password=PASSWORD
+    )
+    add_person(
+        archive, "moi", full_name="Người dùng moi", password=PASSWORD
+    )  # an account nobody has given a role yet
     yield TestClient(create_app(archive.settings, archive=archive))
 
 

@@ -14,17 +14,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 import signing
-from archive import accounts, orgs
 from archive.context import Archive
-from archive.devpki_server import dev_pki_served
 from archive.ingest import ingest_file
 from archive.models import Version
 from archive.signatures import setup_of
 from archive.signing_models import SigningSession
 from hoso.app import create_app
-from hoso.bootstrap import build_archive
-from tests.conftest import free_port, make_pdf, make_settings, seed_orgs
-from tests.unit.test_web_pages import PASSWORD, hidden_token, login
+from tests.factories import PASSWORD, add_person, dev_pki_archive, make_pdf
+from tests.processes import free_port
+from tests.unit.test_web_pages import hidden_token, login
 
 TEACHER = "Trần Thị Thử"  # the dev PKI's teacher certificate is "Trần Thị Thử (TEST)"
 
@@ -36,21 +34,14 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 @pytest.fixture
 def sarchive(tmp_path: Path, pki_dir: tuple[Path, str]) -> Iterator[Archive]:
-    (tmp_path / "var").mkdir()
-    (tmp_path / "var" / "dev-pki").symlink_to(pki_dir[0])
-    a = build_archive(make_settings(tmp_path, base_url=pki_dir[1]), migrate=True)
-    seed_orgs(a)
-    for username, full_name, role in (
-        ("gvbm", TEACHER, "gvbm"),
-        ("gvkhac", "Lê Văn Khác", "gvbm"),
-        ("vanthu", "Nguyễn Thị Thư", "van_thu"),
-    ):
-        with a.sessions() as s, s.begin():
-            user = accounts.create_user(s, username=username, full_name=full_name, password=PASSWORD)
-            accounts.grant_role(s, user, role, orgs.get_organisation(s, "T01"))
-    with dev_pki_served(setup_of(a)):
+    with dev_pki_archive(tmp_path, pki_dir) as a:
+        for username, full_name, role in (
+            ("gvbm", TEACHER, "gvbm"),
+            ("gvkhac", "Lê Văn Khác", "gvbm"),
+            ("vanthu", "Nguyễn Thị Thư", "van_thu"),
+        ):
+            add_person(a, username, (role, "T01"), full_name=full_name, password=PASSWORD)
         yield a
-    a.close()
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ import pytest
 
 from archive.context import Archive
 from archive.ingest import ingest_file
-from hoso.bootstrap import build_archive
-from tests.conftest import folder_replicas, make_pdf, make_settings, seed_orgs
+from tests.factories import folder_replicas, make_archive, make_pdf
 
 
 def folder_archive(tmp_path: Path, db_url: str | None = None, **overrides: object) -> Archive:
@@ -19,9 +18,7 @@ def folder_archive(tmp_path: Path, db_url: str | None = None, **overrides: objec
     if db_url:
         values["database_url"] = db_url
     values.update(overrides)
-    a = build_archive(make_settings(tmp_path, **values), migrate=True)
-    seed_orgs(a)
-    return a
+    return make_archive(tmp_path, **values)
 
 
 def ingest_pdf(a: Archive, tmp_path: Path, name: str = "Học bạ 10A1.pdf", pages: int = 2):

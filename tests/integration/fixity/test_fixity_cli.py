@@ -13,7 +13,8 @@ from aiosmtpd.controller import Controller
 
 from archive.context import Archive
 from storage import content_key
-from tests.conftest import cli_env, free_port, run_cli
+from tests.factories import archive_env
+from tests.processes import free_port, run_cli
 
 from .conftest import folder_archive, ingest_pdf, store_path
 
@@ -42,17 +43,7 @@ def smtp():
 
 
 def env_for(a: Archive, **extra: str) -> dict[str, str]:
-    s = a.settings
-    return cli_env(
-        {
-            "HOSO_DATA_DIR": str(s.data_dir),
-            "HOSO_DATABASE_URL": s.resolved_database_url,
-            "HOSO_REPLICAS": ",".join(s.replica_urls),
-            "HOSO_SCHEDULER_ENABLED": "false",
-            "HOSO_FIXITY_RETRIES": "0",
-            **extra,
-        }
-    )
+    return archive_env(a, **{"HOSO_FIXITY_RETRIES": "0", **extra})
 
 
 def test_unrepairable_damage_exits_non_zero_lists_the_files_and_mails_the_admins(tmp_path: Path, smtp):

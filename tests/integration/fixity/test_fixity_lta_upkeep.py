@@ -21,16 +21,14 @@ from archive.documents import get_document, open_content
 from archive.ingest import ingest_file
 from archive.models import Event
 from archive.signatures import setup_of, sign_document
-from hoso.bootstrap import build_archive
 from retention.integrity_models import SignatureUpkeep
 from retention.upkeep import renew_due_signatures
-from tests.conftest import free_port, make_pdf, make_settings, seed_orgs
+from tests.factories import make_archive, make_pdf
 
 
 @pytest.fixture
 def sarchive(tmp_path: Path) -> Iterator[Archive]:
-    a = build_archive(make_settings(tmp_path, base_url=f"http://127.0.0.1:{free_port()}"), migrate=True)
-    seed_orgs(a)
+    a = make_archive(tmp_path)
     with dev_pki_served(setup_of(a)):
         yield a
     a.close()

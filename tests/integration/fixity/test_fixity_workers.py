@@ -19,7 +19,7 @@ from archive.models import ReplicaCopy, StoredObject
 from hoso.bootstrap import build_archive
 from retention.fixity import FixityReport, RunOptions, full_run, run_fixity
 from retention.integrity_models import FixityRun
-from tests.conftest import folder_replicas, make_settings, memory_replicas
+from tests.factories import folder_replicas, make_settings, memory_replicas
 
 
 def add_objects(a: Archive, n: int, size: int, *, verified_at: list[datetime] | None = None) -> None:

@@ -10,18 +10,13 @@ import time
 from pathlib import Path
 
 from storage import content_key
-from tests.conftest import cli_env, folder_replicas, make_pdf, run_cli
+from tests.factories import folder_replicas, hoso_env, make_pdf
+from tests.processes import run_cli
 
 
 def _env(tmp_path: Path, db_url: str, **extra: str) -> dict[str, str]:
-    return cli_env(
-        {
-            "HOSO_DATA_DIR": str(tmp_path / "var"),
-            "HOSO_DATABASE_URL": db_url,
-            "HOSO_REPLICAS": ",".join(folder_replicas(tmp_path / "stores")),
-            "HOSO_SCHEDULER_ENABLED": "false",
-            **extra,
-        }
+    return hoso_env(
+        tmp_path / "var", database_url=db_url, replicas=folder_replicas(tmp_path / "stores"), **extra
     )
 
 

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from archive.context import Archive
 from retention import scheduler as sched
 from retention.integrity_models import FixityRun
-from tests.conftest import ROOT, cli_env
+from tests.factories import hoso_env
+from tests.processes import ROOT
 
 JOBS = {
     "fixity-light", "fixity-full-slice", "worm-canary", "signature-upkeep", "metadata-export", "audit-anchor",
@@ -104,7 +105,7 @@ def test_signature_upkeep_needs_the_signing_functions(archive: Archive):
 
 
 def test_worker_command_starts_and_stops_cleanly(tmp_path: Path):
-    env = cli_env({"HOSO_DATA_DIR": str(tmp_path / "var"), "HOSO_SCHEDULER_ENABLED": "false"})
+    env = hoso_env(tmp_path / "var")
     proc = subprocess.Popen(
         [sys.executable, "-m", "hoso.cli", "worker"],
         env=env,

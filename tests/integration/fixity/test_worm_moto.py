@@ -7,7 +7,7 @@ import pytest
 
 from retention.worm import PREFIX, check_store, check_worm
 from storage.s3 import S3Store
-from tests.conftest import make_settings
+from tests.factories import make_settings
 from tests.s3server import start_moto_server, use_dummy_aws_credentials
 
 pytestmark = pytest.mark.s3

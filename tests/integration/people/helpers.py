@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from archive.context import Archive
 from hoso.app import create_app
-from tests.integration.people.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 
 def client_for(archive: Archive, base_url: str = "http://127.0.0.1") -> TestClient:
@@ -22,14 +22,6 @@ def login(client: TestClient, username: str, password: str = PASSWORD, **extra: 
     body: dict[str, Any] = r.json()
     client.headers["X-CSRF-Token"] = body["csrf_token"]
     return body
-
-
-def bearer(archive: Archive, username: str, scopes: str = "*") -> dict[str, str]:
-    from archive import accounts
-
-    with archive.sessions() as s, s.begin():
-        issued = accounts.create_token(s, user=accounts.get_user(s, username), scopes=scopes)
-    return {"Authorization": f"Bearer {issued.secret}"}
 
 
 class CountingHasher:

@@ -10,33 +10,26 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from archive import accounts, orgs
+from archive import accounts
 from archive.context import Archive
 from archive.errors import PermissionDenied
 from archive.models import ApiToken, Event, User
 from archive.permissions import roles_of
-from tests.conftest import cli_env, run_cli
-from tests.integration.people.conftest import PASSWORD
-from tests.integration.people.helpers import bearer, client_for, login
-
-
-def _add(a: Archive, username: str, home: str, *roles: tuple[str, str]) -> None:
-    with a.sessions() as s, s.begin():
-        u = accounts.create_user(
-            s, username=username, organisation_id=orgs.get_organisation(s, home).id, password=PASSWORD
-        )
-        for role, where in roles:
-            accounts.grant_role(s, u, role, orgs.get_organisation(s, where))
+from tests.factories import PASSWORD, add_person, archive_env, bearer
+from tests.integration.people.helpers import client_for, login
+from tests.processes import run_cli
 
 
 @pytest.fixture
 def two_schools(sqlite_world: Archive) -> Archive:
     # home C01 like the school administrator's, but also teaching at C02
-    _add(sqlite_world, "gv.hai.truong", "C01", ("gvbm", "C01"), ("gvbm", "C02"))
+    add_person(sqlite_world, "gv.hai.truong", ("gvbm", "C01"), ("gvbm", "C02"), home="C01", password=PASSWORD)
     # home C01, and an inspector at the Phòng
-    _add(sqlite_world, "gv.phong", "C01", ("gvbm", "C01"), ("inspector_phong", "79-Q1"))
+    add_person(
+        sqlite_world, "gv.phong", ("gvbm", "C01"), ("inspector_phong", "79-Q1"), home="C01", password=PASSWORD
+    )
     # home C02 (another school), a role at C01: still not the C01 administrator's to manage
-    _add(sqlite_world, "gv.ghe", "C02", ("gvbm", "C01"))
+    add_person(sqlite_world, "gv.ghe", ("gvbm", "C01"), home="C02", password=PASSWORD)
     return sqlite_world
 
 
@@ -177,13 +170,7 @@ def test_the_command_line_applies_the_same_rule_to_by(two_schools: Archive):
     """`--by` names who acts, for the record: it may not name someone who could not have done it through the API.
     Without --by the server's operator acts as the system and may (a principal is appointed from above)."""
     a = two_schools
-    env = cli_env(
-        {
-            "HOSO_DATA_DIR": str(a.settings.data_dir),
-            "HOSO_DATABASE_URL": a.settings.resolved_database_url,
-            "HOSO_SCHEDULER_ENABLED": "false",
-        }
-    )
+    env = archive_env(a, replicas=False)
     refused = [
         (("user", "reset-password", "gv.hai.truong", "--by", "quantri"), "forbidden"),
         (("user", "disable", "gv.phong", "--by", "quantri"), "forbidden"),

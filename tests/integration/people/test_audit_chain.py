@@ -16,9 +16,9 @@ from archive.audit import ANCHOR_PREFIX, anchor_chain_head, verify, verify_chain
 from archive.context import Archive
 from archive.events import GENESIS, compute_hash, record_event
 from archive.models import AuditAnchor, ChainHead, Event
-from hoso.bootstrap import build_archive
-from tests.conftest import cli_env, folder_replicas, make_settings, run_cli
-from tests.integration.people.conftest import Tsa, seed_world
+from tests.factories import archive_env, folder_replicas, hoso_env, make_archive, seed_world
+from tests.integration.people.conftest import Tsa
+from tests.processes import free_port, run_cli
 
 
 def _grow(a: Archive, n: int = 6) -> None:
@@ -115,19 +115,10 @@ def test_the_trail_records_people_actions(sqlite_world: Archive):
 
 # --- CLI ----------------------------------------------------------------------------------------------------------
 def _cli_world(tmp_path: Path, db_url: str, **extra: str) -> tuple[dict[str, str], Archive]:
-    settings = make_settings(tmp_path, database_url=db_url, replicas=folder_replicas(tmp_path / "replicas"))
-    a = build_archive(settings, migrate=True)
-    seed_world(a)
-    env = cli_env(
-        {
-            "HOSO_DATA_DIR": str(tmp_path / "var"),
-            "HOSO_DATABASE_URL": db_url,
-            "HOSO_REPLICAS": ",".join(settings.replica_urls),
-            "HOSO_SCHEDULER_ENABLED": "false",
-            **extra,
-        }
+    a = make_archive(
+        tmp_path, seed=seed_world, database_url=db_url, replicas=folder_replicas(tmp_path / "replicas")
     )
-    return env, a
+    return archive_env(a, **extra), a
 
 
 def test_cli_verify_exit_status_and_report(tmp_path: Path, db_url: str):
@@ -146,8 +137,7 @@ def test_cli_verify_exit_status_and_report(tmp_path: Path, db_url: str):
 
 # --- anchors with a real TSA ---------------------------------------------------------------------------------------
 def test_anchor_is_timestamped_and_written_to_every_replica(tmp_path: Path, tsa: Tsa):
-    a = build_archive(make_settings(tmp_path, tsa_url=tsa.url, trust_roots=str(tsa.root_cert)), migrate=True)
-    seed_world(a)
+    a = make_archive(tmp_path, seed=seed_world, tsa_url=tsa.url, trust_roots=str(tsa.root_cert))
     head = _last_id(a)
     anchor = anchor_chain_head(a)
     assert anchor is not None and anchor.event_id == head
@@ -164,8 +154,7 @@ def test_anchor_is_timestamped_and_written_to_every_replica(tmp_path: Path, tsa:
 
 
 def test_a_rewritten_chain_no_longer_matches_its_anchor(tmp_path: Path, tsa: Tsa):
-    a = build_archive(make_settings(tmp_path, tsa_url=tsa.url, trust_roots=str(tsa.root_cert)), migrate=True)
-    seed_world(a)
+    a = make_archive(tmp_path, seed=seed_world, tsa_url=tsa.url, trust_roots=str(tsa.root_cert))
     anchored = anchor_chain_head(a)
     assert anchored is not None
     _grow(a, 2)
@@ -191,8 +180,7 @@ def test_a_rewritten_chain_no_longer_matches_its_anchor(tmp_path: Path, tsa: Tsa
 
 
 def test_a_forged_anchor_file_is_detected(tmp_path: Path, tsa: Tsa):
-    a = build_archive(make_settings(tmp_path, tsa_url=tsa.url, trust_roots=str(tsa.root_cert)), migrate=True)
-    seed_world(a)
+    a = make_archive(tmp_path, seed=seed_world, tsa_url=tsa.url, trust_roots=str(tsa.root_cert))
     anchor = anchor_chain_head(a)
     assert anchor is not None
     store = a.replicas.stores[1]
@@ -222,7 +210,7 @@ def test_anchor_without_a_tsa_is_a_clear_error(tmp_path: Path):
     from archive.errors import InvalidInput
 
     # in production there is no dev PKI TSA to fall back on
-    a = build_archive(make_settings(tmp_path, environment="production"), migrate=True)
+    a = make_archive(tmp_path, seed=None, environment="production")
     with pytest.raises(InvalidInput) as ei:
         anchor_chain_head(a)
     assert ei.value.code == "tsa_not_configured"
@@ -231,10 +219,8 @@ def test_anchor_without_a_tsa_is_a_clear_error(tmp_path: Path):
 
 def test_unreachable_tsa_is_reported_not_a_traceback(tmp_path: Path):
     from archive.errors import ArchiveError
-    from tests.conftest import free_port
 
-    a = build_archive(make_settings(tmp_path, tsa_url=f"http://127.0.0.1:{free_port()}/tsa"), migrate=True)
-    seed_world(a)
+    a = make_archive(tmp_path, seed=seed_world, tsa_url=f"http://127.0.0.1:{free_port()}/tsa")
     with pytest.raises(ArchiveError) as ei:
         anchor_chain_head(a)
     assert ei.value.code == "tsa_unavailable" and ei.value.status == 503
@@ -246,8 +232,11 @@ def test_unreachable_tsa_is_reported_not_a_traceback(tmp_path: Path):
 def test_cli_export_to_a_file_never_leaves_a_traceback_or_a_half_file(tmp_path: Path):
     """`hoso audit export --out`: an unwritable target is a bilingual error (exit 1) before anything is read; a good
     one gets the whole export under its name and no leftover .part file."""
-    env = cli_env({"HOSO_DATA_DIR": str(tmp_path / "var"), "HOSO_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
-                   "HOSO_REPLICAS": "memory://a,memory://b,memory://c"})  # fmt: skip
+    env = hoso_env(
+        tmp_path / "var",
+        database_url=f"sqlite:///{tmp_path / 'c.db'}",
+        replicas=["memory://a", "memory://b", "memory://c"],
+    )
     run_cli("org", "add", "79", "--name", "Sở GDĐT", "--kind", "so", env=env)
     r = run_cli("audit", "export", "--out", str(tmp_path / "missing" / "x.csv"), env=env, check=False)
     assert r.returncode == 1 and "Traceback" not in r.stderr

@@ -15,10 +15,9 @@ from archive import accounts
 from archive.context import Archive
 from archive.events import record_event
 from archive.models import Event
-from hoso.bootstrap import build_archive
-from tests.conftest import cli_env, folder_replicas, make_settings, run_cli
-from tests.integration.people.conftest import seed_world
+from tests.factories import archive_env, folder_replicas, make_archive, seed_world_with_passwords
 from tests.integration.people.helpers import CountingHasher, client_for
+from tests.processes import run_cli
 
 
 def _in_parallel(n: int, work: Callable[[int], Any]) -> list[Any]:
@@ -34,18 +33,13 @@ def _in_parallel(n: int, work: Callable[[int], Any]) -> list[Any]:
 
 
 def _world(tmp_path: Path, db_url: str) -> tuple[Archive, dict[str, str]]:
-    settings = make_settings(tmp_path, database_url=db_url, replicas=folder_replicas(tmp_path / "replicas"))
-    a = build_archive(settings, migrate=True)
-    seed_world(a, passwords=True)
-    env = cli_env(
-        {
-            "HOSO_DATA_DIR": str(tmp_path / "var"),
-            "HOSO_DATABASE_URL": db_url,
-            "HOSO_REPLICAS": ",".join(settings.replica_urls),
-            "HOSO_SCHEDULER_ENABLED": "false",
-        }
+    a = make_archive(
+        tmp_path,
+        seed=seed_world_with_passwords,
+        database_url=db_url,
+        replicas=folder_replicas(tmp_path / "replicas"),
     )
-    return a, env
+    return a, archive_env(a)
 
 
 def _verify_cli(env: dict[str, str]) -> None:

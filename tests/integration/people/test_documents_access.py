@@ -9,8 +9,8 @@ from sqlalchemy import select
 from archive.context import Archive
 from archive.ingest import ingest_file
 from archive.models import Event
-from tests.conftest import make_pdf
-from tests.integration.people.helpers import bearer, client_for
+from tests.factories import bearer, make_pdf
+from tests.integration.people.helpers import client_for
 
 
 def _upload(c, headers, path: Path, school: str, type_code: str):

@@ -13,8 +13,9 @@ from archive.context import Archive
 from archive.errors import Conflict, InvalidInput
 from archive.ingest import ingest_file
 from archive.models import Document, Event
-from tests.conftest import make_pdf
-from tests.integration.people.helpers import bearer, client_for
+from tests.factories import archive_env, bearer, folder_replicas, make_archive, make_pdf, seed_world
+from tests.integration.people.helpers import client_for
+from tests.processes import run_cli
 
 
 def _ingest(a: Archive, path: Path, year: str = "2024-2025", type_code: str = "hoc-ba"):
@@ -128,16 +129,9 @@ def test_lock_routes_follow_the_matrix(sqlite_world: Archive):
 
 
 def test_lock_cli(tmp_path: Path):
-    from hoso.bootstrap import build_archive
-    from tests.conftest import cli_env, folder_replicas, make_settings, run_cli
-    from tests.integration.people.conftest import seed_world
-
     db = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    settings = make_settings(tmp_path, database_url=db, replicas=folder_replicas(tmp_path / "r"))
-    a = build_archive(settings, migrate=True)
-    seed_world(a)
-    env = cli_env({"HOSO_DATA_DIR": str(tmp_path / "var"), "HOSO_DATABASE_URL": db,
-                   "HOSO_REPLICAS": ",".join(settings.replica_urls)})  # fmt: skip
+    a = make_archive(tmp_path, seed=seed_world, database_url=db, replicas=folder_replicas(tmp_path / "r"))
+    env = archive_env(a)
     args = ["--school", "C01", "--type", "hoc-ba", "--year", "2024-2025"]
     run_cli("lock", "add", *args, "--by", "quantri", "--instructed-by", "hieutruong", env=env)
     out = run_cli("lock", "list", "--json", env=env).stdout

@@ -13,8 +13,7 @@ from archive.context import Archive
 from archive.db import utcnow
 from archive.models import Event, LoginFailure, WebSession
 from hoso.bootstrap import build_archive
-from tests.conftest import make_settings
-from tests.integration.people.conftest import PASSWORD, seed_world
+from tests.factories import PASSWORD, make_archive, make_settings, seed_world_with_passwords
 from tests.integration.people.helpers import client_for, login
 
 
@@ -71,8 +70,7 @@ def test_login_sets_a_hardened_cookie_and_csrf_protects_unsafe_methods(sqlite_wo
     ],
 )
 def test_secure_flag_follows_settings(tmp_path: Path, base_url: str, override: bool | None, secure: bool):
-    a = build_archive(make_settings(tmp_path, base_url=base_url, cookie_secure=override), migrate=True)
-    seed_world(a, passwords=True)
+    a = make_archive(tmp_path, seed=seed_world_with_passwords, base_url=base_url, cookie_secure=override)
     r = client_for(a, "https://testserver").post(
         "/api/v1/auth/login", json={"username": "gvbm", "password": PASSWORD}
     )
@@ -118,7 +116,7 @@ def _attempt(a: Archive, username: str, password: str, ip: str = "10.0.0.1") -> 
 def test_throttle_is_shared_by_workers_and_survives_restarts(tmp_path: Path, db_url: str):
     settings = make_settings(tmp_path, database_url=db_url)
     worker1 = build_archive(settings, migrate=True)
-    seed_world(worker1, passwords=True)
+    seed_world_with_passwords(worker1)
     worker2 = build_archive(settings)  # a second worker: same database, its own engine
     results = [_attempt(w, "gvbm", "sai-mat-khau") for w in (worker1, worker2) * 2 + (worker1,)]
     assert results == ["invalid_credentials"] * 5
@@ -143,8 +141,7 @@ def test_throttle_is_shared_by_workers_and_survives_restarts(tmp_path: Path, db_
 
 
 def test_throttle_per_address(tmp_path: Path):
-    a = build_archive(make_settings(tmp_path, login_max_failures_per_ip=3), migrate=True)
-    seed_world(a, passwords=True)
+    a = make_archive(tmp_path, seed=seed_world_with_passwords, login_max_failures_per_ip=3)
     assert [_attempt(a, name, "x", ip="192.0.2.9") for name in ("gvbm", "gvcn", "totruong")] == [
         "invalid_credentials"
     ] * 3

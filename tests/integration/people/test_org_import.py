@@ -11,6 +11,8 @@ from archive import orgs
 from archive.context import Archive
 from archive.errors import InvalidInput
 from archive.models import Organisation
+from tests.factories import archive_env, folder_replicas, make_archive
+from tests.processes import run_cli
 
 GOOD = """code,name,kind,level,parent
 79-Q3,Phòng GDĐT Quận Ba,phong,,79
@@ -74,15 +76,9 @@ def test_missing_columns_and_encoding(archive: Archive):
 
 
 def test_cli_import(tmp_path: Path):
-    from hoso.bootstrap import build_archive
-    from tests.conftest import cli_env, folder_replicas, make_settings, run_cli, seed_orgs
-
     db = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    settings = make_settings(tmp_path, database_url=db, replicas=folder_replicas(tmp_path / "r"))
-    a = build_archive(settings, migrate=True)
-    seed_orgs(a)
-    env = cli_env({"HOSO_DATA_DIR": str(tmp_path / "var"), "HOSO_DATABASE_URL": db,
-                   "HOSO_REPLICAS": ",".join(settings.replica_urls)})  # fmt: skip
+    a = make_archive(tmp_path, database_url=db, replicas=folder_replicas(tmp_path / "r"))
+    env = archive_env(a)
     good = tmp_path / "orgs.csv"
     good.write_text(GOOD, encoding="utf-8")
     out = run_cli("org", "import", str(good), "--json", env=env).stdout

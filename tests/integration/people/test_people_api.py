@@ -11,8 +11,9 @@ from sqlalchemy import select
 from archive import accounts, orgs
 from archive.context import Archive
 from archive.models import Event
-from tests.integration.people.conftest import PASSWORD
-from tests.integration.people.helpers import bearer, client_for, login
+from tests.factories import PASSWORD, archive_env, bearer, folder_replicas, make_archive, seed_world
+from tests.integration.people.helpers import client_for, login
+from tests.processes import run_cli
 
 
 def test_school_admin_manages_the_people_of_their_school_only(sqlite_world: Archive):
@@ -94,16 +95,9 @@ def test_tokens_are_scoped_expiring_and_revocable(sqlite_world: Archive):
 
 
 def test_token_revoke_command(tmp_path):
-    from hoso.bootstrap import build_archive
-    from tests.conftest import cli_env, folder_replicas, make_settings, run_cli
-    from tests.integration.people.conftest import seed_world
-
     db = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    settings = make_settings(tmp_path, database_url=db, replicas=folder_replicas(tmp_path / "r"))
-    a = build_archive(settings, migrate=True)
-    seed_world(a)
-    env = cli_env({"HOSO_DATA_DIR": str(tmp_path / "var"), "HOSO_DATABASE_URL": db,
-                   "HOSO_REPLICAS": ",".join(settings.replica_urls)})  # fmt: skip
+    a = make_archive(tmp_path, seed=seed_world, database_url=db, replicas=folder_replicas(tmp_path / "r"))
+    env = archive_env(a)
     secret = run_cli(
         "token", "create", "--user", "gvbm", "--scopes", "document.read", env=env
     ).stdout.split()[-1]

@@ -18,9 +18,16 @@ from archive import accounts
 from archive.context import Archive
 from archive.errors import InvalidInput
 from archive.models import ApiToken, Event
-from tests.conftest import cli_env, folder_replicas, make_settings, run_cli
-from tests.integration.people.conftest import PASSWORD, seed_world
-from tests.integration.people.helpers import CountingHasher, bearer, client_for, login
+from tests.factories import (
+    PASSWORD,
+    archive_env,
+    bearer,
+    folder_replicas,
+    make_archive,
+    seed_world_with_passwords,
+)
+from tests.integration.people.helpers import CountingHasher, client_for, login
+from tests.processes import run_cli
 
 
 def _user(a: Archive, username: str) -> Any:
@@ -177,11 +184,9 @@ def test_every_login_costs_one_argon2_verification(sqlite_world: Archive, monkey
 
 
 def test_token_lifetime_is_bounded_everywhere(tmp_path: Path):
-    settings = make_settings(tmp_path, replicas=folder_replicas(tmp_path / "replicas"))
-    from hoso.bootstrap import build_archive
-
-    a = build_archive(settings, migrate=True)
-    seed_world(a, passwords=True)
+    a = make_archive(
+        tmp_path, seed=seed_world_with_passwords, replicas=folder_replicas(tmp_path / "replicas")
+    )
     with a.sessions() as s:
         for days in (0, -1, 3651):
             with pytest.raises(InvalidInput) as exc:
@@ -189,14 +194,7 @@ def test_token_lifetime_is_bounded_everywhere(tmp_path: Path):
             assert exc.value.code == "invalid_token_lifetime"
     web = _session(a, "gvbm")
     assert web.post("/api/v1/tokens", json={"password": PASSWORD, "days": 0}).status_code == 422
-    env = cli_env(
-        {
-            "HOSO_DATA_DIR": str(tmp_path / "var"),
-            "HOSO_DATABASE_URL": settings.resolved_database_url,
-            "HOSO_REPLICAS": ",".join(settings.replica_urls),
-            "HOSO_SCHEDULER_ENABLED": "false",
-        }
-    )
+    env = archive_env(a)
     for days in ("0", "3651"):
         out = run_cli("token", "create", "--user", "gvbm", "--days", days, env=env, check=False)
         assert out.returncode == 1 and "invalid_token_lifetime" in out.stderr, out.stderr

@@ -20,8 +20,7 @@ from archive.context import Archive
 from archive.models import LoginFailure, User
 from archive.settings import Settings
 from hoso.bootstrap import build_archive
-from tests.conftest import make_settings
-from tests.integration.people.conftest import PASSWORD, seed_world
+from tests.factories import PASSWORD, make_archive, seed_world_with_passwords
 from tests.integration.people.helpers import client_for, login
 from tests.unit.test_web_pages import hidden_token
 
@@ -56,8 +55,7 @@ def _login_with(a: Archive, username: str, code: str | None) -> tuple[int, dict[
 @pytest.fixture
 def world_pw(tmp_path: Path, db_url: str) -> Iterator[Archive]:
     """SQLite and PostgreSQL, with passwords, no HOSO_SECRET_KEY: the development key file is used."""
-    a = build_archive(make_settings(tmp_path, database_url=db_url, cookie_secure=False), migrate=True)
-    seed_world(a, passwords=True)
+    a = make_archive(tmp_path, seed=seed_world_with_passwords, database_url=db_url, cookie_secure=False)
     yield a
     a.close()
 
@@ -104,8 +102,7 @@ def test_a_legacy_plaintext_secret_verifies_and_is_encrypted_on_use(world_pw: Ar
 
 def test_a_wrong_key_is_a_clear_error_not_a_500(tmp_path: Path):
     key_a, key_b = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    first = build_archive(make_settings(tmp_path, secret_key=key_a, cookie_secure=False), migrate=True)
-    seed_world(first, passwords=True)
+    first = make_archive(tmp_path, seed=seed_world_with_passwords, secret_key=key_a, cookie_secure=False)
     totp = _enrol_and_confirm(first, "vanthu")
     assert not secrets_box.key_file(first.settings).exists()  # HOSO_SECRET_KEY set: no key file is made
     first.close()

@@ -10,25 +10,19 @@ import pytest
 
 from archive.context import Archive
 from archive.ingest import IngestResult, ingest_file
-from hoso.bootstrap import build_archive
-from tests.conftest import folder_replicas, make_pdf, make_settings, seed_orgs
+from tests.factories import folder_replicas, make_archive, make_pdf
 
 
 @pytest.fixture
 def catalog(tmp_path: Path, db_url: str) -> Iterator[Archive]:
-    a = build_archive(make_settings(tmp_path, database_url=db_url), migrate=True)
-    seed_orgs(a)
+    a = make_archive(tmp_path, database_url=db_url)
     yield a
     a.close()
 
 
 @pytest.fixture
 def folder_catalog(tmp_path: Path, db_url: str) -> Iterator[Archive]:
-    a = build_archive(
-        make_settings(tmp_path, database_url=db_url, replicas=folder_replicas(tmp_path / "stores")),
-        migrate=True,
-    )
-    seed_orgs(a)
+    a = make_archive(tmp_path, database_url=db_url, replicas=folder_replicas(tmp_path / "stores"))
     yield a
     a.close()
 

@@ -29,6 +29,7 @@ from retention.disposal import (
 from retention.holds import place_hold, release_hold
 from retention.models import DisposalBatch, DisposedVersion
 from storage import ObjectNotFound, content_key
+from tests.factories import add_person
 
 from .conftest import ingest_pdf
 
@@ -236,19 +237,12 @@ def test_store_refusal_leaves_the_batch_resumable(catalog: Archive, tmp_path: Pa
 
 
 def test_principal_approves_only_for_their_school(catalog: Archive, tmp_path: Path):
-    from archive.accounts import grant_role
-    from archive.orgs import get_organisation
-
     a = catalog
     ingest_pdf(a, tmp_path)
     with a.sessions() as s, s.begin():
-        t01, c01 = get_organisation(s, "T01"), get_organisation(s, "C01")
-        principal = create_user(s, username="ht.t01")
-        other = create_user(s, username="ht.c01")
-        clerk = create_user(s, username="vt.t01")
-        grant_role(s, principal, "hieu_truong", t01)
-        grant_role(s, other, "hieu_truong", c01)
-        grant_role(s, clerk, "van_thu", t01)
+        add_person(s, "ht.t01", ("hieu_truong", "T01"))
+        add_person(s, "ht.c01", ("hieu_truong", "C01"))
+        add_person(s, "vt.t01", ("van_thu", "T01"))
     with a.sessions() as s, s.begin():
         b = propose_batch(s, school="T01", user=get_user(s, "vt.t01"))
         assert b.proposed_by == "vt.t01"

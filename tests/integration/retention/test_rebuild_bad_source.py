@@ -13,7 +13,8 @@ from archive.errors import InvalidInput, StorageDown
 from archive.models import Event, Organisation
 from hoso.bootstrap import build_archive
 from retention.rebuild import catalog_is_empty, rebuild_catalog
-from tests.conftest import free_port, make_settings
+from tests.factories import make_settings
+from tests.processes import free_port
 
 
 @pytest.fixture

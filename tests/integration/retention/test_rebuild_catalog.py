@@ -24,7 +24,7 @@ from hoso.bootstrap import build_archive
 from retention.backup import export_key, export_metadata
 from retention.rebuild import rebuild_catalog
 from storage import content_key, open_store
-from tests.conftest import make_pdf, make_settings
+from tests.factories import make_pdf, make_settings
 
 from .conftest import ingest_pdf
 

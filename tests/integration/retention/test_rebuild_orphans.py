@@ -16,7 +16,8 @@ from archive.models import Document
 from hoso.bootstrap import build_archive
 from retention.rebuild import SkippedOrphan, rebuild_catalog
 from storage import content_key
-from tests.conftest import cli_env, folder_replicas, make_pdf, make_settings, run_cli
+from tests.factories import folder_replicas, hoso_env, make_pdf, make_settings
+from tests.processes import run_cli
 
 from .conftest import ingest_pdf
 from .test_rebuild_catalog import wipe
@@ -25,14 +26,8 @@ COMMON = ("--school", "T01", "--type", "hoc-ba", "--year", "2024-2025", "--json"
 
 
 def _env(tmp_path: Path, db_url: str, **extra: str) -> dict[str, str]:
-    return cli_env(
-        {
-            "HOSO_DATA_DIR": str(tmp_path / "var"),
-            "HOSO_DATABASE_URL": db_url,
-            "HOSO_REPLICAS": ",".join(folder_replicas(tmp_path / "stores")),
-            "HOSO_SCHEDULER_ENABLED": "false",
-            **extra,
-        }
+    return hoso_env(
+        tmp_path / "var", database_url=db_url, replicas=folder_replicas(tmp_path / "stores"), **extra
     )
 
 

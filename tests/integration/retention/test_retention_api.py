@@ -6,9 +6,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from archive.accounts import create_token, create_user, get_user
 from archive.context import Archive
 from hoso.app import create_app
+from tests.factories import add_person, bearer
 
 from .conftest import ingest_pdf
 
@@ -16,16 +16,13 @@ ON = "2026-03-01"
 
 
 def client(a: Archive, username: str) -> TestClient:
-    with a.sessions() as s, s.begin():
-        secret = create_token(s, user=get_user(s, username), name="test", ttl_days=1).secret
-    return TestClient(create_app(a.settings, archive=a), headers={"Authorization": f"Bearer {secret}"})
+    return TestClient(create_app(a.settings, archive=a), headers=bearer(a, username, name="test", ttl_days=1))
 
 
 def test_retention_routes(catalog: Archive, tmp_path: Path):
     a = catalog
     r = ingest_pdf(a, tmp_path)
-    with a.sessions() as s, s.begin():
-        create_user(s, username="gv")
+    add_person(a, "gv")
     admin, teacher = client(a, "admin"), client(a, "gv")
     anonymous = TestClient(create_app(a.settings, archive=a))
     assert anonymous.get("/api/v1/retention/due").status_code == 401

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import cli_env, folder_replicas, make_pdf, run_cli
+from tests.factories import folder_replicas, hoso_env, make_pdf
+from tests.processes import run_cli
 
 ON = "2026-03-01"
 
@@ -13,14 +14,7 @@ ON = "2026-03-01"
 def test_disposal_and_rebuild_through_the_cli(tmp_path: Path):
     replicas = folder_replicas(tmp_path / "stores")
     db = tmp_path / "var" / "hoso.sqlite3"
-    env = cli_env(
-        {
-            "HOSO_DATA_DIR": str(tmp_path / "var"),
-            "HOSO_DATABASE_URL": f"sqlite:///{db}",
-            "HOSO_REPLICAS": ",".join(replicas),
-            "HOSO_SCHEDULER_ENABLED": "false",
-        }
-    )
+    env = hoso_env(tmp_path / "var", database_url=f"sqlite:///{db}", replicas=replicas)
     run_cli("org", "add", "79", "--name", "Sở GDĐT", "--kind", "so", env=env)
     run_cli(
         "org",
@@ -81,13 +75,10 @@ def test_disposal_and_rebuild_through_the_cli(tmp_path: Path):
 
 
 def test_bad_input_gets_a_bilingual_error_not_a_traceback(tmp_path: Path):
-    env = cli_env(
-        {
-            "HOSO_DATA_DIR": str(tmp_path / "var"),
-            "HOSO_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'hoso.sqlite3'}",
-            "HOSO_REPLICAS": ",".join(folder_replicas(tmp_path / "stores")),
-            "HOSO_SCHEDULER_ENABLED": "false",
-        }
+    env = hoso_env(
+        tmp_path / "var",
+        database_url=f"sqlite:///{tmp_path / 'var' / 'hoso.sqlite3'}",
+        replicas=folder_replicas(tmp_path / "stores"),
     )
     cases = [
         (("retention", "approve", "999", "--user", "admin"), "No disposal batch 999"),

@@ -10,11 +10,10 @@ import pytest
 
 from archive.accounts import get_user
 from archive.manifests import manifest_key
-from hoso.bootstrap import build_archive
 from retention.holds import place_hold, release_hold, sync_object_locks
 from retention.schedules import confirm_rule
 from storage import content_key
-from tests.conftest import make_settings, memory_replicas, seed_orgs
+from tests.factories import make_archive, memory_replicas
 from tests.s3server import start_moto_server, use_dummy_aws_credentials
 
 from .conftest import ingest_pdf
@@ -30,8 +29,7 @@ def locked_archive(monkeypatch, tmp_path: Path):
         Bucket="hoso-locked", ObjectLockEnabledForBucket=True
     )
     s3_url = f"s3://hoso-locked/archive?endpoint_url={endpoint}"
-    a = build_archive(make_settings(tmp_path, replicas=[s3_url, *memory_replicas(2)]), migrate=True)
-    seed_orgs(a)
+    a = make_archive(tmp_path, replicas=[s3_url, *memory_replicas(2)])
     yield a, a.replicas.store(s3_url)
     a.close()
     stop()

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from archive.accounts import create_token, get_user
+from archive.accounts import get_user
 from archive.context import Archive
 from archive.models import Document, Event
 from hoso.app import create_app
@@ -20,7 +20,8 @@ from retention import clock
 from retention.disposal import approve_batch, execute_batch, propose_batch
 from retention.holds import place_hold
 from storage import content_key
-from tests.conftest import cli_env, folder_replicas, run_cli
+from tests.factories import bearer, folder_replicas, hoso_env
+from tests.processes import run_cli
 
 from .conftest import ingest_pdf
 
@@ -29,10 +30,8 @@ FUTURE = "2100-01-01"
 
 @pytest.fixture
 def admin(catalog: Archive) -> Iterator[TestClient]:
-    with catalog.sessions() as s, s.begin():
-        secret = create_token(s, user=get_user(s, "admin"), name="test", ttl_days=1).secret
     yield TestClient(
-        create_app(catalog.settings, archive=catalog), headers={"Authorization": f"Bearer {secret}"}
+        create_app(catalog.settings, archive=catalog), headers=bearer(catalog, name="test", ttl_days=1)
     )
 
 
@@ -151,13 +150,10 @@ def test_the_date_used_is_in_every_disposal_event(catalog: Archive, tmp_path: Pa
 
 
 def test_the_cli_refuses_on_for_disposal_and_marks_simulations(tmp_path: Path):
-    env = cli_env(
-        {
-            "HOSO_DATA_DIR": str(tmp_path / "var"),
-            "HOSO_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'hoso.sqlite3'}",
-            "HOSO_REPLICAS": ",".join(folder_replicas(tmp_path / "stores")),
-            "HOSO_SCHEDULER_ENABLED": "false",
-        }
+    env = hoso_env(
+        tmp_path / "var",
+        database_url=f"sqlite:///{tmp_path / 'var' / 'hoso.sqlite3'}",
+        replicas=folder_replicas(tmp_path / "stores"),
     )
     for args in (
         ("retention", "propose", "--school", "T01", "--user", "admin", "--on", FUTURE),

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.factories import class_register_pdf
+from tests.processes import free_port
+
 from .testkit import (
     EXTRA_KEYS,
     P12_PASSWORD,
@@ -23,8 +26,6 @@ from .testkit import (
     SoftHsm,
     TestPki,
     extend_config,
-    free_port,
-    make_pdf,
 )
 
 
@@ -131,9 +132,9 @@ def softhsm(pki: TestPki, tmp_path_factory) -> SoftHsm:
 
 @pytest.fixture(scope="session")
 def pdf50() -> bytes:
-    return make_pdf()
+    return class_register_pdf()
 
 
 @pytest.fixture(scope="session")
 def small_pdf() -> bytes:
-    return make_pdf(pages=2, target_size=0)
+    return class_register_pdf(pages=2, target_size=0)

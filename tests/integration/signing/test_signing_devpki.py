@@ -8,8 +8,8 @@ import pytest
 from werkzeug.serving import make_server
 
 import signing
-
-from .testkit import free_port, make_pdf
+from tests.factories import class_register_pdf
+from tests.processes import free_port
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,9 @@ def test_dev_pki_serves_tsa_ocsp_crl_for_blta(dev_pki, tmp_path):
     with urllib.request.urlopen(dev_pki.crl_urls[1]) as resp:
         assert resp.status == 200 and len(resp.read()) > 100
     seal = signing.Pkcs12Signer(str(dev_pki.seal_p12), dev_pki.p12_password.encode())
-    signed = signing.sign_pdf(make_pdf(2, 0), seal, tsa_url=dev_pki.tsa_url, trust_roots=dev_pki.trust_roots)
+    signed = signing.sign_pdf(
+        class_register_pdf(2, 0), seal, tsa_url=dev_pki.tsa_url, trust_roots=dev_pki.trust_roots
+    )
     report = signing.validate_pdf(signed, dev_pki.trust_roots)
     assert report.passed, report.to_dict()
     assert "TEST" in report.signatures[0].signer and report.signatures[0].level == "B-LTA"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,12 +12,6 @@ P12_PASSWORD = b"test-p12-pass"
 TOKEN_LABEL = "hoso-test"
 USER_PIN = "123456"
 EXTRA_KEYS = ["seal", "expired", "revoked", "other-root", "stranger"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def extend_config(config: dict, base_url: str) -> dict:
@@ -96,36 +87,3 @@ class SoftHsm:
     module: str
     token_label: str
     pin: str
-
-
-def make_pdf(pages: int = 50, target_size: int = 1_000_000) -> bytes:
-    """A ``pages``-page PDF of about ``target_size`` bytes (incompressible image data pads it)."""
-    from PIL import Image
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.utils import ImageReader
-    from reportlab.pdfgen import canvas
-
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=A4)
-    font = "Helvetica"
-    noto = "/usr/share/fonts/truetype/noto/NotoSerif-Regular.ttf"
-    if Path(noto).exists():
-        from reportlab.pdfbase import pdfmetrics
-        from reportlab.pdfbase.ttfonts import TTFont
-
-        pdfmetrics.registerFont(TTFont("NotoSerifTest", noto))
-        font = "NotoSerifTest"
-    per_page = max(0, target_size // pages - 2_000)
-    side = max(1, int((per_page / 3) ** 0.5))
-    for i in range(pages):
-        c.setFont(font, 14)
-        c.drawString(72, 770, f"Sổ gọi tên và ghi điểm — trang {i + 1}")
-        c.setFont(font, 10)
-        for j in range(30):
-            c.drawString(72, 740 - j * 18, f"{j + 1}. Học sinh số {i * 30 + j + 1}: điểm kiểm tra 8,5 — Đạt")
-        if side > 1:
-            img = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
-            c.drawImage(ImageReader(img), 400, 72, 120, 120)
-        c.showPage()
-    c.save()
-    return buf.getvalue()

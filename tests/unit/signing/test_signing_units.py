@@ -13,6 +13,7 @@ from signing.appearance import format_signing_time
 from signing.deferred import DeferredState
 from signing.levels import SignatureLevel, default_level
 from signing.report import FAILED, INDETERMINATE, PASSED, SignatureReport, ValidationReport, overall
+from tests.factories import pdf_bytes
 
 
 def sig(verdict, sub=None, name="S1") -> SignatureReport:
@@ -75,18 +76,10 @@ def test_signing_time_is_iso8601_in_vietnam_time():
 def test_validate_garbage_and_unsigned_inputs_without_any_pki():
     report = signing.validate_pdf(b"hello")
     assert (report.verdict, report.sub_indication) == ("INDETERMINATE", "UNREADABLE")
-    import io
-
-    from reportlab.pdfgen import canvas
-
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf)
-    c.drawString(100, 700, "unsigned")
-    c.showPage()
-    c.save()
-    report = signing.validate_pdf(buf.getvalue())
+    unsigned = pdf_bytes()
+    report = signing.validate_pdf(unsigned)
     assert (report.verdict, report.sub_indication, report.signatures) == ("INDETERMINATE", "NO_SIGNATURE", ())
-    assert signing.signature_level_of(buf.getvalue()) is None
+    assert signing.signature_level_of(unsigned) is None
 
 
 def test_deferred_state_rejects_damaged_json():
