@@ -63,7 +63,7 @@ ORGS = [
     ("C01", "Trường THCS Lê Quý Đôn", "truong", "THCS", "79-Q1"),
 ]
 
-# a province with districts and schools of every level, and a second province; the first four are ORGS
+# a province with districts and schools of every level, and a second province; it holds every organisation of ORGS
 WORLD_ORGS = [
     ("79", "Sở GDĐT Thành phố Thử", "so", None, None),
     ("80", "Sở GDĐT Tỉnh Bên Cạnh", "so", None, None),
@@ -170,7 +170,7 @@ def add_person(
     system_admin: bool = False,
 ) -> User:
     """An account holding each (role, organisation code) of `roles`, its home organisation `home` if given. An Archive
-    gets its own transaction; a Session is used as it is (the caller commits)."""
+    gets its own transaction (the User returned is then detached); a Session is used as it is (the caller commits)."""
     if isinstance(where, Archive):
         with where.sessions() as s, s.begin():
             return add_person(

@@ -24,6 +24,7 @@ from tests.factories import (
     bearer,
     folder_replicas,
     make_archive,
+    password_hash,
     seed_world_with_passwords,
 )
 from tests.integration.people.helpers import CountingHasher, client_for, login
@@ -153,7 +154,7 @@ def test_a_password_reset_or_disabling_revokes_the_persons_tokens(sqlite_world: 
     assert c.get("/api/v1/me", headers=scripted).status_code == 401
     new_password = r.json()["password"]
     with a.sessions() as s, s.begin():  # back to the known password, for the next round
-        accounts.get_user(s, "gvbm").password_hash = accounts.hash_password(PASSWORD)
+        accounts.get_user(s, "gvbm").password_hash = password_hash(PASSWORD)
     minted = _mint(a, "gvbm")
     assert admin.post("/api/v1/users/gvbm/disable").status_code == 200
     assert admin.post("/api/v1/users/gvbm/enable").status_code == 200
