@@ -30,6 +30,7 @@ from .context import Archive
 from .errors import ArchiveError, InvalidInput
 from .events import GENESIS, compute_hash, record_event
 from .models import AuditAnchor, ChainHead, Event
+from .signing_setup import SigningSetup, dev_pki_served
 
 ANCHOR_PREFIX = "audit/anchors/"
 T = TypeVar("T")
@@ -342,13 +343,20 @@ class Anchor:
         return json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True).encode()
 
 
+def _signing_setup(archive: Archive) -> SigningSetup:
+    if archive.signing is None:
+        raise InvalidInput(
+            "Tiến trình này không có cấu hình chữ ký số",
+            "This process has no signing setup",
+            code="no_signing",
+        )
+    return archive.signing.setup
+
+
 def anchor_chain_head(archive: Archive) -> Anchor | None:
     """Timestamp the current chain head with the TSA (settings.tsa_url) and write the anchor to every replica.
     Returns None when the trail is empty. The scheduler calls this daily; `hoso audit anchor` runs it by hand."""
-    from .devpki_server import dev_pki_served
-    from .signatures import setup_of
-
-    setup = setup_of(archive)  # HOSO_TSA_URL, or the dev PKI's own TSA on the embedded defaults
+    setup = _signing_setup(archive)  # HOSO_TSA_URL, or the dev PKI's own TSA on the embedded defaults
     tsa_url = setup.tsa_url
     if not tsa_url:
         raise InvalidInput(
@@ -434,10 +442,10 @@ def _trust_roots_der(archive: Archive) -> list[bytes]:
     """DER of every configured trust root (files or folders, PEM or DER; the dev PKI's root on the embedded defaults)."""
     from signing.trust import load_certificates
 
-    from .signatures import setup_of
-
     # an explicitly configured TSA is trusted as configured; the dev PKI's root only vouches for its own TSA
-    paths = archive.settings.trust_root_paths if archive.settings.tsa_url else setup_of(archive).trust_roots
+    paths = (
+        archive.settings.trust_root_paths if archive.settings.tsa_url else _signing_setup(archive).trust_roots
+    )
     return [cert.dump() for cert in load_certificates(paths)]
 
 

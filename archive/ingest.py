@@ -193,9 +193,8 @@ def ingest_file(
         page_count, signed = facts.page_count, facts.signed
 
     validation = None
-    validator = archive.extras.get("validate_pdf")
-    if signed and callable(validator):
-        validation = validator(path.read_bytes())
+    if signed and archive.signing is not None:
+        validation = archive.signing.validate(path.read_bytes())
 
     results = write_copies(archive, content_key(sha256), path, sha256)
     # read the text here, not inside the transaction below: pdftotext may take seconds and the transaction holds the

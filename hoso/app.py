@@ -93,9 +93,10 @@ def mount_dev_pki(app: FastAPI, archive: Archive) -> None:
     from a2wsgi import WSGIMiddleware
 
     import signing
-    from archive.signatures import setup_of
 
-    setup = setup_of(archive)
+    if archive.signing is None:
+        return
+    setup = archive.signing.setup
     if setup.dev_pki is not None:
         wsgi = signing.dev_pki_wsgi_app(setup.dev_pki.directory, setup.dev_pki.base_url)
         app.mount("/dev-pki", WSGIMiddleware(wsgi))  # type: ignore[arg-type]

@@ -235,10 +235,8 @@ def execute(
     guard: Guard = Depends(get_guard),
 ) -> dict[str, Any]:
     _refuse_client_date(on)
-    sign = archive.extras.get("sign_org")
+    sign = archive.signing.sign_org if archive.signing is not None else None
     # the same people who may approve may carry it out: execute_batch checks it (an approved batch is the
     # principal's decision)
-    result = disposal.execute_batch(
-        archive, batch_id=batch_id, sign=sign if callable(sign) else None, user=guard.user
-    )
+    result = disposal.execute_batch(archive, batch_id=batch_id, sign=sign, user=guard.user)
     return disposal.execution_to_dict(result)

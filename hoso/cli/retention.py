@@ -133,13 +133,14 @@ def fixity_upkeep(as_json: bool) -> None:
     from retention.upkeep import renew_due_signatures
 
     with _opened() as archive:
-        inspect, renew = archive.extras.get("lta_inspect"), archive.extras.get("lta_renew")
-        if not callable(inspect) or not callable(renew):
+        if archive.signing is None:
             click.echo(
                 "Chưa cấu hình TSA (HOSO_TSA_URL) / no TSA configured: nothing can be renewed", err=True
             )
             sys.exit(2)
-        report = renew_due_signatures(archive, inspect=inspect, renew=renew)
+        report = renew_due_signatures(
+            archive, inspect=archive.signing.lta_inspect, renew=archive.signing.lta_renew
+        )
     data = {
         "inspected": report.inspected,
         "due": report.due,
@@ -579,9 +580,8 @@ def retention_execute(batch_id: int, username: str, on: str | None, as_json: boo
 
     _refuse_on(on)
     with _opened() as a:
-        sign = a.extras.get("sign_org")
-        if not callable(sign):
-            sign = None
+        sign = a.signing.sign_org if a.signing is not None else None
+        if sign is None:
             click.echo(
                 "CẢNH BÁO: chưa cấu hình chữ ký số của cơ quan; biên bản sẽ được lưu không có chữ ký "
                 "/ WARNING: no organisation signing key; the record is stored unsigned",

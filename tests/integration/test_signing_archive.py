@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 import signing
 from archive.context import Archive
-from archive.devpki_server import dev_pki_served
 from archive.documents import get_document, open_content
 from archive.errors import ArchiveError, Conflict, InvalidInput
 from archive.ingest import ingest_file
@@ -20,6 +19,7 @@ from archive.manifests import manifest_key
 from archive.models import Event
 from archive.signatures import finish_signing_session, setup_of, sign_document, start_signing_session
 from archive.signing_models import SigningSession
+from archive.signing_setup import dev_pki_served
 from hoso.bootstrap import build_archive
 from tests.conftest import free_port, make_pdf, make_settings, seed_orgs
 

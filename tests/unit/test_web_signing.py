@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 import signing
 from archive import accounts, orgs
 from archive.context import Archive
-from archive.devpki_server import dev_pki_served
 from archive.ingest import ingest_file
 from archive.models import Version
 from archive.signatures import setup_of
 from archive.signing_models import SigningSession
+from archive.signing_setup import dev_pki_served
 from hoso.app import create_app
 from hoso.bootstrap import build_archive
 from tests.conftest import free_port, make_pdf, make_settings, seed_orgs
