@@ -453,7 +453,7 @@ def current_school_year(today: date) -> str:
     return f"{start}-{start + 1}"
 
 
-def _archive_record(archive: Archive, pdf: bytes, batch_id: int, school: str, today: date, user: User | None):  # type: ignore[no-untyped-def]
+def _archive_record(archive: Archive, pdf: bytes, batch_id: int, school: str, today: date, user: User | None):
     with tempfile.TemporaryDirectory(dir=archive.spool_dir) as tmp:
         path = Path(tmp) / f"Biên bản tiêu hủy số {batch_id}.pdf"
         path.write_bytes(pdf)

@@ -208,14 +208,14 @@ COMMANDS.extend([fixity_group, worker])
 # rebuild). Same _opened() as above; every command closes it.
 
 
-def _user(archive, name: str):  # type: ignore[no-untyped-def]
+def _user(archive, name: str):
     from archive.accounts import get_user
 
     with archive.sessions() as session:
         return get_user(session, name)
 
 
-def _day(value: str | None):  # type: ignore[no-untyped-def]
+def _day(value: str | None):
     from datetime import date
 
     from archive.errors import InvalidInput
@@ -433,7 +433,7 @@ def hold_group() -> None:
     pass
 
 
-def _hold_out(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _hold_out(result, as_json: bool) -> None:
     data = result.hold.__dict__ | {"stores": [o.__dict__ for o in result.stores]}
     if as_json:
         _print_json(data)
@@ -498,7 +498,7 @@ def hold_list(document_id: str | None, show_all: bool, as_json: bool) -> None:
         )
 
 
-def _batch_out(b, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _batch_out(b, as_json: bool) -> None:
     from retention.disposal import batch_to_dict
 
     data = batch_to_dict(b)

@@ -33,7 +33,7 @@ def secret_groups(secret: str) -> str:
 def qr_svg(uri: str) -> str | None:
     """An inline SVG QR code if a pure-Python QR library is installed (segno or qrcode); otherwise None."""
     try:
-        import segno  # type: ignore[import-not-found]
+        import segno
     except ImportError:
         return None
     svg: str = segno.make(uri, error="m").svg_inline(scale=4)
