@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from signing.trust import load_certificates
 from storage import StorageError
 
 from .context import Archive
@@ -440,7 +441,6 @@ def verify_anchors(archive: Archive, session: Session) -> tuple[list[ChainBreak]
 
 def _trust_roots_der(archive: Archive) -> list[bytes]:
     """DER of every configured trust root (files or folders, PEM or DER; the dev PKI's root on the embedded defaults)."""
-    from signing.trust import load_certificates
 
     # an explicitly configured TSA is trusted as configured; the dev PKI's root only vouches for its own TSA
     paths = (

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive import account_rules, accounts, orgs, sessions
+from archive.auth import disable_totp
 from archive.context import Archive
 from archive.errors import PermissionDenied
 from archive.models import User
@@ -192,8 +193,6 @@ def reset_password(
 def reset_totp(
     username: str, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
 ) -> Response:
-    from archive.auth import disable_totp
-
     with archive.sessions() as session, session.begin():
         actor, target = _managed(session, guard, username)
         disable_totp(session, target, actor=actor)
