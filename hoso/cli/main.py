@@ -20,9 +20,12 @@ from storage import StorageError
 class Ctx:
     def __init__(self) -> None:
         self.settings = Settings()
+        self._archive: Archive | None = None  # a test may hand in its own
 
     def archive(self, migrate: bool = True) -> Archive:
-        return command_archive(self.settings, migrate=migrate)
+        if self._archive is None:
+            self._archive = command_archive(self.settings, migrate=migrate)
+        return self._archive
 
 
 pass_ctx = click.make_pass_decorator(Ctx, ensure=True)
