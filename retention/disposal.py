@@ -40,6 +40,7 @@ from archive.ingest import ingest_file
 from archive.manifests import manifest_key
 from archive.models import Document, Organisation, ReplicaCopy, StoredObject, User, Version
 from archive.permissions import authorize, permitted
+from archive.school_year import current_school_year
 from storage import ObjectNotFound, StorageError, content_key
 
 from . import clock
@@ -445,12 +446,6 @@ def _record_pdf(
     if sign is None:
         return pdf, False
     return sign(pdf), True
-
-
-def current_school_year(today: date) -> str:
-    # a school year runs from September; August still closes the previous one
-    start = today.year if today.month >= 9 else today.year - 1
-    return f"{start}-{start + 1}"
 
 
 def _archive_record(archive: Archive, pdf: bytes, batch_id: int, school: str, today: date, user: User | None):  # type: ignore[no-untyped-def]

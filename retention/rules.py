@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Final, Literal
 
+from archive.school_year import years_of
+
 PERMANENT: Final = "permanent"
 YEARS: Final = "years"
 EVENT: Final = "event"
@@ -50,7 +52,6 @@ B_DISPOSED = "disposed"
 
 _YEARS_RE = re.compile(r"^(\d{1,3})\s*(years?|năm)$", re.IGNORECASE)
 _EVENT_TEXTS = ("until the students concerned leave the school", "until the students leave the school")
-_YEAR_RE = re.compile(r"^(\d{4})-(\d{4})$")
 
 
 class RuleError(ValueError):
@@ -203,10 +204,10 @@ class Decision:
 
 
 def work_end_year(school_year: str) -> int:
-    m = _YEAR_RE.match(school_year.strip())
-    if not m or int(m.group(2)) != int(m.group(1)) + 1:
+    years = years_of(school_year)
+    if years is None:
         raise RuleError(f"not a school year: {school_year!r}")
-    return int(m.group(2))
+    return years[1]
 
 
 def closing_date(school_year: str) -> date:
