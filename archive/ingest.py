@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import signal
 import tempfile
 import unicodedata
@@ -31,9 +30,9 @@ from .locks import ensure_unlocked
 from .manifests import build_manifest, manifest_key, serialise
 from .models import Document, DocumentType, Organisation, ReplicaCopy, StoredObject, User, Version
 from .pdfcheck import inspect_pdf
+from .school_year import check_school_year
 
 CHUNK = 1024 * 1024
-YEAR_RE = re.compile(r"^(\d{4})-(\d{4})$")
 
 
 @dataclass(frozen=True)
@@ -65,16 +64,6 @@ def clean_filename(name: str | None, media_type: str | None = None) -> str:
     else:
         stem = name
     return (stem or "tai-lieu")[: 255 - len(ext)] + ext
-
-
-def check_school_year(year: str) -> str:
-    m = YEAR_RE.match(year.strip())
-    if not m or int(m.group(2)) != int(m.group(1)) + 1:
-        raise InvalidInput(
-            f"Năm học không hợp lệ: {year!r} (ví dụ 2024-2025)",
-            f"Invalid school year {year!r} (e.g. 2024-2025)",
-        )
-    return year.strip()
 
 
 def check_lengths(**values: str | None) -> None:

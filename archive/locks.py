@@ -16,6 +16,7 @@ from .db import utcnow
 from .errors import Conflict, InvalidInput, NotFound
 from .events import record_event
 from .models import DocumentType, Organisation, RecordLock, RoleAssignment, User
+from .school_year import check_school_year
 
 # Hook for the corrections feature (a later issue): given (session, lock, correction_id) it returns True when that
 # correction is approved for the locked records. Until it is registered, no correction can pass a lock.
@@ -90,7 +91,6 @@ def _instruction(
 
 
 def _check_target(session: Session, school: Organisation, type_code: str, year: str) -> None:
-    from .ingest import check_school_year
 
     if school.kind != "truong":
         raise InvalidInput(

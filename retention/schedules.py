@@ -25,6 +25,7 @@ from archive.models import Document, DocumentType, Organisation, User
 from archive.permissions import authorize, permitted
 
 from . import clock, rules
+from .errors import RuleError
 from .models import LegalHold, RetentionEventDate, RetentionRule, RetentionSchedule
 
 DATA = Path(__file__).parent / "data"
@@ -176,7 +177,7 @@ def confirm_rule(
         )
     try:
         period = rules.RetentionPeriod.parse(retention)
-    except rules.RuleError:
+    except RuleError:
         raise InvalidInput(
             f"Thời hạn không hợp lệ: {retention!r}", f"Invalid retention {retention!r}", code="bad_retention"
         ) from None
