@@ -154,7 +154,7 @@ def ingest_file(
     with archive.sessions() as session:
         # one look-up of school and type, then every answer the catalog can give before the costly checks: the same
         # bytes already stored (they passed those checks then), or a locked record (refused before any copy)
-        org, dtype = _resolve(session, school, type_code)
+        org, dtype = resolve_school_and_type(session, school, type_code)
         existing = session.scalar(
             select(Document)
             .join(Version)
@@ -190,7 +190,7 @@ def ingest_file(
     # audit chain's lock; only the finding is stored with the version (a finding, never a refusal)
     findings = content_checks.inspect(path, media_type, type_code)
     with archive.sessions() as session, session.begin():
-        org, dtype = _resolve(session, school, type_code)
+        org, dtype = resolve_school_and_type(session, school, type_code)
         doc = Document(
             school=org,
             doc_type=dtype,
@@ -223,7 +223,11 @@ def ingest_file(
     return IngestResult(doc, version, True, results)
 
 
-def _resolve(session: Session, school: str, type_code: str) -> tuple[Organisation, DocumentType]:
+def resolve_school_and_type(
+    session: Session, school: str, type_code: str
+) -> tuple[Organisation, DocumentType]:
+    """The school and the document type of an upload, or a bilingual 404/422 (the API and the upload page check
+    the uploader's right against these before reading the file)."""
     org = session.scalar(select(Organisation).where(Organisation.code == school))
     if org is None:
         raise NotFound(

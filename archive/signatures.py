@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 import signing
 from signing import Appearance, SigningError
@@ -24,14 +25,87 @@ from signing.signers import SignerConfig
 from .context import Archive
 from .db import utcnow
 from .documents import get_document, open_content
-from .errors import ArchiveError, Conflict, InvalidInput, NotFound
+from .errors import ArchiveError, Conflict, InvalidInput, NotFound, PermissionDenied
 from .events import record_event
 from .ingest import add_version_from_bytes
-from .models import User, Version
+from .models import Document, User, Version
+from .permissions import authorize, permitted
 from .signing_models import SigningSession
 from .signing_setup import ArchiveSigning, SigningSetup
 
 SESSION_TTL = timedelta(hours=24)
+
+
+# --- who may sign: the one rule the API, the web pages and the CLI apply ------------------------------------------
+def is_own_record(user: User, doc: Document) -> bool:
+    """A teacher's own record: one they uploaded, or one naming them as its teacher."""
+    return doc.created_by_id == user.id or (bool(doc.teacher) and doc.teacher == user.full_name)
+
+
+def signing_action(
+    session: Session, user: User, doc: Document, *, scopes: frozenset[str] | None = None
+) -> str:
+    """The right a personal signature on `doc` needs: document.sign for a competent person (principal …); a teacher
+    may sign only their own records, with document.sign_own."""
+    if is_own_record(user, doc) and not permitted(session, user, "document.sign", doc.school, scopes=scopes):
+        return "document.sign_own"
+    return "document.sign"
+
+
+def may_sign(session: Session, user: User, doc: Document) -> bool:
+    """`authorize_signing` as a yes/no for showing a button (records nothing)."""
+    return permitted(session, user, signing_action(session, user, doc), doc.school)
+
+
+def authorize_signing(
+    archive: Archive, user: User, doc_id: str, action: str, *, scopes: frozenset[str] | None = None
+) -> User:
+    """Raise PermissionDenied (recorded) unless `user` may do `action` (document.sign, document.seal,
+    document.validate) on the document; returns the user, detached."""
+    with archive.sessions() as session:
+        doc = get_document(session, doc_id)
+        attached = session.merge(user, load=True)
+        if action == "document.sign":
+            action = signing_action(session, attached, doc, scopes=scopes)
+        authorize(session, attached, action, doc.school, scopes=scopes, document_id=doc.id)
+        session.expunge(attached)
+        return attached
+
+
+def authorize_session_owner(
+    archive: Archive, user: User, row: SigningSession, *, scopes: frozenset[str] | None = None
+) -> User:
+    """Only the person who opened a signing session (or the system administrator) may see or complete it, and only
+    while they may still sign the document."""
+    if user.id != row.created_by_id and not user.is_system_admin:
+        with archive.sessions() as session, session.begin():
+            record_event(
+                session, "access.denied", actor=session.merge(user), document_id=row.document_id,
+                outcome="denied", detail={"action": "signing_session", "session": row.id},
+            )  # fmt: skip
+        raise PermissionDenied(
+            "Chỉ người đã mở phiên ký mới được dùng phiên ký này",
+            "Only the person who opened this signing session may use it",
+        )
+    return authorize_signing(archive, user, row.document_id, "document.sign", scopes=scopes)
+
+
+def certificate_der(text: str) -> bytes:
+    """A certificate given as text (PEM, or base64 of the DER) → DER; unreadable is a bilingual 422."""
+    text = text.strip()
+    try:
+        if text.startswith("-----BEGIN"):
+            from asn1crypto import pem
+
+            _, _, der = pem.unarmor(text.encode())
+            return bytes(der)
+        return base64.b64decode(text, validate=True)
+    except (ValueError, TypeError):
+        raise InvalidInput(
+            "Chứng thư số không đọc được",
+            "Unreadable certificate (PEM or base64 DER)",
+            code="bad_certificate",
+        ) from None
 
 
 def signing_of(archive: Archive) -> ArchiveSigning:

@@ -9,7 +9,7 @@ from starlette.datastructures import UploadFile
 
 from archive import documents as docs
 from archive.context import Archive
-from archive.ingest import _resolve, ingest_stream
+from archive.ingest import ingest_stream, resolve_school_and_type
 from archive.permissions import upload_action
 from hoso.api.deps import Guard, get_archive, get_guard
 from hoso.api.upload_form import OPENAPI_UPLOAD, read_upload_form
@@ -39,7 +39,7 @@ async def upload(
 def _store_upload(archive: Archive, guard: Guard, file: UploadFile, fields: dict[str, str]) -> JSONResponse:
     with archive.sessions() as session:
         # who may upload depends on whose record it is: school, professional group, or the teacher's own
-        org, dtype = _resolve(session, fields["school"], fields["type"])
+        org, dtype = resolve_school_and_type(session, fields["school"], fields["type"])
         user = guard.check(session, upload_action(dtype.kept_by), org)
         session.expunge(user)
     result = ingest_stream(

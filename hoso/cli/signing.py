@@ -169,10 +169,12 @@ def session_start(
 
 def _certificate(path: Path) -> bytes:
     """A certificate file as DER: PEM is unarmoured (a clear error when it does not decode), DER is read as is."""
-    from hoso.api.signing import _der
+    from archive.signatures import certificate_der
 
     data = path.read_bytes()
-    return _der(data.decode("ascii", "replace")) if data.lstrip().startswith(b"-----BEGIN") else data
+    return (
+        certificate_der(data.decode("ascii", "replace")) if data.lstrip().startswith(b"-----BEGIN") else data
+    )
 
 
 @signing_session.command("finish")

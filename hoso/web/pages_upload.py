@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.errors import ArchiveError, AuthError, PermissionDenied
-from archive.ingest import _resolve, ingest_stream
+from archive.ingest import ingest_stream, resolve_school_and_type
 from archive.models import DocumentType, Organisation
 from archive.permissions import authorize, school_ids_by_action, upload_action
 from archive.school_year import current_school_year
@@ -100,7 +100,7 @@ def _store(request: Request, who: Viewer, form: UploadForm) -> Response:
     try:
         with archive.sessions() as session:
             # whose record it is decides the right needed: school, professional group, or a teacher's own
-            org, dtype = _resolve(session, school, type_code)
+            org, dtype = resolve_school_and_type(session, school, type_code)
             authorize(session, session.merge(who.user), upload_action(dtype.kept_by), org)
         result = ingest_stream(
             archive, file.file, filename=file.filename, school=school, type_code=type_code, year=values["year"],
