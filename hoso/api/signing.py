@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from archive import signatures
 from archive.context import Archive
-from archive.documents import document_to_dict, get_document
+from archive.documents import get_document
 from archive.errors import InvalidInput, PermissionDenied
 from archive.events import record_event
 from archive.permissions import permitted
-from hoso.api.deps import Guard, get_archive, get_guard
+from hoso.api.deps import ArchiveDep, Guard, GuardDep
+from hoso.api.schemas import SignedDocument, SigningSessionOut, SigningSessionStarted, ValidationReportOut
 
 router = APIRouter(tags=["signing"])
 
@@ -87,9 +89,9 @@ def _authorize(archive: Archive, guard: Guard, doc_id: str, action: str) -> Any:
         return user
 
 
-def _doc(archive: Archive, doc_id: str) -> dict[str, Any]:
+def _signed(archive: Archive, doc_id: str, validation: dict[str, Any] | None) -> SignedDocument:
     with archive.sessions() as session:
-        return document_to_dict(session, get_document(session, doc_id))
+        return SignedDocument.after_signing(session, get_document(session, doc_id), validation)
 
 
 def _session_owner(archive: Archive, guard: Guard, row: Any) -> Any:
@@ -110,12 +112,7 @@ def _session_owner(archive: Archive, guard: Guard, row: Any) -> Any:
 @router.post(
     "/documents/{doc_id}/signatures", status_code=201, summary="Sign with the organisation's server-held key"
 )
-def sign(
-    doc_id: str,
-    body: SignIn | None = None,
-    archive: Archive = Depends(get_archive),
-    guard: Guard = Depends(get_guard),
-) -> dict[str, Any]:
+def sign(doc_id: str, archive: ArchiveDep, guard: GuardDep, body: SignIn | None = None) -> SignedDocument:
     body = body or SignIn()
     # server-held keys are the organisation's (the school seal), never a person's
     user = _authorize(archive, guard, doc_id, "document.seal")
@@ -124,7 +121,7 @@ def sign(
         archive, doc_id, level=body.level, reason=body.reason, certify=body.certify, actor=user,
         appearance=signatures.appearance_from(body.appearance.model_dump() if body.appearance else None, setup),
     )  # fmt: skip
-    return _doc(archive, doc_id) | {"validation": version.validation}
+    return _signed(archive, doc_id, version.validation)
 
 
 @router.post(
@@ -133,8 +130,8 @@ def sign(
     summary="Two-step signing: prepare the document for a key on the signer's own token",
 )
 def start_session(
-    doc_id: str, body: SessionIn, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
-) -> dict[str, Any]:
+    doc_id: str, body: SessionIn, archive: ArchiveDep, guard: GuardDep
+) -> SigningSessionStarted:
     user = _authorize(archive, guard, doc_id, "document.sign")
     setup = signatures.setup_of(archive)
     started = signatures.start_signing_session(
@@ -142,24 +139,21 @@ def start_session(
         reason=body.reason, actor=user,
         appearance=signatures.appearance_from(body.appearance.model_dump() if body.appearance else None, setup),
     )  # fmt: skip
-    return {
-        "session_id": started.id,
-        "document_id": doc_id,
-        "base_version": started.base_version,
-        "expires_at": started.expires_at.isoformat(),
-        "request": started.request,
-    }
+    return SigningSessionStarted(
+        session_id=started.id,
+        document_id=doc_id,
+        base_version=started.base_version,
+        expires_at=started.expires_at.isoformat(),
+        request=started.request,
+    )
 
 
 @router.put(
     "/signing-sessions/{session_id}", summary="Return the signature value; the server verifies and embeds it"
 )
 def finish_session(
-    session_id: str,
-    body: SignatureIn,
-    archive: Archive = Depends(get_archive),
-    guard: Guard = Depends(get_guard),
-) -> dict[str, Any]:
+    session_id: str, body: SignatureIn, archive: ArchiveDep, guard: GuardDep
+) -> SignedDocument:
     row = signatures.pending_session(archive, session_id)
     user = _session_owner(archive, guard, row)
     if body.certificate_sha256 and body.certificate_sha256 != row.certificate_sha256:
@@ -169,36 +163,29 @@ def finish_session(
             code="signature_mismatch",
         )
     version = signatures.finish_signing_session(archive, session_id, body.model_dump(), actor=user)
-    return _doc(archive, row.document_id) | {"validation": version.validation}
+    return _signed(archive, row.document_id, version.validation)
 
 
 @router.get("/signing-sessions/{session_id}", summary="State of a signing session (and its request)")
-def get_session(
-    session_id: str, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
-) -> dict[str, Any]:
-    import json
-
+def get_session(session_id: str, archive: ArchiveDep, guard: GuardDep) -> SigningSessionOut:
     row = signatures.pending_session(archive, session_id)
     _session_owner(archive, guard, row)
-    return {
-        "session_id": row.id,
-        "document_id": row.document_id,
-        "status": row.status,
-        "signer": row.signer_name,
-        "level": row.level,
-        "expires_at": row.expires_at.isoformat(),
-        "result_version": row.result_version,
-        "request": json.loads(row.request) | {"session_id": row.id},
-    }
+    return SigningSessionOut(
+        session_id=row.id,
+        document_id=row.document_id,
+        status=row.status,
+        signer=row.signer_name,
+        level=row.level,
+        expires_at=row.expires_at.isoformat(),
+        result_version=row.result_version,
+        request=json.loads(row.request) | {"session_id": row.id},
+    )
 
 
 @router.get("/documents/{doc_id}/validation", summary="Validation report (Thông tư 15/2025/TT-BKHCN)")
 def validation(
-    doc_id: str,
-    version: int | None = None,
-    at: datetime | None = None,
-    archive: Archive = Depends(get_archive),
-    guard: Guard = Depends(get_guard),
-) -> dict[str, Any]:
+    doc_id: str, archive: ArchiveDep, guard: GuardDep, version: int | None = None, at: datetime | None = None
+) -> ValidationReportOut:
     user = _authorize(archive, guard, doc_id, "document.validate")
-    return signatures.validate_document(archive, doc_id, version=version, at=at, actor=user)
+    report = signatures.validate_document(archive, doc_id, version=version, at=at, actor=user)
+    return ValidationReportOut.model_validate(report)

@@ -385,11 +385,12 @@ def retention_event_date(document_id: str, when: str, source: str, username: str
 @_ON
 @_JSON
 def retention_status(document_id: str, on: str | None, as_json: bool) -> None:
-    from retention.schedules import decision_for, decision_to_dict
+    from hoso.api.schemas import DecisionOut
+    from retention.schedules import decision_for
 
     marker = _simulation_note(on)
     with _session() as s:
-        data = decision_to_dict(decision_for(s, document_id, _day(on))) | marker
+        data = DecisionOut.of(decision_for(s, document_id, _day(on)), marker).model_dump()
     if as_json:
         _print_json(data)
         return
@@ -498,9 +499,9 @@ def hold_list(document_id: str | None, show_all: bool, as_json: bool) -> None:
 
 
 def _batch_out(b, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    from retention.disposal import batch_to_dict
+    from hoso.api.schemas import BatchOut
 
-    data = batch_to_dict(b)
+    data = BatchOut.of(b).model_dump()
     if as_json:
         _print_json(data)
         return
@@ -575,7 +576,8 @@ def retention_cancel(batch_id: int, username: str, reason: str) -> None:
 def retention_execute(batch_id: int, username: str, on: str | None, as_json: bool) -> None:
     import sys
 
-    from retention.disposal import execute_batch, execution_to_dict
+    from hoso.api.schemas import ExecutionOut
+    from retention.disposal import execute_batch
 
     _refuse_on(on)
     with _opened() as a:
@@ -589,7 +591,7 @@ def retention_execute(batch_id: int, username: str, on: str | None, as_json: boo
             )
         r = execute_batch(a, batch_id=batch_id, sign=sign, user=_user(a, username))
     if as_json:
-        _print_json(execution_to_dict(r))
+        _print_json(ExecutionOut.of(r).model_dump())
     else:
         click.echo(
             f"batch {r.batch_id}: {r.status}; biên bản / record {r.record_document_id} "
@@ -606,12 +608,13 @@ def retention_execute(batch_id: int, username: str, on: str | None, as_json: boo
 @click.option("--school")
 @_JSON
 def retention_batches(school: str | None, as_json: bool) -> None:
-    from retention.disposal import batch_to_dict, list_batches
+    from hoso.api.schemas import BatchOut
+    from retention.disposal import list_batches
 
     with _session() as s:
         batches = list_batches(s, school=school)
     if as_json:
-        _print_json([batch_to_dict(b) for b in batches])
+        _print_json([BatchOut.of(b).model_dump() for b in batches])
         return
     for b in batches:
         click.echo(
