@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, WithJsonSchema
+from pydantic import BaseModel, Field, WithJsonSchema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -99,8 +99,12 @@ def _user_fields(session: Session, user: User) -> dict[str, Any]:
 
 
 class MeOut(UserOut):
-    permissions: dict[str, Literal["*"] | list[str]]  # action → "*" (everywhere) or the organisation codes
-    token_scopes: list[str] | None  # the bearer token's scopes; None for a web session or a full token
+    permissions: dict[str, Literal["*"] | list[str]] = Field(
+        description='action → "*" (everywhere) or the organisation codes'
+    )
+    token_scopes: list[str] | None = Field(
+        description="The bearer token's scopes; None for a web session or a full token"
+    )
 
     @classmethod
     def of_me(
@@ -150,7 +154,7 @@ def _token_fields(t: ApiToken) -> dict[str, Any]:
 
 
 class IssuedTokenOut(TokenOut):
-    token: str  # the secret, shown this once
+    token: str = Field(description="The secret, shown this once")
 
     @classmethod
     def issued(cls, t: ApiToken, secret: str) -> IssuedTokenOut:
@@ -179,7 +183,7 @@ class SessionOut(BaseModel):
 
 class PasswordResetOut(BaseModel):
     username: str
-    password: str | None  # the generated one; None when the administrator chose it
+    password: str | None = Field(description="The generated one; None when the administrator chose it")
 
 
 class TotpEnrolOut(BaseModel):
@@ -192,7 +196,7 @@ class LockOut(BaseModel):
     type: str
     year: str
     locked_at: Timestamp
-    locked_by: str  # a username, or "system"
+    locked_by: str = Field(description='A username, or "system"')
     instructed_by: str | None
     reason: str
 
@@ -244,7 +248,7 @@ class EventPage(BaseModel):
 
 
 class ChainBreakOut(BaseModel):
-    kind: str  # gap / prev_hash / hash / head / anchor
+    kind: str = Field(description="gap / prev_hash / hash / head / anchor")
     event_id: int | None
     message_vi: str
     message_en: str
@@ -280,7 +284,9 @@ class VersionOut(BaseModel):
     reason: str
     signed: bool
     manifest_sha256: str
-    validation: dict[str, Any] | None  # the report stored when the version was made (signing)
+    validation: dict[str, Any] | None = Field(
+        description="The report stored when the version was made (signing)"
+    )
 
     @classmethod
     def of(cls, v: Version) -> VersionOut:
@@ -396,7 +402,7 @@ class DocumentOut(DocumentSummary):
 
 
 class UploadedDocument(DocumentOut):
-    created: bool  # False: the same bytes were already stored for this school and type
+    created: bool = Field(description="False: the same bytes were already stored for this school and type")
 
     @classmethod
     def after_upload(cls, session: Session, doc: Document, created: bool) -> UploadedDocument:
@@ -404,7 +410,7 @@ class UploadedDocument(DocumentOut):
 
 
 class SignedDocument(DocumentOut):
-    validation: dict[str, Any] | None  # the new version's validation report
+    validation: dict[str, Any] | None = Field(description="The new version's validation report")
 
     @classmethod
     def after_signing(
@@ -421,7 +427,9 @@ class DocumentPage(BaseModel):
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
     database: str
-    replicas: dict[str, str]  # each store (numbered copies for anonymous callers): ok, or why not
+    replicas: dict[str, str] = Field(
+        description="Each store (numbered copies for anonymous callers): ok, or why not"
+    )
 
 
 # --- signatures ------------------------------------------------------------------------------------------------
@@ -429,7 +437,7 @@ class SignatureReportOut(BaseModel):
     """One signature or document timestamp of the file (signing/report.py)."""
 
     field_name: str
-    kind: str  # signature / document_timestamp
+    kind: str = Field(description="signature / document_timestamp")
     verdict: Verdict
     verdict_vi: str
     sub_indication: str | None
@@ -443,9 +451,9 @@ class SignatureReportOut(BaseModel):
     intact: bool
     valid: bool
     trusted: bool
-    revocation: str  # good / revoked / unknown
+    revocation: str = Field(description="good / revoked / unknown")
     coverage: str | None
-    modification: str  # none / ltv_updates / form_filling / other
+    modification: str = Field(description="none / ltv_updates / form_filling / other")
     level: str | None
     certification: str | None
     warnings: list[str]
@@ -470,7 +478,9 @@ class SigningSessionStarted(BaseModel):
     document_id: str
     base_version: int
     expires_at: Timestamp
-    request: dict[str, Any]  # what the signer's tool needs to sign (digest, signed attributes …)
+    request: dict[str, Any] = Field(
+        description="What the signer's tool needs to sign (digest, signed attributes …)"
+    )
 
 
 class SigningSessionOut(BaseModel):
@@ -495,8 +505,8 @@ class DueOut(BaseModel):
     retention: str
     sources: list[str]
     open_batch: int | None
-    as_of: Day  # the date judged by
-    simulation: bool  # True when that is not the server's date
+    as_of: Day = Field(description="The date judged by")
+    simulation: bool = Field(description="True when that is not the server's date")
 
     @classmethod
     def of(cls, item: disposal.DueItem, marker: dict[str, object]) -> DueOut:
@@ -582,13 +592,13 @@ class HoldOut(BaseModel):
 class StoreLockOut(BaseModel):
     store: str
     key: str
-    action: str  # retention / hold_on / hold_off
+    action: str = Field(description="retention / hold_on / hold_off")
     ok: bool
     detail: str
 
 
 class HoldResultOut(HoldOut):
-    stores: list[StoreLockOut]  # what each store's Object Lock answered
+    stores: list[StoreLockOut] = Field(description="What each store's Object Lock answered")
 
     @classmethod
     def result(cls, r: holds.HoldResult) -> HoldResultOut:
@@ -648,13 +658,15 @@ class KeyFailureOut(BaseModel):
 
 class ExecutionOut(BaseModel):
     batch: int
-    status: str  # executed, or executing while some copies could not be deleted yet
+    status: str = Field(description="executed, or executing while some copies could not be deleted yet")
     record_document_id: str | None
     record_sha256: str | None
     record_signed: bool
     documents: int
     deleted_keys: int
-    kept_shared: list[str]  # content keys kept because a live document uses the same bytes
+    kept_shared: list[str] = Field(
+        description="Content keys kept because a live document uses the same bytes"
+    )
     failures: list[KeyFailureOut]
 
     @classmethod
