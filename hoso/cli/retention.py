@@ -408,15 +408,13 @@ def retention_status(document_id: str, on: str | None, as_json: bool) -> None:
 @_ON
 @_JSON
 def retention_due(school: str | None, on: str | None, as_json: bool) -> None:
+    from hoso.api.schemas import DueOut
     from retention.disposal import due_documents
 
     marker = _simulation_note(on)
     with _session() as s:
         items = due_documents(s, _day(on), school=school)
-    data = [
-        i.__dict__ | {"disposable_from": i.disposable_from.isoformat(), "sources": list(i.sources)} | marker
-        for i in items
-    ]
+    data = [DueOut.of(i, marker).model_dump() for i in items]
     if as_json:
         _print_json(data)
         return
@@ -434,7 +432,9 @@ def hold_group() -> None:
 
 
 def _hold_out(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    data = result.hold.__dict__ | {"stores": [o.__dict__ for o in result.stores]}
+    from hoso.api.schemas import HoldResultOut
+
+    data = HoldResultOut.result(result).model_dump()
     if as_json:
         _print_json(data)
         return
@@ -485,12 +485,13 @@ def hold_release(hold_id: int, note: str, username: str, as_json: bool) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include released holds")
 @_JSON
 def hold_list(document_id: str | None, show_all: bool, as_json: bool) -> None:
+    from hoso.api.schemas import HoldOut
     from retention.holds import list_holds
 
     with _session() as s:
         holds = list_holds(s, document_id=document_id, active_only=not show_all)
     if as_json:
-        _print_json([h.__dict__ for h in holds])
+        _print_json([HoldOut.of(h).model_dump() for h in holds])
         return
     for h in holds:
         click.echo(
