@@ -3,7 +3,7 @@
 Authentication: a bearer API token (machines) or the `hoso_session` cookie (browsers). Cookie-authenticated unsafe
 requests (POST/PUT/PATCH/DELETE) must carry the session's CSRF token in `X-CSRF-Token` (see archive/sessions.py).
 
-Routes declare what they need with the `Annotated` aliases at the end of this module, one parameter per dependency:
+Routes declare what they need with the `Annotated` aliases defined here next to each dependency, one parameter each:
 `archive: ArchiveDep, guard: GuardDep`, `me: WebSessionDep` for a security-settings change, `OrgManagerDep` /
 `AuditAllDep` for actions not tied to one organisation.
 
@@ -60,7 +60,10 @@ def get_archive(request: Request) -> Archive:
     return archive
 
 
-def get_session(archive: Annotated[Archive, Depends(get_archive)]) -> Iterator[Session]:
+ArchiveDep = Annotated[Archive, Depends(get_archive)]
+
+
+def get_session(archive: ArchiveDep) -> Iterator[Session]:
     with archive.sessions() as session:
         yield session
 
@@ -78,7 +81,7 @@ async def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     session_secret: Annotated[str | None, Depends(cookie)],
-    archive: Annotated[Archive, Depends(get_archive)],
+    archive: ArchiveDep,
 ) -> User:
     """The authenticated caller. Async on purpose: the database work runs in the thread pool, but the credential is
     published here, in the request's own task, as `permissions.CREDENTIAL` — a ContextVar set in a sync dependency
@@ -197,17 +200,22 @@ def get_guard(request: Request, user: Annotated[User, Depends(current_user)]) ->
     return Guard(user, getattr(request.state, "token_scopes", None))
 
 
+GuardDep = Annotated[Guard, Depends(get_guard)]
+
+
 def require(action: str) -> Callable[..., Guard]:
     """A dependency for actions not tied to one organisation (only the system administrator holds those)."""
 
-    def dependency(
-        guard: Annotated[Guard, Depends(get_guard)], archive: Annotated[Archive, Depends(get_archive)]
-    ) -> Guard:
+    def dependency(guard: GuardDep, archive: ArchiveDep) -> Guard:
         with archive.sessions() as session:
             guard.check(session, action, None)
         return guard
 
     return dependency
+
+
+OrgManagerDep = Annotated[Guard, Depends(require("org.manage"))]
+AuditAllDep = Annotated[Guard, Depends(require("audit.read"))]  # the whole trail: the system administrator
 
 
 @dataclass(frozen=True)
@@ -219,11 +227,7 @@ class WebSession:
     ip: str = ""  # for the throttle on typing the password again (auth.confirm_password)
 
 
-def web_session(
-    request: Request,
-    guard: Annotated[Guard, Depends(get_guard)],
-    archive: Annotated[Archive, Depends(get_archive)],
-) -> WebSession:
+def web_session(request: Request, guard: GuardDep, archive: ArchiveDep) -> WebSession:
     """Refuse (403 `session_required`, recorded) a caller who came with an API token."""
     session_id = getattr(request.state, "web_session_id", None)
     if session_id is None:
@@ -243,9 +247,4 @@ def web_session(
     return WebSession(guard, session_id, client_ip(request))
 
 
-# --- what routes declare: one parameter per dependency ---------------------------------------------------------
-ArchiveDep = Annotated[Archive, Depends(get_archive)]
-GuardDep = Annotated[Guard, Depends(get_guard)]
 WebSessionDep = Annotated[WebSession, Depends(web_session)]
-OrgManagerDep = Annotated[Guard, Depends(require("org.manage"))]
-AuditAllDep = Annotated[Guard, Depends(require("audit.read"))]  # the whole trail: the system administrator
