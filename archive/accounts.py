@@ -17,7 +17,7 @@ from .db import utcnow
 from .errors import AuthError, Conflict, InvalidInput, NotFound, PermissionDenied
 from .events import record_event
 from .models import ApiToken, Organisation, RoleAssignment, User
-from .permissions import ACTIONS, ROLE_ORG_KIND, check_role, record_denial, roles_of
+from .permissions import ACTIONS, ROLE_ORG_KIND, check_role, record_denial
 from .sessions import revoke_all_sessions
 
 TOKEN_PREFIX = "hoso_"
@@ -237,20 +237,6 @@ def list_tokens(session: Session, user: User | None = None) -> list[ApiToken]:
     return list(session.scalars(stmt))
 
 
-def token_to_dict(t: ApiToken) -> dict[str, object]:
-    return {
-        "id": t.id,
-        "user": t.user.username,
-        "name": t.name,
-        "prefix": t.prefix,
-        "scopes": t.scopes,
-        "created_at": t.created_at.isoformat(),
-        "expires_at": t.expires_at.isoformat() if t.expires_at else None,
-        "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
-        "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
-    }
-
-
 # --- account administration ----------------------------------------------------------------------------------
 MIN_PASSWORD = 10
 
@@ -369,18 +355,3 @@ def revoke_role(
         organisation_id=organisation.id,
         detail={"username": user.username, "role": role, "organisation": organisation.code},
     )
-
-
-def user_to_dict(session: Session, user: User) -> dict[str, object]:
-
-    return {
-        "id": user.id,
-        "username": user.username,
-        "full_name": user.full_name,
-        "email": user.email,
-        "organisation": user.organisation.code if user.organisation else None,
-        "is_active": user.is_active,
-        "is_system_admin": user.is_system_admin,
-        "totp_enabled": user.totp_enabled,
-        "roles": roles_of(session, user),
-    }

@@ -187,15 +187,3 @@ def list_locks(session: Session, school_ids: list[int] | None = None) -> list[Re
     if school_ids is not None:
         stmt = stmt.where(RecordLock.school_id.in_(school_ids))
     return list(session.scalars(stmt))
-
-
-def lock_to_dict(lock: RecordLock) -> dict[str, object]:
-    return {
-        "school": lock.school.code,
-        "type": lock.type_code,
-        "year": lock.school_year,
-        "locked_at": lock.locked_at.isoformat(),
-        "locked_by": lock.locked_by.username if lock.locked_by else "system",
-        "instructed_by": lock.instructed_by.username if lock.instructed_by else None,
-        "reason": lock.reason,
-    }

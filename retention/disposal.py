@@ -586,44 +586,6 @@ def _delete_pending(archive: Archive, batch_id: int) -> tuple[list[KeyFailure], 
     return failures, deleted
 
 
-def execution_to_dict(r: ExecutionResult) -> dict[str, Any]:
-    return {
-        "batch": r.batch_id,
-        "status": r.status,
-        "record_document_id": r.record_document_id,
-        "record_sha256": r.record_sha256,
-        "record_signed": r.record_signed,
-        "documents": r.documents,
-        "deleted_keys": r.deleted_keys,
-        "kept_shared": list(r.kept_shared),
-        "failures": [f.__dict__ for f in r.failures],
-    }
-
-
-def batch_to_dict(b: BatchView) -> dict[str, Any]:
-    return {
-        "id": b.id,
-        "school": b.school,
-        "status": b.status,
-        "proposed_by": b.proposed_by,
-        "approved_by": b.approved_by,
-        "executed_at": b.executed_at,
-        "record_document_id": b.record_document_id,
-        "record_signed": b.record_signed,
-        "keys_pending": b.keys_pending,
-        "items": [
-            {
-                "document_id": i.document_id,
-                "title": i.title,
-                "type": i.type_code,
-                "year": i.school_year,
-                "disposable_from": i.disposable_from.isoformat(),
-            }
-            for i in b.items
-        ],
-    }
-
-
 __all__ = [
     "BatchView",
     "DueItem",

@@ -116,11 +116,12 @@ def org_add(
     c: Ctx, code: str, name: str, kind: str, level: str | None, parent: str | None, as_json: bool
 ) -> None:
     from archive import orgs
+    from hoso.api.schemas import OrgOut
 
     a = c.archive()
     with a.sessions() as session, session.begin():
         o = orgs.add_organisation(session, code=code, name=name, kind=kind, level=level, parent_code=parent)
-        data = orgs.org_to_dict(o)
+        data = OrgOut.of(o).model_dump()
     emit(data, as_json, f"Đã thêm đơn vị / added {data['code']}: {data['name']}")
 
 
@@ -129,9 +130,10 @@ def org_add(
 @pass_ctx
 def org_list(c: Ctx, as_json: bool) -> None:
     from archive import orgs
+    from hoso.api.schemas import OrgOut
 
     with c.archive().sessions() as session:
-        data = [orgs.org_to_dict(o) for o in orgs.list_organisations(session)]
+        data = [OrgOut.of(o).model_dump() for o in orgs.list_organisations(session)]
     emit(data, as_json, "\n".join(f"{o['code']}\t{o['kind']}\t{o['level'] or ''}\t{o['name']}" for o in data))
 
 
@@ -296,12 +298,13 @@ def documents_list(
     c: Ctx, school: str | None, type_code: str | None, year: str | None, q: str | None, as_json: bool
 ) -> None:
     from archive import documents as docs
+    from hoso.api.schemas import DocumentSummary
 
     with c.archive().sessions() as session:
         rows, total = docs.list_documents(
             session, school=school, type_code=type_code, year=year, q=q, limit=1000
         )
-        data = [docs.document_to_dict(session, d, full=False) for d in rows]
+        data = [DocumentSummary.of(d).model_dump() for d in rows]
     emit(
         {"total": total, "items": data},
         as_json,
@@ -315,9 +318,10 @@ def documents_list(
 @pass_ctx
 def documents_get(c: Ctx, doc_id: str, as_json: bool) -> None:
     from archive import documents as docs
+    from hoso.api.schemas import DocumentOut
 
     with c.archive().sessions() as session:
-        data = docs.document_to_dict(session, docs.get_document(session, doc_id))
+        data = DocumentOut.full(session, docs.get_document(session, doc_id)).model_dump()
     human = "\n".join(f"{k}: {v}" for k, v in data.items() if k not in ("versions", "replicas", "checks"))
     human += "\n" + "\n".join(f"replica {r['store']}: {r['state']}" for r in data.get("replicas", []))
     human += "".join(

@@ -26,6 +26,7 @@ from archive.context import Archive
 from archive.errors import ArchiveError, AuthError, InvalidInput, NotFound
 from archive.models import Document, User
 from archive.signing_models import SigningSession
+from hoso.api.schemas import DocumentSummary
 from hoso.web.common import Viewer, WebRoute, archive_of, form_viewer, render, viewer
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -94,7 +95,7 @@ async def _read_limited(upload: UploadFile | None, limit: int, what_vi: str) -> 
 
 def _doc_summary(request: Request, doc_id: str) -> dict[str, Any]:
     with archive_of(request).sessions() as session:
-        return docs.document_to_dict(session, docs.get_document(session, doc_id), full=False)
+        return DocumentSummary.of(docs.get_document(session, doc_id)).model_dump()
 
 
 def _step1(request: Request, doc: dict[str, Any], who: Viewer, status: int = 200, **extra: Any) -> Response:
