@@ -30,6 +30,7 @@ check: $(STAMP)
 	$(BIN)/ruff format --check hoso archive signing storage retention tests bench
 	$(BIN)/ruff check hoso archive signing storage retention tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -12,10 +12,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .account_rules import check_role_change
 from .db import utcnow
 from .errors import AuthError, Conflict, InvalidInput, NotFound, PermissionDenied
 from .events import record_event
 from .models import ApiToken, Organisation, RoleAssignment, User
+from .permissions import ACTIONS, ROLE_ORG_KIND, check_role, record_denial
+from .sessions import revoke_all_sessions
 
 TOKEN_PREFIX = "hoso_"
 # a token lives at least a day and at most ten years; none lives for ever
@@ -114,8 +117,6 @@ def create_token(
     on the command line (no actor); an administrator may revoke someone's tokens, never mint one in their name."""
     check_token_days(ttl_days)
     if actor is not None and actor.id != user.id:
-        from .permissions import record_denial
-
         record_denial(
             session,
             actor,
@@ -152,7 +153,6 @@ def create_token(
 
 def parse_scopes(scopes: str) -> str:
     """ "*" or a comma-separated list of actions (or "document.*"); refused when it names an unknown action."""
-    from .permissions import ACTIONS
 
     parts = sorted({p.strip() for p in scopes.split(",") if p.strip()}) or ["*"]
     families = {a.split(".")[0] for a in ACTIONS}
@@ -237,20 +237,6 @@ def list_tokens(session: Session, user: User | None = None) -> list[ApiToken]:
     return list(session.scalars(stmt))
 
 
-def token_to_dict(t: ApiToken) -> dict[str, object]:
-    return {
-        "id": t.id,
-        "user": t.user.username,
-        "name": t.name,
-        "prefix": t.prefix,
-        "scopes": t.scopes,
-        "created_at": t.created_at.isoformat(),
-        "expires_at": t.expires_at.isoformat() if t.expires_at else None,
-        "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
-        "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
-    }
-
-
 # --- account administration ----------------------------------------------------------------------------------
 MIN_PASSWORD = 10
 
@@ -270,7 +256,6 @@ def reset_password(
 ) -> str:
     """Set a new password (a random one when none is given, returned to be handed over in person) and end every
     web session and API token of the account, so whoever knew the old password keeps no way in."""
-    from .sessions import revoke_all_sessions
 
     new = check_new_password(password) if password else secrets.token_urlsafe(12)
     user.password_hash = hash_password(new)
@@ -287,7 +272,6 @@ def reset_password(
 
 
 def set_active(session: Session, user: User, active: bool, *, actor: User | None = None) -> User:
-    from .sessions import revoke_all_sessions
 
     if user.is_active != active:
         user.is_active = active
@@ -308,8 +292,6 @@ def set_active(session: Session, user: User, active: bool, *, actor: User | None
 def grant_role(
     session: Session, user: User, role: str, organisation: Organisation, *, actor: User | None = None
 ) -> RoleAssignment:
-    from .account_rules import check_role_change
-    from .permissions import ROLE_ORG_KIND, check_role
 
     check_role(role)
     check_role_change(session, actor, user, role)
@@ -350,7 +332,6 @@ def grant_role(
 def revoke_role(
     session: Session, user: User, role: str, organisation: Organisation, *, actor: User | None = None
 ) -> None:
-    from .account_rules import check_role_change
 
     check_role_change(session, actor, user, role, grant=False)
     ra = session.scalar(
@@ -374,19 +355,3 @@ def revoke_role(
         organisation_id=organisation.id,
         detail={"username": user.username, "role": role, "organisation": organisation.code},
     )
-
-
-def user_to_dict(session: Session, user: User) -> dict[str, object]:
-    from .permissions import roles_of
-
-    return {
-        "id": user.id,
-        "username": user.username,
-        "full_name": user.full_name,
-        "email": user.email,
-        "organisation": user.organisation.code if user.organisation else None,
-        "is_active": user.is_active,
-        "is_system_admin": user.is_system_admin,
-        "totp_enabled": user.totp_enabled,
-        "roles": roles_of(session, user),
-    }

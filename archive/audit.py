@@ -9,30 +9,30 @@ TSA's signed time is in it.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import csv
 import hashlib
 import io
 import json
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from signing import TimestampUnavailable, read_token, request_timestamp
+from signing.trust import load_certificates
 from storage import StorageError
 
 from .context import Archive
 from .errors import ArchiveError, InvalidInput
 from .events import GENESIS, compute_hash, record_event
 from .models import AuditAnchor, ChainHead, Event
+from .signing_setup import SigningSetup, dev_pki_served
 
 ANCHOR_PREFIX = "audit/anchors/"
-T = TypeVar("T")
 
 
 # --- query and export ---------------------------------------------------------------------------------------------
@@ -260,65 +260,6 @@ def anchor_statement(event_id: int, event_hash: str) -> bytes:
     return f"hoso-audit-chain-head:{event_id}:{event_hash}".encode()
 
 
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine from sync code, also when called from a thread that already runs an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-def request_timestamp(tsa_url: str, digest: bytes) -> bytes:
-    """DER of the TSA's timestamp token (a CMS ContentInfo) over a SHA-256 digest."""
-    import aiohttp
-    from pyhanko.sign.timestamps import HTTPTimeStamper
-
-    async def stamp() -> bytes:
-        async with aiohttp.ClientSession() as http:
-            token = await HTTPTimeStamper(tsa_url, session=http, timeout=30).async_timestamp(digest, "sha256")
-        return bytes(token.dump())
-
-    try:
-        return _run(stamp())
-    except Exception as exc:  # network and TSA errors of several libraries: all mean "no timestamp now"
-        raise ArchiveError(
-            f"Không lấy được dấu thời gian từ TSA {tsa_url}: {exc}",
-            f"Could not get a timestamp from the TSA {tsa_url}: {exc}",
-            code="tsa_unavailable",
-            status=503,
-        ) from exc
-
-
-@dataclass(frozen=True)
-class TokenFacts:
-    imprint: bytes
-    gen_time: datetime
-    intact: bool
-
-
-def read_token(token_der: bytes, trust_roots: list[bytes] | None = None) -> TokenFacts:
-    from asn1crypto import cms
-    from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
-
-    info = cms.ContentInfo.load(token_der)
-    signed = info["content"]
-    tst = signed["encap_content_info"]["content"].parsed
-    imprint = bytes(tst["message_imprint"]["hashed_message"].native)
-    vc = None
-    if trust_roots:
-        from asn1crypto import x509
-        from pyhanko_certvalidator import ValidationContext
-
-        vc = ValidationContext(trust_roots=[x509.Certificate.load(r) for r in trust_roots])
-    status = _run(validate_tst_signed_data(signed, vc, lambda _algo: imprint))
-    # without configured trust roots only the signature is checked (the chain cannot be built: that is expected)
-    trusted = vc is None or status.get("trust_problem_indic") is None
-    intact = bool(status["intact"] and status["valid"]) and trusted
-    return TokenFacts(imprint, tst["gen_time"].native, intact)
-
-
 @dataclass(frozen=True)
 class Anchor:
     key: str
@@ -342,13 +283,20 @@ class Anchor:
         return json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True).encode()
 
 
+def _signing_setup(archive: Archive) -> SigningSetup:
+    if archive.signing is None:
+        raise InvalidInput(
+            "Tiến trình này không có cấu hình chữ ký số",
+            "This process has no signing setup",
+            code="no_signing",
+        )
+    return archive.signing.setup
+
+
 def anchor_chain_head(archive: Archive) -> Anchor | None:
     """Timestamp the current chain head with the TSA (settings.tsa_url) and write the anchor to every replica.
     Returns None when the trail is empty. The scheduler calls this daily; `hoso audit anchor` runs it by hand."""
-    from .devpki_server import dev_pki_served
-    from .signatures import setup_of
-
-    setup = setup_of(archive)  # HOSO_TSA_URL, or the dev PKI's own TSA on the embedded defaults
+    setup = _signing_setup(archive)  # HOSO_TSA_URL, or the dev PKI's own TSA on the embedded defaults
     tsa_url = setup.tsa_url
     if not tsa_url:
         raise InvalidInput(
@@ -361,7 +309,16 @@ def anchor_chain_head(archive: Archive) -> Anchor | None:
         event_id, event_hash = head.last_event_id, head.last_hash
     digest = hashlib.sha256(anchor_statement(event_id, event_hash)).digest()
     with dev_pki_served(setup):
-        token = request_timestamp(tsa_url, digest)
+        try:
+            token = request_timestamp(tsa_url, digest)
+        except TimestampUnavailable as exc:
+            cause = exc.__cause__ or exc
+            raise ArchiveError(
+                f"Không lấy được dấu thời gian từ TSA {tsa_url}: {cause}",
+                f"Could not get a timestamp from the TSA {tsa_url}: {cause}",
+                code="tsa_unavailable",
+                status=503,
+            ) from exc
     facts = read_token(token)
     if facts.imprint != digest:
         raise ArchiveError(
@@ -432,12 +389,11 @@ def verify_anchors(archive: Archive, session: Session) -> tuple[list[ChainBreak]
 
 def _trust_roots_der(archive: Archive) -> list[bytes]:
     """DER of every configured trust root (files or folders, PEM or DER; the dev PKI's root on the embedded defaults)."""
-    from signing.trust import load_certificates
-
-    from .signatures import setup_of
 
     # an explicitly configured TSA is trusted as configured; the dev PKI's root only vouches for its own TSA
-    paths = archive.settings.trust_root_paths if archive.settings.tsa_url else setup_of(archive).trust_roots
+    paths = (
+        archive.settings.trust_root_paths if archive.settings.tsa_url else _signing_setup(archive).trust_roots
+    )
     return [cert.dump() for cert in load_certificates(paths)]
 
 

@@ -185,7 +185,7 @@ def decoder_for(name: str, parms: dict[str, object] | None) -> Decoder | None:
         return _run_length
     if name in ("/LZWDecode", "/LZW"):
         early = (parms or {}).get("/EarlyChange", 1)
-        return _lzw(1 if early not in (0, 1) else int(early))  # type: ignore[call-overload]
+        return _lzw(1 if early not in (0, 1) else int(early))
     return None
 
 

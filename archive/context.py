@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import ReplicaSet
 
 from .settings import Settings
+from .signing_setup import ArchiveSigning
 
 
 @dataclass
@@ -19,7 +20,13 @@ class Archive:
     engine: Engine
     sessions: sessionmaker[Session]
     replicas: ReplicaSet
-    extras: dict[str, object] = field(default_factory=dict)  # signers, scheduler … attached by entry points
+    # signing as configured by Settings; None for a process built without it (it then validates, seals and renews
+    # nothing: ingest records no report, upkeep is skipped)
+    signing: ArchiveSigning | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.signing is None:
+            self.signing = ArchiveSigning(self.settings)
 
     @property
     def spool_dir(self) -> Path:

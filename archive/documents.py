@@ -12,12 +12,11 @@ from sqlalchemy.orm import Session
 
 from storage import NoGoodCopy, ReplicaResult, content_key
 
-from .content_checks import checks_for_version
 from .context import Archive
 from .db import utcnow
 from .errors import Gone, NotFound, StorageDown
 from .events import record_event
-from .models import Document, Event, Organisation, ReplicaCopy, StoredObject, User, Version
+from .models import Document, Event, Organisation, ReplicaCopy, StoredObject, User
 
 
 def get_document(session: Session, doc_id: str) -> Document:
@@ -55,69 +54,6 @@ def list_documents(
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(stmt.order_by(Document.created_at.desc(), Document.id).limit(limit).offset(offset))
     return list(rows), total
-
-
-def replica_summary(session: Session, sha256: str) -> list[dict[str, Any]]:
-    obj = session.scalar(select(StoredObject).where(StoredObject.key == content_key(sha256)))
-    if obj is None:
-        return []
-    return [
-        {
-            "store": c.store_url,
-            "state": c.state,
-            "verified_at": c.verified_at.isoformat() if c.verified_at else None,
-        }
-        for c in obj.copies
-    ]
-
-
-def version_to_dict(v: Version) -> dict[str, Any]:
-    return {
-        "number": v.number,
-        "sha256": v.sha256,
-        "size": v.size,
-        "media_type": v.media_type,
-        "filename": v.original_filename,
-        "page_count": v.page_count,
-        "created_at": v.created_at.isoformat(),
-        "created_by": v.created_by.username if v.created_by else None,
-        "reason": v.reason,
-        "signed": v.signed,
-        "manifest_sha256": v.manifest_sha256,
-        "validation": v.validation,
-    }
-
-
-def document_to_dict(session: Session, doc: Document, *, full: bool = True) -> dict[str, Any]:
-    cur = doc.current
-    out: dict[str, Any] = {
-        "id": doc.id,
-        "school": doc.school.code,
-        "school_name": doc.school.name,
-        "type": doc.type_code,
-        "type_name": doc.doc_type.name_vi,
-        "year": doc.school_year,
-        "title": doc.title,
-        "class_name": doc.class_name,
-        "subject": doc.subject,
-        "teacher": doc.teacher,
-        "status": doc.status,
-        "created_at": doc.created_at.isoformat(),
-        "created_by": doc.created_by.username if doc.created_by else None,
-        "version": cur.number if cur else None,
-        "sha256": cur.sha256 if cur else None,
-        "size": cur.size if cur else None,
-        "media_type": cur.media_type if cur else None,
-        "filename": cur.original_filename if cur else None,
-        "signed": cur.signed if cur else False,
-    }
-    if full and cur is not None:
-        out["replicas"] = replica_summary(session, cur.sha256)
-        out["versions"] = [version_to_dict(v) for v in doc.versions]
-        # findings about the current version's content (archive/content_checks.py); only in the full view, so that
-        # listings stay one query
-        out["checks"] = checks_for_version(session, cur.id)
-    return out
 
 
 def content_disposition(filename: str) -> str:

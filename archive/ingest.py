@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import signal
 import tempfile
 import unicodedata
@@ -31,9 +30,9 @@ from .locks import ensure_unlocked
 from .manifests import build_manifest, manifest_key, serialise
 from .models import Document, DocumentType, Organisation, ReplicaCopy, StoredObject, User, Version
 from .pdfcheck import inspect_pdf
+from .school_year import check_school_year
 
 CHUNK = 1024 * 1024
-YEAR_RE = re.compile(r"^(\d{4})-(\d{4})$")
 
 
 @dataclass(frozen=True)
@@ -65,16 +64,6 @@ def clean_filename(name: str | None, media_type: str | None = None) -> str:
     else:
         stem = name
     return (stem or "tai-lieu")[: 255 - len(ext)] + ext
-
-
-def check_school_year(year: str) -> str:
-    m = YEAR_RE.match(year.strip())
-    if not m or int(m.group(2)) != int(m.group(1)) + 1:
-        raise InvalidInput(
-            f"Năm học không hợp lệ: {year!r} (ví dụ 2024-2025)",
-            f"Invalid school year {year!r} (e.g. 2024-2025)",
-        )
-    return year.strip()
 
 
 def check_lengths(**values: str | None) -> None:
@@ -165,7 +154,7 @@ def ingest_file(
     with archive.sessions() as session:
         # one look-up of school and type, then every answer the catalog can give before the costly checks: the same
         # bytes already stored (they passed those checks then), or a locked record (refused before any copy)
-        org, dtype = _resolve(session, school, type_code)
+        org, dtype = resolve_school_and_type(session, school, type_code)
         existing = session.scalar(
             select(Document)
             .join(Version)
@@ -193,16 +182,15 @@ def ingest_file(
         page_count, signed = facts.page_count, facts.signed
 
     validation = None
-    validator = archive.extras.get("validate_pdf")
-    if signed and callable(validator):
-        validation = validator(path.read_bytes())
+    if signed and archive.signing is not None:
+        validation = archive.signing.validate(path.read_bytes())
 
     results = write_copies(archive, content_key(sha256), path, sha256)
     # read the text here, not inside the transaction below: pdftotext may take seconds and the transaction holds the
     # audit chain's lock; only the finding is stored with the version (a finding, never a refusal)
     findings = content_checks.inspect(path, media_type, type_code)
     with archive.sessions() as session, session.begin():
-        org, dtype = _resolve(session, school, type_code)
+        org, dtype = resolve_school_and_type(session, school, type_code)
         doc = Document(
             school=org,
             doc_type=dtype,
@@ -235,7 +223,11 @@ def ingest_file(
     return IngestResult(doc, version, True, results)
 
 
-def _resolve(session: Session, school: str, type_code: str) -> tuple[Organisation, DocumentType]:
+def resolve_school_and_type(
+    session: Session, school: str, type_code: str
+) -> tuple[Organisation, DocumentType]:
+    """The school and the document type of an upload, or a bilingual 404/422 (the API and the upload page check
+    the uploader's right against these before reading the file)."""
     org = session.scalar(select(Organisation).where(Organisation.code == school))
     if org is None:
         raise NotFound(

@@ -16,6 +16,7 @@ from .db import utcnow
 from .errors import Conflict, InvalidInput, NotFound
 from .events import record_event
 from .models import DocumentType, Organisation, RecordLock, RoleAssignment, User
+from .school_year import check_school_year
 
 # Hook for the corrections feature (a later issue): given (session, lock, correction_id) it returns True when that
 # correction is approved for the locked records. Until it is registered, no correction can pass a lock.
@@ -90,7 +91,6 @@ def _instruction(
 
 
 def _check_target(session: Session, school: Organisation, type_code: str, year: str) -> None:
-    from .ingest import check_school_year
 
     if school.kind != "truong":
         raise InvalidInput(
@@ -187,15 +187,3 @@ def list_locks(session: Session, school_ids: list[int] | None = None) -> list[Re
     if school_ids is not None:
         stmt = stmt.where(RecordLock.school_id.in_(school_ids))
     return list(session.scalars(stmt))
-
-
-def lock_to_dict(lock: RecordLock) -> dict[str, object]:
-    return {
-        "school": lock.school.code,
-        "type": lock.type_code,
-        "year": lock.school_year,
-        "locked_at": lock.locked_at.isoformat(),
-        "locked_by": lock.locked_by.username if lock.locked_by else "system",
-        "instructed_by": lock.instructed_by.username if lock.instructed_by else None,
-        "reason": lock.reason,
-    }

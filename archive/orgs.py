@@ -115,16 +115,6 @@ def list_organisations(session: Session) -> list[Organisation]:
     return list(session.scalars(select(Organisation).order_by(Organisation.code)))
 
 
-def org_to_dict(org: Organisation) -> dict[str, object]:
-    return {
-        "code": org.code,
-        "name": org.name,
-        "kind": org.kind,
-        "level": org.level,
-        "parent": org.parent.code if org.parent else None,
-    }
-
-
 # --- CSV import ---------------------------------------------------------------------------------------------------
 CSV_COLUMNS = ("code", "name", "kind", "level", "parent")
 

@@ -171,7 +171,7 @@ def _inspect_in_child(path: Path) -> PdfFacts | tuple[str, str, str]:
             outcome = None  # the child died: qpdf aborts when an allocation fails under the limit
         if outcome is None:
             return _memory_refusal()
-        return outcome  # type: ignore[no-any-return]
+        return outcome
     finally:
         receiver.close()
         if proc.is_alive():

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction, aliased, joinedload
 
 from .errors import InvalidInput, PermissionDenied
+from .events import record_event
 from .models import Organisation, RoleAssignment, User
 
 # --- vocabulary ---------------------------------------------------------------------------------------------------
@@ -369,7 +370,6 @@ def _admit(catalog: str, ip: str | None, reason: str) -> tuple[bool, int]:
 
 
 def write_denial(bind: Any, denial: Denial, *, ip: str | None = None) -> None:
-    from .events import record_event
 
     cred = CREDENTIAL.get()
     ip = ip or (cred.ip if cred is not None else None)

@@ -164,14 +164,3 @@ def list_sessions(session: Session, user: User) -> list[WebSession]:
         )
         if r.revoked_at is None and r.expires_at > now
     ]
-
-
-def session_to_dict(r: WebSession) -> dict[str, object]:
-    return {
-        "id": r.id,
-        "created_at": r.created_at.isoformat(),
-        "expires_at": r.expires_at.isoformat(),
-        "last_seen_at": r.last_seen_at.isoformat() if r.last_seen_at else None,
-        "ip": r.ip,
-        "user_agent": r.user_agent,
-    }

@@ -10,12 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 import signing
 from signing import Appearance, SigningError
@@ -25,110 +25,98 @@ from signing.signers import SignerConfig
 from .context import Archive
 from .db import utcnow
 from .documents import get_document, open_content
-from .errors import ArchiveError, Conflict, InvalidInput, NotFound
+from .errors import ArchiveError, Conflict, InvalidInput, NotFound, PermissionDenied
 from .events import record_event
 from .ingest import add_version_from_bytes
-from .models import User, Version
-from .settings import Settings
+from .models import Document, User, Version
+from .permissions import authorize, permitted
 from .signing_models import SigningSession
+from .signing_setup import ArchiveSigning, SigningSetup
 
 SESSION_TTL = timedelta(hours=24)
 
 
-@dataclass
-class SigningSetup:
-    """Where signatures get their timestamp, trust and the organisation's key; built once from Settings."""
-
-    tsa_url: str | None
-    trust_roots: list[Path]
-    org_signer: SignerConfig | None
-    default_level: str
-    dev_pki: signing.DevPki | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+# --- who may sign: the one rule the API, the web pages and the CLI apply ------------------------------------------
+def is_own_record(user: User, doc: Document) -> bool:
+    """A teacher's own record: one they uploaded, or one naming them as its teacher."""
+    return doc.created_by_id == user.id or (bool(doc.teacher) and doc.teacher == user.full_name)
 
 
-def signing_setup(settings: Settings) -> SigningSetup:
-    dev = None
-    org_signer: SignerConfig | None = None
-    if settings.signing_p12:
-        org_signer = signing.Pkcs12Signer(
-            str(settings.signing_p12),
-            settings.signing_p12_password.encode() if settings.signing_p12_password else None,
+def signing_action(
+    session: Session, user: User, doc: Document, *, scopes: frozenset[str] | None = None
+) -> str:
+    """The right a personal signature on `doc` needs: document.sign for a competent person (principal …); a teacher
+    may sign only their own records, with document.sign_own."""
+    if is_own_record(user, doc) and not permitted(session, user, "document.sign", doc.school, scopes=scopes):
+        return "document.sign_own"
+    return "document.sign"
+
+
+def may_sign(session: Session, user: User, doc: Document) -> bool:
+    """`authorize_signing` as a yes/no for showing a button (records nothing)."""
+    return permitted(session, user, signing_action(session, user, doc), doc.school)
+
+
+def authorize_signing(
+    archive: Archive, user: User, doc_id: str, action: str, *, scopes: frozenset[str] | None = None
+) -> User:
+    """Raise PermissionDenied (recorded) unless `user` may do `action` (document.sign, document.seal,
+    document.validate) on the document; returns the user, detached."""
+    with archive.sessions() as session:
+        doc = get_document(session, doc_id)
+        attached = session.merge(user, load=True)
+        if action == "document.sign":
+            action = signing_action(session, attached, doc, scopes=scopes)
+        authorize(session, attached, action, doc.school, scopes=scopes, document_id=doc.id)
+        session.expunge(attached)
+        return attached
+
+
+def authorize_session_owner(
+    archive: Archive, user: User, row: SigningSession, *, scopes: frozenset[str] | None = None
+) -> User:
+    """Only the person who opened a signing session (or the system administrator) may see or complete it, and only
+    while they may still sign the document."""
+    if user.id != row.created_by_id and not user.is_system_admin:
+        with archive.sessions() as session, session.begin():
+            record_event(
+                session, "access.denied", actor=session.merge(user), document_id=row.document_id,
+                outcome="denied", detail={"action": "signing_session", "session": row.id},
+            )  # fmt: skip
+        raise PermissionDenied(
+            "Chỉ người đã mở phiên ký mới được dùng phiên ký này",
+            "Only the person who opened this signing session may use it",
         )
-    elif settings.pkcs11_module and settings.pkcs11_token_label and settings.pkcs11_key_label:
-        org_signer = signing.Pkcs11Signer(
-            settings.pkcs11_module,
-            settings.pkcs11_token_label,
-            settings.pkcs11_key_label,
-            settings.pkcs11_pin,
-        )
-    if settings.environment == "development":
-        dev = signing.ensure_dev_pki(settings.data_dir / "dev-pki", settings.base_url.rstrip("/"))
-        if org_signer is None:
-            org_signer = signing.Pkcs12Signer(str(dev.seal_p12), dev.p12_password.encode())
-    tsa = settings.tsa_url or (dev.tsa_url if dev else None)
-    roots = list(settings.trust_root_paths) + (dev.trust_roots if dev else [])
-    if settings.environment == "production":
-        # the dev PKI is test material: a production configuration must not sign or trust with it
-        signing.refuse_test_pki(roots)
-    level = settings.default_signature_level or ("B-LTA" if tsa else "B-B")
-    return SigningSetup(tsa, roots, org_signer, level, dev)
+    return authorize_signing(archive, user, row.document_id, "document.sign", scopes=scopes)
+
+
+def certificate_der(text: str) -> bytes:
+    """A certificate given as text (PEM, or base64 of the DER) → DER; unreadable is a bilingual 422."""
+    text = text.strip()
+    try:
+        if text.startswith("-----BEGIN"):
+            from asn1crypto import pem
+
+            _, _, der = pem.unarmor(text.encode())
+            return bytes(der)
+        return base64.b64decode(text, validate=True)
+    except (ValueError, TypeError):
+        raise InvalidInput(
+            "Chứng thư số không đọc được",
+            "Unreadable certificate (PEM or base64 DER)",
+            code="bad_certificate",
+        ) from None
+
+
+def signing_of(archive: Archive) -> ArchiveSigning:
+    """The archive's signing; a process built without it (archive.signing None) cannot sign or validate."""
+    if archive.signing is None:
+        raise SigningError("this process has no signing setup")
+    return archive.signing
 
 
 def setup_of(archive: Archive) -> SigningSetup:
-    setup = archive.extras.get("signing")
-    if not isinstance(setup, SigningSetup):
-        setup = signing_setup(archive.settings)
-        archive.extras["signing"] = setup
-    return setup
-
-
-def install_signing_hooks(archive: Archive) -> None:
-    """Give archive core and retention/ the signing functions they may not import themselves.
-
-    The hooks are lazy: nothing (not even the dev PKI) is set up until one is called."""
-    from .devpki_server import dev_pki_served
-
-    def validate_pdf(data: bytes) -> dict[str, Any]:
-        return validate_bytes(setup_of(archive), data)
-
-    def sign_org(data: bytes) -> bytes:
-        setup = setup_of(archive)
-        if setup.org_signer is None:
-            raise SigningError("no organisation signing key is configured")
-        with dev_pki_served(setup):
-            return signing.sign_pdf(
-                data,
-                setup.org_signer,
-                level=setup.default_level,
-                tsa_url=setup.tsa_url,
-                trust_roots=setup.trust_roots,
-            )
-
-    def lta_inspect(data: bytes) -> tuple[datetime | None, str | None]:
-        info = signing.newest_document_timestamp(data)
-        return (info.certificate_not_after, info.digest_algorithm) if info else (None, None)
-
-    def lta_renew(data: bytes) -> bytes:
-        setup = setup_of(archive)
-        if not setup.tsa_url:
-            raise signing.TimestampUnavailable("no time-stamping authority is configured")
-        with dev_pki_served(setup):
-            return signing.add_document_timestamp(data, tsa_url=setup.tsa_url, trust_roots=setup.trust_roots)
-
-    hooks = {
-        "validate_pdf": validate_pdf,
-        "sign_org": sign_org,
-        "lta_inspect": lta_inspect,
-        "lta_renew": lta_renew,
-    }
-    for name, hook in hooks.items():
-        archive.extras.setdefault(name, hook)
-
-
-def validate_bytes(setup: SigningSetup, data: bytes, at: datetime | None = None) -> dict[str, Any]:
-    report: dict[str, Any] = signing.validate_pdf(data, setup.trust_roots, at=at).to_dict()
-    return report
+    return signing_of(archive).setup
 
 
 def signing_error(exc: SigningError) -> ArchiveError:
@@ -257,7 +245,7 @@ def sign_document(
         )  # fmt: skip
     except SigningError as exc:
         raise signing_error(exc) from None
-    report = validate_bytes(setup, signed)
+    report = signing_of(archive).validate(signed)
     newest = report["signatures"][-1] if report.get("signatures") else {}
     return add_version_from_bytes(
         archive, doc_id, signed, base_version=base.number, actor=actor, signed=True, validation=report,
@@ -382,7 +370,7 @@ def finish_signing_session(
                 detail={"session": session_id, "error": err.code, "reason": str(exc)[:500]},
             )  # fmt: skip
         raise err from None
-    report = validate_bytes(setup, signed)
+    report = signing_of(archive).validate(signed)
     version = add_version_from_bytes(
         archive, doc_id, signed, base_version=base, actor=actor, signed=True, validation=report,
         reason=row.reason or f"Ký số bởi {signer_name}", event="document.sign",
@@ -406,13 +394,12 @@ def validate_document(
     at: datetime | None = None,
     actor: User | None = None,
 ) -> dict[str, Any]:
-    setup = setup_of(archive)
     content = open_content(archive, doc_id, version=version, actor=None)
     if content.media_type != "application/pdf":
         raise InvalidInput(
             "Chỉ kiểm tra chữ ký số trên tệp PDF", "Only PDF files carry PAdES signatures", code="not_pdf"
         )
-    report = validate_bytes(setup, b"".join(content.chunks), at=at)
+    report = signing_of(archive).validate(b"".join(content.chunks), at=at)
     with archive.sessions() as session, session.begin():
         doc = get_document(session, doc_id)
         record_event(

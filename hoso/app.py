@@ -15,11 +15,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from archive.context import Archive
 from archive.errors import ArchiveError
 from archive.settings import Settings
+from archive.signatures import signing_error
 from hoso import http_headers, http_limits, web
 from hoso.api import documents, health, orgs, people, retention, signing
 from hoso.bootstrap import build_archive
 from hoso.redact import redact
-from signing import SigningError
+from retention.scheduler import start_scheduler
+from signing import SigningError, dev_pki_wsgi_app
 from storage import StorageError
 
 API = "/api/v1"
@@ -33,8 +35,6 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from retention.scheduler import start_scheduler
-
         scheduler = start_scheduler(archive) if archive.settings.scheduler_enabled else None
         yield
         if scheduler is not None:
@@ -92,12 +92,11 @@ def mount_dev_pki(app: FastAPI, archive: Archive) -> None:
     """On the embedded defaults hoso serves its own test PKI (TSA, OCSP, CRLs) at /dev-pki."""
     from a2wsgi import WSGIMiddleware
 
-    import signing
-    from archive.signatures import setup_of
-
-    setup = setup_of(archive)
+    if archive.signing is None:
+        return
+    setup = archive.signing.setup
     if setup.dev_pki is not None:
-        wsgi = signing.dev_pki_wsgi_app(setup.dev_pki.directory, setup.dev_pki.base_url)
+        wsgi = dev_pki_wsgi_app(setup.dev_pki.directory, setup.dev_pki.base_url)
         app.mount("/dev-pki", WSGIMiddleware(wsgi))  # type: ignore[arg-type]
 
 
@@ -115,8 +114,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(SigningError)
     async def signing_failed(request: Request, exc: SigningError) -> JSONResponse:
-        from archive.signatures import signing_error
-
         return answer(request, signing_error(exc))
 
     @app.exception_handler(StorageError)

@@ -1,5 +1,5 @@
 """The one composition root: reads the typed Settings and builds the archive (catalog engine, sessions, replica
-stores, signing setup). Every entry point — the web app, each CLI command, the worker, benchmarks and tests — gets its
+stores, signing setup — Archive.signing). Every entry point — the web app, each CLI command, the worker, benchmarks and tests — gets its
 Archive from here, and `opened()` closes it however the caller ends."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from archive.context import Archive
 from archive.db import make_engine, make_sessionmaker
 from archive.secrets_box import SESSION_INFO_KEY
 from archive.settings import Settings
-from archive.signatures import install_signing_hooks
 from storage import ReplicaSet, open_store
 
 from .migrate import upgrade
@@ -26,9 +25,8 @@ def build_archive(settings: Settings, *, migrate: bool = False) -> Archive:
     replicas = ReplicaSet(stores, settings.min_replicas)
     sessions = make_sessionmaker(engine)
     sessions.configure(info={SESSION_INFO_KEY: settings})  # where archive.auth finds the TOTP secrets' key
-    archive = Archive(settings, engine, sessions, replicas)
-    install_signing_hooks(archive)
-    return archive
+    # signing comes configured from the same Settings (ArchiveSigning, lazy: the dev PKI is made on first use)
+    return Archive(settings, engine, sessions, replicas)
 
 
 @contextmanager

@@ -25,7 +25,6 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +39,11 @@ from archive.ingest import ingest_file
 from archive.manifests import manifest_key
 from archive.models import Document, Organisation, ReplicaCopy, StoredObject, User, Version
 from archive.permissions import authorize, permitted
+from archive.school_year import current_school_year
 from storage import ObjectNotFound, StorageError, content_key
 
 from . import clock
+from .disposal_record import attach_listing, render_record
 from .models import DisposalBatch, DisposalItem, DisposalKey, DisposedVersion
 from .schedules import decide_document, load_schedules
 
@@ -441,19 +442,13 @@ def _record_pdf(
         batch_id=batch_id, school_name=school_name, listing=listing, today=today, warning=warning
     )
     meta = {"batch": batch_id, "school": school_name, "date": today.isoformat(), "signed": sign is not None}
-    pdf = _attach_listing(pdf, meta | {"warning": warning} | listing)
+    pdf = attach_listing(pdf, meta | {"warning": warning} | listing)
     if sign is None:
         return pdf, False
     return sign(pdf), True
 
 
-def current_school_year(today: date) -> str:
-    # a school year runs from September; August still closes the previous one
-    start = today.year if today.month >= 9 else today.year - 1
-    return f"{start}-{start + 1}"
-
-
-def _archive_record(archive: Archive, pdf: bytes, batch_id: int, school: str, today: date, user: User | None):  # type: ignore[no-untyped-def]
+def _archive_record(archive: Archive, pdf: bytes, batch_id: int, school: str, today: date, user: User | None):
     with tempfile.TemporaryDirectory(dir=archive.spool_dir) as tmp:
         path = Path(tmp) / f"Biên bản tiêu hủy số {batch_id}.pdf"
         path.write_bytes(pdf)
@@ -591,44 +586,6 @@ def _delete_pending(archive: Archive, batch_id: int) -> tuple[list[KeyFailure], 
     return failures, deleted
 
 
-def execution_to_dict(r: ExecutionResult) -> dict[str, Any]:
-    return {
-        "batch": r.batch_id,
-        "status": r.status,
-        "record_document_id": r.record_document_id,
-        "record_sha256": r.record_sha256,
-        "record_signed": r.record_signed,
-        "documents": r.documents,
-        "deleted_keys": r.deleted_keys,
-        "kept_shared": list(r.kept_shared),
-        "failures": [f.__dict__ for f in r.failures],
-    }
-
-
-def batch_to_dict(b: BatchView) -> dict[str, Any]:
-    return {
-        "id": b.id,
-        "school": b.school,
-        "status": b.status,
-        "proposed_by": b.proposed_by,
-        "approved_by": b.approved_by,
-        "executed_at": b.executed_at,
-        "record_document_id": b.record_document_id,
-        "record_signed": b.record_signed,
-        "keys_pending": b.keys_pending,
-        "items": [
-            {
-                "document_id": i.document_id,
-                "title": i.title,
-                "type": i.type_code,
-                "year": i.school_year,
-                "disposable_from": i.disposable_from.isoformat(),
-            }
-            for i in b.items
-        ],
-    }
-
-
 __all__ = [
     "BatchView",
     "DueItem",
@@ -641,144 +598,3 @@ __all__ = [
     "list_batches",
     "propose_batch",
 ]
-
-
-# --- the record (biên bản tiêu hủy) ----------------------------------------------------------------------------------
-FONT_PATH = Path("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf")
-FONT_BOLD_PATH = Path("/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf")
-
-
-def _fonts() -> tuple[str, str]:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    # Vietnamese needs a real Unicode font: the PDF base-14 fonts have no ư, ơ, ạ …
-    if "NotoSans" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont("NotoSans", str(FONT_PATH)))
-    bold = "NotoSans"
-    if FONT_BOLD_PATH.exists():
-        if "NotoSans-Bold" not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(TTFont("NotoSans-Bold", str(FONT_BOLD_PATH)))
-        bold = "NotoSans-Bold"
-    return "NotoSans", bold
-
-
-def render_record(
-    *, batch_id: int, school_name: str, listing: dict[str, Any], today: date, warning: str | None
-) -> bytes:
-    """The disposal record: who proposed and approved, the legal basis, and every file with its SHA-256."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
-
-    regular, bold = _fonts()
-    buf = BytesIO()
-    c = canvas.Canvas(buf, pagesize=A4, pageCompression=1)
-    c.setTitle(f"Biên bản tiêu hủy hồ sơ — đợt {batch_id}")
-    c.setAuthor(school_name)
-    c.setSubject("Biên bản tiêu hủy hồ sơ hết thời hạn bảo quản")
-    width, height = A4
-    left, y = 50.0, height - 60
-
-    def line(text: str, size: float = 9.5, font: str = regular, indent: float = 0, gap: float = 4) -> None:
-        nonlocal y
-        if y < 60:
-            c.showPage()
-            y = height - 60
-        c.setFont(font, size)
-        c.drawString(left + indent, y, text)
-        y -= size + gap
-
-    def centred(text: str, size: float, font: str) -> None:
-        nonlocal y
-        c.setFont(font, size)
-        c.drawCentredString(width / 2, y, text)
-        y -= size + 6
-
-    c.setFont(regular, 10)
-    c.drawString(left, y, school_name)
-    c.drawRightString(width - left, y, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
-    y -= 14
-    c.drawRightString(width - left, y, "Độc lập - Tự do - Hạnh phúc")
-    y -= 30
-    centred("BIÊN BẢN TIÊU HỦY HỒ SƠ HẾT THỜI HẠN BẢO QUẢN", 14, bold)
-    centred(f"Đợt số {batch_id} — ngày {today.strftime('%d/%m/%Y')}", 10, regular)
-    y -= 6
-    if warning:
-        c.setFillColorRGB(0.75, 0, 0)
-        for part in _wrap(warning, 95):
-            line(part, 10, bold)
-        c.setFillColorRGB(0, 0, 0)
-        y -= 4
-    line(f"Người lập danh sách: {listing['proposed_by']} (lúc {listing['proposed_at']})")
-    approver = listing["approved_by_name"] or listing["approved_by"]
-    line(f"Người phê duyệt (Hiệu trưởng): {approver} (lúc {listing['approved_at']})")
-    files = sum(len(i["versions"]) for i in listing["items"])
-    size = sum(v["size"] for i in listing["items"] for v in i["versions"])
-    line(f"Số hồ sơ: {len(listing['items'])}; số tệp: {files}; tổng dung lượng: {size} byte")
-    line(
-        "Căn cứ: thời hạn bảo quản tính từ năm công việc kết thúc (Thông tư 27/2016/TT-BGDĐT và văn bản thay thế); "
-        "các dòng áp dụng ghi theo từng hồ sơ.",
-        8.5,
-    )
-    y -= 6
-    line("Danh sách tệp bị tiêu hủy (mã kiểm tra SHA-256):", 10.5, bold)
-    for n, item in enumerate(listing["items"], 1):
-        line(f"{n}. {item['title'][:90]}", 9.5, bold, gap=3)
-        line(
-            f"Mã hồ sơ {item['document_id']} — {item['type'][:60]} — năm học {item['year']}",
-            8.5,
-            indent=14,
-            gap=3,
-        )
-        basis = "; ".join(item["basis"].get("sources", []))
-        line(
-            f"Thời hạn: {item['basis'].get('retention', '')}; được tiêu hủy từ {item['disposable_from']}; căn cứ: {basis}"[
-                :150
-            ],
-            8,
-            indent=14,
-            gap=3,
-        )
-        for v in item["versions"]:
-            line(f"Phiên bản {v['number']}: {v['filename'][:80]} ({v['size']} byte)", 8, indent=28, gap=2)
-            line(f"SHA-256: {v['sha256']}", 8, indent=28, gap=5)
-    y -= 20
-    line("HIỆU TRƯỞNG", 10.5, bold, indent=330)
-    line("(Ký số)", 9, indent=342)
-    c.showPage()
-    c.save()
-    return buf.getvalue()
-
-
-LISTING_NAME = "danh-sach-tieu-huy.json"
-
-
-def _attach_listing(pdf: bytes, listing: dict[str, Any]) -> bytes:
-    """Embed the listing as JSON in the record, so a machine can check the files against it (the page text is for
-    people; the signature covers both)."""
-    import json
-
-    import pikepdf
-
-    data = json.dumps(listing, ensure_ascii=False, indent=1, default=str).encode("utf-8")
-    with pikepdf.open(BytesIO(pdf)) as doc:
-        doc.attachments[LISTING_NAME] = pikepdf.AttachedFileSpec(
-            doc, data, mime_type="application/json", description="Danh sách tệp tiêu hủy / files disposed of"
-        )
-        out = BytesIO()
-        doc.save(out)
-    return out.getvalue()
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    out: list[str] = []
-    current = ""
-    for word in text.split():
-        if current and len(current) + 1 + len(word) > width:
-            out.append(current)
-            current = word
-        else:
-            current = f"{current} {word}".strip()
-    if current:
-        out.append(current)
-    return out

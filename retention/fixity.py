@@ -46,6 +46,7 @@ from archive.models import Document, Organisation, ReplicaCopy, StoredObject, Ve
 from storage import ObjectNotFound, StorageError, Store
 
 from .alerts import send_alert
+from .errors import FixityRunUnavailable
 from .integrity_models import FixityRun
 from .repair import RepairOutcome, repair_copy
 
@@ -374,7 +375,9 @@ def open_run(
                 return run.id, run.started_at
         except IntegrityError:
             continue  # another worker created it a moment ago: read theirs
-    raise RuntimeError(f"could not open fixity run {slot}")
+    raise FixityRunUnavailable(
+        f"Không mở được lượt kiểm tra toàn vẹn {slot}", f"could not open fixity run {slot}"
+    )
 
 
 def reserve(archive: Archive, run_id: int, want: int) -> int:

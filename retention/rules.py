@@ -25,6 +25,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Final, Literal
 
+from archive.school_year import years_of
+
+from .errors import RuleError
+
 PERMANENT: Final = "permanent"
 YEARS: Final = "years"
 EVENT: Final = "event"
@@ -50,11 +54,6 @@ B_DISPOSED = "disposed"
 
 _YEARS_RE = re.compile(r"^(\d{1,3})\s*(years?|năm)$", re.IGNORECASE)
 _EVENT_TEXTS = ("until the students concerned leave the school", "until the students leave the school")
-_YEAR_RE = re.compile(r"^(\d{4})-(\d{4})$")
-
-
-class RuleError(ValueError):
-    """Bad schedule data or document facts (a programming or data error, not a user's request)."""
 
 
 @dataclass(frozen=True)
@@ -65,11 +64,16 @@ class RetentionPeriod:
 
     def __post_init__(self) -> None:
         if self.kind == YEARS and (self.years is None or self.years < 1):
-            raise RuleError(f"a period in years needs a positive number of years, not {self.years!r}")
+            raise RuleError(
+                f"Thời hạn tính bằng năm cần một số năm dương, không phải {self.years!r}",
+                f"a period in years needs a positive number of years, not {self.years!r}",
+            )
         if self.kind == EVENT and self.event != STUDENTS_LEAVE:
-            raise RuleError(f"unknown event {self.event!r}")
+            raise RuleError(f"Sự kiện không xác định: {self.event!r}", f"unknown event {self.event!r}")
         if self.kind not in (PERMANENT, YEARS, EVENT):
-            raise RuleError(f"unknown period kind {self.kind!r}")
+            raise RuleError(
+                f"Loại thời hạn không xác định: {self.kind!r}", f"unknown period kind {self.kind!r}"
+            )
 
     @classmethod
     def parse(cls, text: str) -> RetentionPeriod:
@@ -82,7 +86,8 @@ class RetentionPeriod:
         if m:
             return cls(YEARS, years=int(m.group(1)))
         raise RuleError(
-            f"unreadable retention {text!r} (permanent, 'N years', or 'until the students leave')"
+            f"Không đọc được thời hạn bảo quản {text!r} (vĩnh viễn, 'N năm' hoặc 'đến khi học sinh rời trường')",
+            f"unreadable retention {text!r} (permanent, 'N years', or 'until the students leave')",
         )
 
     @property
@@ -118,9 +123,15 @@ class Rule:
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
-            raise RuleError(f"unknown row status {self.status!r} ({', '.join(STATUSES)})")
+            raise RuleError(
+                f"Trạng thái dòng không xác định: {self.status!r} ({', '.join(STATUSES)})",
+                f"unknown row status {self.status!r} ({', '.join(STATUSES)})",
+            )
         if self.counted_from != WORK_END_YEAR:
-            raise RuleError(f"unknown counting basis {self.counted_from!r}")
+            raise RuleError(
+                f"Cách tính thời hạn không xác định: {self.counted_from!r}",
+                f"unknown counting basis {self.counted_from!r}",
+            )
 
     @property
     def confirmed(self) -> bool:
@@ -203,10 +214,10 @@ class Decision:
 
 
 def work_end_year(school_year: str) -> int:
-    m = _YEAR_RE.match(school_year.strip())
-    if not m or int(m.group(2)) != int(m.group(1)) + 1:
-        raise RuleError(f"not a school year: {school_year!r}")
-    return int(m.group(2))
+    years = years_of(school_year)
+    if years is None:
+        raise RuleError(f"Không phải năm học: {school_year!r}", f"not a school year: {school_year!r}")
+    return years[1]
 
 
 def closing_date(school_year: str) -> date:

@@ -64,13 +64,14 @@ def job_worm_canary(archive: Archive) -> tuple[worm.WormResult, ...] | None:
 
 
 def job_signature_upkeep(archive: Archive) -> upkeep.UpkeepReport | None:
-    inspect, renew = archive.extras.get("lta_inspect"), archive.extras.get("lta_renew")
-    if not callable(inspect) or not callable(renew):
-        log.info("signature upkeep skipped: no signing functions were given to this process")
+    if archive.signing is None:
+        log.info("signature upkeep skipped: this process was built without signing")
         return None
     if not claim_job(archive, "signature-upkeep", today().isoformat()):
         return None
-    return upkeep.renew_due_signatures(archive, inspect=inspect, renew=renew)
+    return upkeep.renew_due_signatures(
+        archive, inspect=archive.signing.lta_inspect, renew=archive.signing.lta_renew
+    )
 
 
 def job_metadata_export(archive: Archive, day: date | None = None) -> Any:

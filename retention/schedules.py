@@ -25,6 +25,7 @@ from archive.models import Document, DocumentType, Organisation, User
 from archive.permissions import authorize, permitted
 
 from . import clock, rules
+from .errors import RuleError
 from .models import LegalHold, RetentionEventDate, RetentionRule, RetentionSchedule
 
 DATA = Path(__file__).parent / "data"
@@ -176,7 +177,7 @@ def confirm_rule(
         )
     try:
         period = rules.RetentionPeriod.parse(retention)
-    except rules.RuleError:
+    except RuleError:
         raise InvalidInput(
             f"Thời hạn không hợp lệ: {retention!r}", f"Invalid retention {retention!r}", code="bad_retention"
         ) from None
@@ -364,30 +365,3 @@ def decide_document(
 
 def decision_for(session: Session, document_id: str, today: date) -> rules.Decision:
     return decide_document(session, get_document(session, document_id), today)
-
-
-def decision_to_dict(d: rules.Decision) -> dict[str, object]:
-    return {
-        "document_id": d.document_id,
-        "type": d.type_code,
-        "work_end_year": d.work_end_year,
-        "closed_on": d.closed_on.isoformat(),
-        "retention": d.period.text,
-        "retention_vi": d.period.label_vi,
-        "confirmed": d.confirmed,
-        "disposable_from": d.disposable_from.isoformat() if d.disposable_from else None,
-        "due": d.due,
-        "blockers": list(d.blockers),
-        "blockers_text": [" / ".join(rules.BLOCKER_TEXT[b]) for b in d.blockers],
-        "holds": list(d.holds),
-        "rules": [
-            {
-                "schedule": r.schedule,
-                "level": r.level,
-                "retention": r.period.text,
-                "status": r.status,
-                "source": r.source,
-            }
-            for r in d.applied
-        ],
-    }

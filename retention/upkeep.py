@@ -233,7 +233,6 @@ def renew_one(
             results = archive.replicas.put_bytes(content_key(sha), new, sha)
         except StorageError as exc:
             return _failed(archive, failure(f"could not store the renewed copy: {exc}"))
-        validator = archive.extras.get("validate_pdf")
         version = add_version(
             archive,
             s,
@@ -244,7 +243,7 @@ def renew_one(
             filename=old.original_filename,
             page_count=old.page_count,
             signed=True,
-            validation=validator(new) if callable(validator) else None,
+            validation=archive.signing.validate(new) if archive.signing is not None else None,
             reason="Gia hạn dấu thời gian lưu trữ dài hạn / LTA timestamp renewal",
             actor=None,
             content_results=results,

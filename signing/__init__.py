@@ -2,6 +2,7 @@
 
 Public API (stable; the archive calls these):
     sign_pdf, prepare_deferred, finish_deferred, sign_digest, add_document_timestamp, newest_document_timestamp,
+    request_timestamp, read_token (RFC 3161 tokens over a digest), TokenFacts,
     validate_pdf, signature_level_of, ensure_dev_pki, dev_pki_wsgi_app, is_test_certificate, refuse_test_pki,
     Pkcs12Signer, Pkcs11Signer, Appearance, SignatureLevel, ValidationReport, SignatureReport, SigningError + subclasses.
 """
@@ -27,7 +28,14 @@ from .levels import SignatureLevel
 from .report import SignatureReport, ValidationReport
 from .sign import sign_pdf
 from .signers import Pkcs11Signer, Pkcs12Signer, close_signers, load_signer
-from .timestamps import DocumentTimestampInfo, add_document_timestamp, newest_document_timestamp
+from .timestamps import (
+    DocumentTimestampInfo,
+    TokenFacts,
+    add_document_timestamp,
+    newest_document_timestamp,
+    read_token,
+    request_timestamp,
+)
 from .validation import signature_level_of, validate_pdf
 
 __all__ = [
@@ -50,6 +58,7 @@ __all__ = [
     "SigningError",
     "TestPkiRefused",
     "TimestampUnavailable",
+    "TokenFacts",
     "ValidationDataUnavailable",
     "ValidationFailed",
     "ValidationReport",
@@ -62,7 +71,9 @@ __all__ = [
     "load_signer",
     "newest_document_timestamp",
     "prepare_deferred",
+    "read_token",
     "refuse_test_pki",
+    "request_timestamp",
     "sign_digest",
     "sign_pdf",
     "signature_level_of",

@@ -34,10 +34,11 @@ from .errors import (
     InvalidDeferredState,
     SignatureMismatch,
     SigningError,
+    translate_errors,
 )
 from .levels import SignatureLevel, resolve_level
 from .pdf_io import existing_signature_names, open_for_update, unique_field_name
-from .sign import _FixedTimePdfSigner, check_certificate_period, signature_field_spec, translate_errors
+from .sign import FixedTimePdfSigner, check_certificate_period, signature_field_spec
 from .timestamps import (
     async_add_document_timestamp,
     async_add_validation_data,
@@ -225,7 +226,7 @@ def prepare_deferred(
             reason=reason,
             location=location,
         )
-        pdf_signer = _FixedTimePdfSigner(
+        pdf_signer = FixedTimePdfSigner(
             meta,
             signer=ext,
             # given so the placeholder leaves room for the signature timestamp added at finish time

@@ -13,9 +13,18 @@ Results (validation reports, signed bytes) are data; an exception means the oper
     │   └── SignatureMismatch         the returned signature value does not verify against the certificate
     ├── TestPkiRefused                a test (dev PKI) certificate was offered where production is required
     └── ValidationFailed              validation could not run at all (not for "signature invalid": that is a report)
+
+`translate_errors()` turns pyHanko's and certvalidator's exceptions into these, with the cause kept.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from pyhanko.sign.general import SigningError as PyhankoSigningError
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
 
 
 class SigningError(Exception):
@@ -64,3 +73,28 @@ class TestPkiRefused(SigningError):
 
 class ValidationFailed(SigningError):
     code = "validation_failed"
+
+
+@contextlib.contextmanager
+def translate_errors() -> Iterator[None]:
+    """pyHanko/certvalidator exceptions become our SigningError subclasses, with the cause kept."""
+    try:
+        yield
+    except SigningError:
+        raise
+    except TimestampRequestError as exc:
+        raise TimestampUnavailable(f"the timestamp authority did not answer correctly: {exc}") from exc
+    except PathBuildingError as exc:
+        raise CertificateRejected(f"no chain to a trusted root: {exc}") from exc
+    except PathValidationError as exc:
+        raise CertificateRejected(f"certificate not valid now: {exc}") from exc
+    except ValidationError as exc:
+        raise ValidationDataUnavailable(f"could not gather validation data: {exc}") from exc
+    except (OSError, ConnectionError) as exc:
+        raise ValidationDataUnavailable(f"network error: {exc}") from exc
+    except PyhankoSigningError as exc:
+        # pyHanko wraps pre-signing certificate validation failures; the cause says what was wrong
+        cause = exc.__cause__
+        if isinstance(cause, PathBuildingError | PathValidationError):
+            raise CertificateRejected(f"{exc}: {cause}") from exc
+        raise SigningError(str(exc)) from exc

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,13 +14,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from ._runtime import quiet_pyhanko_logs, run_sync
 from .appearance import Appearance, resolve_box, stamp_style_for
-from .errors import (
-    CertificateRejected,
-    InvalidDocument,
-    SigningError,
-    TimestampUnavailable,
-    ValidationDataUnavailable,
-)
+from .errors import CertificateRejected, InvalidDocument, translate_errors
 from .levels import SignatureLevel, resolve_level
 from .pdf_io import existing_signature_names, open_for_update, page_size, unique_field_name
 from .signers import SignerConfig, load_signer, signer_lock
@@ -29,7 +22,7 @@ from .timestamps import async_add_document_timestamp, signing_validation_context
 from .trust import PathLike
 
 
-class _FixedTimePdfSigner(signers.PdfSigner):
+class FixedTimePdfSigner(signers.PdfSigner):
     # The visible text form prints the signing time; pinning pyHanko's clock makes /M say exactly the same.
     def __init__(self, *args, signing_time: datetime, **kwargs):
         super().__init__(*args, **kwargs)
@@ -39,35 +32,6 @@ class _FixedTimePdfSigner(signers.PdfSigner):
         session = super().init_signing_session(pdf_out, existing_fields_only=existing_fields_only)
         session.system_time = self._signing_time
         return session
-
-
-@contextlib.contextmanager
-def translate_errors() -> Iterator[None]:
-    """pyHanko/certvalidator exceptions become our SigningError subclasses, with the cause kept."""
-    from pyhanko.sign.general import SigningError as PyhankoSigningError
-    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
-    from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
-
-    try:
-        yield
-    except SigningError:
-        raise
-    except TimestampRequestError as exc:
-        raise TimestampUnavailable(f"the timestamp authority did not answer correctly: {exc}") from exc
-    except PathBuildingError as exc:
-        raise CertificateRejected(f"no chain to a trusted root: {exc}") from exc
-    except PathValidationError as exc:
-        raise CertificateRejected(f"certificate not valid now: {exc}") from exc
-    except ValidationError as exc:
-        raise ValidationDataUnavailable(f"could not gather validation data: {exc}") from exc
-    except (OSError, ConnectionError) as exc:
-        raise ValidationDataUnavailable(f"network error: {exc}") from exc
-    except PyhankoSigningError as exc:
-        # pyHanko wraps pre-signing certificate validation failures; the cause says what was wrong
-        cause = exc.__cause__
-        if isinstance(cause, PathBuildingError | PathValidationError):
-            raise CertificateRejected(f"{exc}: {cause}") from exc
-        raise SigningError(str(exc)) from exc
 
 
 def check_certificate_period(cert: x509.Certificate, at: datetime | None = None) -> None:
@@ -191,7 +155,7 @@ async def _async_sign(
         validation_context=vc,
         signer_key_usage={"digital_signature", "non_repudiation"} & _key_usages(pyhanko_signer) or set(),
     )
-    pdf_signer = _FixedTimePdfSigner(
+    pdf_signer = FixedTimePdfSigner(
         meta,
         signer=pyhanko_signer,
         timestamper=timestamper,
@@ -214,4 +178,4 @@ def _key_usages(pyhanko_signer: signers.Signer) -> set[str]:
     return set(cert.key_usage_value.native)
 
 
-__all__ = ["sign_pdf", "check_certificate_period"]
+__all__ = ["FixedTimePdfSigner", "check_certificate_period", "sign_pdf", "signature_field_spec"]

@@ -1,4 +1,5 @@
-"""TSA clients, document timestamps (long-term upkeep) and what the newest one protects."""
+"""TSA clients, document timestamps (long-term upkeep) and what the newest one protects; RFC 3161 timestamp tokens
+over a bare digest (the audit trail's anchors): requesting one and reading what it says."""
 
 from __future__ import annotations
 
@@ -8,15 +9,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import aiohttp
+from asn1crypto import cms, tsp, x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.signers.pdf_signer import PdfTimeStamper, TimestampDSSContentSettings
 from pyhanko.sign.timestamps import HTTPTimeStamper
-from pyhanko.sign.validation import collect_validation_info
+from pyhanko.sign.validation import DocumentSecurityStore, collect_validation_info
+from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 from pyhanko_certvalidator import ValidationContext
 
 from ._runtime import quiet_pyhanko_logs, run_sync
-from .errors import InvalidDocument, SigningError
+from .errors import InvalidDocument, SigningError, TimestampUnavailable, translate_errors
 from .pdf_io import existing_signature_names, open_for_update, unique_field_name
 from .trust import PathLike, load_certificates
 
@@ -78,8 +82,6 @@ def add_document_timestamp(
     This is the long-term upkeep step: run it before the newest document timestamp's certificate expires or its
     algorithm weakens (see :func:`newest_document_timestamp`).
     """
-    from .sign import translate_errors
-
     quiet_pyhanko_logs()
     vc = signing_validation_context(trust_roots, allow_fetching=allow_fetching)
 
@@ -114,8 +116,6 @@ def newest_document_timestamp(pdf_bytes: bytes) -> DocumentTimestampInfo | None:
         return None
     newest = max(stamps, key=lambda s: s.signed_revision)
     try:
-        from asn1crypto import tsp
-
         tst_info = tsp.TSTInfo.load(newest.signed_data["encap_content_info"]["content"].parsed.dump())
         cert = newest.signer_cert
         return DocumentTimestampInfo(
@@ -132,11 +132,50 @@ def newest_document_timestamp(pdf_bytes: bytes) -> DocumentTimestampInfo | None:
 
 async def async_add_validation_data(pdf_bytes: bytes, vc: ValidationContext) -> bytes:
     """One incremental update with a DSS holding validation data for every signature and timestamp (B-LT)."""
-    from pyhanko.sign.validation import DocumentSecurityStore
-
     writer = open_for_update(pdf_bytes)
     paths = await _validation_paths_of_every_signature(writer, vc)
     DocumentSecurityStore.supply_dss_in_writer(writer, None, paths=paths, validation_context=vc)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+# --- RFC 3161 tokens over a digest ---------------------------------------------------------------------------------
+def request_timestamp(tsa_url: str, digest: bytes) -> bytes:
+    """DER of the TSA's timestamp token (a CMS ContentInfo) over a SHA-256 digest.
+
+    TimestampUnavailable when none can be had now, its cause the underlying failure."""
+
+    async def stamp() -> bytes:
+        async with aiohttp.ClientSession() as http:
+            token = await HTTPTimeStamper(tsa_url, session=http, timeout=30).async_timestamp(digest, "sha256")
+        return bytes(token.dump())
+
+    try:
+        return run_sync(stamp())
+    except Exception as exc:  # network and TSA errors of several libraries: all mean "no timestamp now"
+        raise TimestampUnavailable(f"no timestamp from the TSA {tsa_url}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class TokenFacts:
+    imprint: bytes  # the digest the TSA stamped
+    gen_time: datetime
+    intact: bool  # the TSA's signature holds (and chains to the trust roots, when some were given)
+
+
+def read_token(token_der: bytes, trust_roots: list[bytes] | None = None) -> TokenFacts:
+    """What a timestamp token says. `trust_roots`: DER certificates the TSA must chain to; without them only the
+    signature is checked. A malformed token raises whatever the parser raises."""
+    info = cms.ContentInfo.load(token_der)
+    signed = info["content"]
+    tst = signed["encap_content_info"]["content"].parsed
+    imprint = bytes(tst["message_imprint"]["hashed_message"].native)
+    vc = None
+    if trust_roots:
+        vc = ValidationContext(trust_roots=[x509.Certificate.load(r) for r in trust_roots])
+    status = run_sync(validate_tst_signed_data(signed, vc, lambda _algo: imprint))
+    # without configured trust roots only the signature is checked (the chain cannot be built: that is expected)
+    trusted = vc is None or status.get("trust_problem_indic") is None
+    intact = bool(status["intact"] and status["valid"]) and trusted
+    return TokenFacts(imprint, tst["gen_time"].native, intact)

@@ -34,6 +34,6 @@ def open_store(url: str) -> Store:
     return _load(target)(url)
 
 
-def _load(target: str):  # type: ignore[no-untyped-def]
+def _load(target: str):
     module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)

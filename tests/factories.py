@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from archive import accounts, orgs
 from archive.context import Archive
-from archive.devpki_server import dev_pki_served
 from archive.models import User
 from archive.settings import Settings
 from archive.signatures import setup_of
+from archive.signing_setup import dev_pki_served
 from hoso.bootstrap import build_archive
 from tests.processes import LiveServer, free_port, run_cli, start_server
 

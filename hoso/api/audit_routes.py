@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from archive import audit
-from archive.context import Archive
 from archive.documents import get_document
-from hoso.api.deps import Guard, get_archive, get_guard, require
+from hoso.api.deps import ArchiveDep, AuditAllDep, Guard, GuardDep
+from hoso.api.schemas import AuditVerifyOut, EventOut, EventPage
 
 router = APIRouter(tags=["audit"])
 
@@ -46,6 +46,8 @@ def scoped_filter(
 
 @router.get("/audit/events", summary="Query the audit trail (by person, document, action, time range)")
 def events(
+    guard: GuardDep,
+    archive: ArchiveDep,
     actor: str | None = None,
     document: str | None = None,
     action: Annotated[
@@ -55,29 +57,38 @@ def events(
     until: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-    guard: Guard = Depends(get_guard),
-    archive: Archive = Depends(get_archive),
-) -> dict[str, Any]:
+) -> EventPage:
     with archive.sessions() as session:
         f = scoped_filter(session, guard, actor, document, action, since, until)
         rows, total = audit.query_events(session, f, limit=limit, offset=offset)
-        return {"total": total, "items": [audit.event_to_dict(e) for e in rows]}
+        return EventPage(total=total, items=[EventOut.of(e) for e in rows])
 
 
 @router.get(
     "/audit/export",
     summary="Export the audit trail as CSV or JSON (same filters)",
     response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {
+                    "schema": {"type": "array", "items": {"$ref": "#/components/schemas/EventOut"}}
+                },
+            },
+            "description": "An attachment, streamed: CSV (detail as JSON text) or a JSON array of events",
+        }
+    },
 )
 def export(
+    guard: GuardDep,
+    archive: ArchiveDep,
     format: Literal["csv", "json"] = "csv",
     actor: str | None = None,
     document: str | None = None,
     action: str | None = None,
     since: str | None = None,
     until: str | None = None,
-    guard: Guard = Depends(get_guard),
-    archive: Archive = Depends(get_archive),
 ) -> StreamingResponse:
     with archive.sessions() as session:
         f = scoped_filter(session, guard, actor, document, action, since, until)
@@ -92,7 +103,5 @@ def export(
 
 
 @router.get("/audit/verify", summary="Verify the hash chain and the anchors (system administrator)")
-def verify(
-    guard: Guard = Depends(require("audit.read")), archive: Archive = Depends(get_archive)
-) -> dict[str, Any]:
-    return audit.verify(archive).to_dict()
+def verify(guard: AuditAllDep, archive: ArchiveDep) -> AuditVerifyOut:
+    return AuditVerifyOut.model_validate(audit.verify(archive).to_dict())

@@ -1,26 +1,26 @@
 """Logging in and out, and the signed-in person's own account (/me): password, TOTP, sessions, identity.
 
 Changing one's own security settings (password, TOTP enrolment, confirmation, disabling) — and minting an API token,
-hoso/api/users_routes.py — needs a web session (`WebSession` below), never an API token: a token leaked from a
+hoso/api/users_routes.py — needs a web session (`WebSessionDep`, hoso/api/deps.py), never an API token: a token leaked from a
 script or narrowed to `document.read` must not be able to take over the account. When TOTP is on, each change also
 needs a current code, spent once (auth.require_fresh_code).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from archive import accounts, auth, sessions
 from archive.context import Archive
-from archive.errors import InvalidInput, PermissionDenied
+from archive.errors import InvalidInput
 from archive.models import Organisation
-from archive.permissions import ACTIONS, record_denial, school_ids_by_action
-from hoso.api.deps import Guard, client_ip, get_archive, get_guard
+from archive.permissions import ACTIONS, school_ids_by_action
+from hoso.api.deps import ArchiveDep, GuardDep, WebSession, WebSessionDep, client_ip
+from hoso.api.schemas import LoginOut, MeOut, SessionOut, TotpEnrolOut, UserOut
 
 router = APIRouter(tags=["auth"])
 
@@ -32,9 +32,7 @@ class LoginIn(BaseModel):
 
 
 @router.post("/auth/login", summary="Log in with username, password (and TOTP code); sets the session cookie")
-def login(
-    body: LoginIn, request: Request, response: Response, archive: Archive = Depends(get_archive)
-) -> dict[str, Any]:
+def login(body: LoginIn, request: Request, response: Response, archive: ArchiveDep) -> LoginOut:
     result = auth.login(
         archive.sessions,
         archive.settings,
@@ -47,20 +45,15 @@ def login(
     sessions.set_cookies(response, archive.settings, result.issued)
     with archive.sessions() as session:
         user = session.merge(result.user)
-        return {
-            "user": accounts.user_to_dict(session, user),
-            "csrf_token": result.issued.csrf_token,
-            "expires_at": result.issued.session.expires_at.isoformat(),
-        }
+        return LoginOut(
+            user=UserOut.of(session, user),
+            csrf_token=result.issued.csrf_token,
+            expires_at=result.issued.session.expires_at.isoformat(),
+        )
 
 
 @router.post("/auth/logout", status_code=204, summary="End this web session (a bearer token is not affected)")
-def logout(
-    request: Request,
-    response: Response,
-    guard: Guard = Depends(get_guard),
-    archive: Archive = Depends(get_archive),
-) -> Response:
+def logout(request: Request, response: Response, guard: GuardDep, archive: ArchiveDep) -> Response:
     session_id = getattr(request.state, "web_session_id", None)
     if session_id is not None:
         with archive.sessions() as session, session.begin():
@@ -76,51 +69,18 @@ def logout(
 
 
 @router.get("/me", summary="Who I am: account, roles, and where I may do what")
-def me(guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)) -> dict[str, Any]:
+def me(guard: GuardDep, archive: ArchiveDep) -> MeOut:
     with archive.sessions() as session:
         user = session.merge(guard.user)
-        out = accounts.user_to_dict(session, user)
         codes = {o.id: o.code for o in session.scalars(select(Organisation))}
-        where: dict[str, Any] = {}
+        where: dict[str, Literal["*"] | list[str]] = {}
         for action, ids in school_ids_by_action(session, user, ACTIONS, scopes=guard.scopes).items():
             if ids is None:
                 where[action] = "*"
             elif ids:
                 where[action] = sorted(codes[i] for i in ids)
-        out["permissions"] = where
-        out["token_scopes"] = sorted(guard.scopes) if guard.scopes is not None else None
-        return out
-
-
-@dataclass(frozen=True)
-class WebSession:
-    """The caller of a security-settings change: signed in through a web session (its id), not an API token."""
-
-    guard: Guard
-    session_id: int
-    ip: str = ""  # for the throttle on typing the password again (auth.confirm_password)
-
-
-def web_session(
-    request: Request, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
-) -> WebSession:
-    """Dependency: refuse (403 `session_required`, recorded) a caller who came with an API token."""
-    session_id = getattr(request.state, "web_session_id", None)
-    if session_id is None:
-        with archive.sessions() as session:
-            record_denial(
-                session,
-                guard.user,
-                "session_required",
-                guard.user.organisation_id,
-                detail={"reason": "session_required", "path": request.url.path},
-            )
-        raise PermissionDenied(
-            "Thao tác này chỉ làm được khi đăng nhập trên trang web, không bằng mã truy cập API",
-            "This needs a web session (log in with your password), not an API token",
-            code="session_required",
-        )
-    return WebSession(guard, session_id, client_ip(request))
+        scopes = sorted(guard.scopes) if guard.scopes is not None else None
+        return MeOut.of_me(session, user, permissions=where, token_scopes=scopes)
 
 
 def check_own_password(archive: Archive, me: WebSession, password: str) -> None:
@@ -139,9 +99,7 @@ class PasswordChange(BaseModel):
     status_code=204,
     summary="Change my password (web session; a current TOTP code when on); ends my sessions and tokens",
 )
-def change_password(
-    body: PasswordChange, me: WebSession = Depends(web_session), archive: Archive = Depends(get_archive)
-) -> Response:
+def change_password(body: PasswordChange, me: WebSessionDep, archive: ArchiveDep) -> Response:
     check_own_password(archive, me, body.old_password)
     with archive.sessions() as session, session.begin():
         user = session.merge(me.guard.user)
@@ -161,14 +119,10 @@ class TotpEnrol(BaseModel):
     summary="Start TOTP enrolment (web session; a current code when TOTP is on — the old secret stays in force "
     "until the new one is confirmed): returns the secret and an otpauth:// URI for the app",
 )
-def totp_enrol(
-    body: TotpEnrol | None = None,
-    me: WebSession = Depends(web_session),
-    archive: Archive = Depends(get_archive),
-) -> dict[str, str]:
+def totp_enrol(me: WebSessionDep, archive: ArchiveDep, body: TotpEnrol | None = None) -> TotpEnrolOut:
     with archive.sessions() as session, session.begin():
         secret, uri = auth.enrol_totp(session, session.merge(me.guard.user), code=body.code if body else None)
-    return {"secret": secret, "uri": uri}
+    return TotpEnrolOut(secret=secret, uri=uri)
 
 
 class TotpCode(BaseModel):
@@ -180,18 +134,14 @@ class TotpCode(BaseModel):
     status_code=204,
     summary="Confirm enrolment with one code of the new secret (web session); TOTP is then required",
 )
-def totp_confirm(
-    body: TotpCode, me: WebSession = Depends(web_session), archive: Archive = Depends(get_archive)
-) -> Response:
+def totp_confirm(body: TotpCode, me: WebSessionDep, archive: ArchiveDep) -> Response:
     with archive.sessions() as session, session.begin():
         auth.confirm_totp(session, session.merge(me.guard.user), body.code)
     return Response(status_code=204)
 
 
 @router.post("/me/totp/disable", status_code=204, summary="Turn TOTP off (web session and a current code)")
-def totp_disable(
-    body: TotpCode, me: WebSession = Depends(web_session), archive: Archive = Depends(get_archive)
-) -> Response:
+def totp_disable(body: TotpCode, me: WebSessionDep, archive: ArchiveDep) -> Response:
     with archive.sessions() as session, session.begin():
         user = session.merge(me.guard.user)
         if not user.totp_enabled:
@@ -202,10 +152,6 @@ def totp_disable(
 
 
 @router.get("/me/sessions", summary="My open web sessions")
-def my_sessions(
-    guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
-) -> list[dict[str, Any]]:
+def my_sessions(guard: GuardDep, archive: ArchiveDep) -> list[SessionOut]:
     with archive.sessions() as session:
-        return [
-            sessions.session_to_dict(r) for r in sessions.list_sessions(session, session.merge(guard.user))
-        ]
+        return [SessionOut.of(r) for r in sessions.list_sessions(session, session.merge(guard.user))]

@@ -3,8 +3,12 @@
 Authentication: a bearer API token (machines) or the `hoso_session` cookie (browsers). Cookie-authenticated unsafe
 requests (POST/PUT/PATCH/DELETE) must carry the session's CSRF token in `X-CSRF-Token` (see archive/sessions.py).
 
-Authorisation: routes take `guard: Guard = Depends(get_guard)` and call `guard.check(session, action, org)` (or
-`guard.school_ids(session, action)` to filter lists); global actions can use `Depends(require("org.manage"))`.
+Routes declare what they need with the `Annotated` aliases defined here next to each dependency, one parameter each:
+`archive: ArchiveDep, guard: GuardDep`, `me: WebSessionDep` for a security-settings change, `OrgManagerDep` /
+`AuditAllDep` for actions not tied to one organisation.
+
+Authorisation: routes take the guard and call `guard.check(session, action, org)` (or
+`guard.school_ids(session, action)` to filter lists); global actions use a `require(action)` guard.
 Every check goes through archive.permissions.authorize, the one place the matrix is enforced.
 
 Token scopes: `current_user` publishes the request's credential (user, scopes, client address) as
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
@@ -34,7 +39,14 @@ from archive.context import Archive
 from archive.db import utcnow
 from archive.errors import AuthError, PermissionDenied
 from archive.models import ApiToken, Organisation, User
-from archive.permissions import CREDENTIAL, Credential, authorize, record_refusal, school_ids_for
+from archive.permissions import (
+    CREDENTIAL,
+    Credential,
+    authorize,
+    record_denial,
+    record_refusal,
+    school_ids_for,
+)
 from archive.sessions import CSRF_HEADER, SESSION_COOKIE, authenticate_session, csrf_ok
 from hoso.netaddr import resolve_client_ip
 
@@ -48,7 +60,10 @@ def get_archive(request: Request) -> Archive:
     return archive
 
 
-def get_session(archive: Archive = Depends(get_archive)) -> Iterator[Session]:
+ArchiveDep = Annotated[Archive, Depends(get_archive)]
+
+
+def get_session(archive: ArchiveDep) -> Iterator[Session]:
     with archive.sessions() as session:
         yield session
 
@@ -64,9 +79,9 @@ def client_ip(request: Request) -> str:
 
 async def current_user(
     request: Request,
-    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
-    session_secret: str | None = Depends(cookie),
-    archive: Archive = Depends(get_archive),
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    session_secret: Annotated[str | None, Depends(cookie)],
+    archive: ArchiveDep,
 ) -> User:
     """The authenticated caller. Async on purpose: the database work runs in the thread pool, but the credential is
     published here, in the request's own task, as `permissions.CREDENTIAL` — a ContextVar set in a sync dependency
@@ -181,16 +196,55 @@ class Guard:
         return school_ids_for(session, session.merge(self.user), action, scopes=self.scopes)
 
 
-def get_guard(request: Request, user: User = Depends(current_user)) -> Guard:
+def get_guard(request: Request, user: Annotated[User, Depends(current_user)]) -> Guard:
     return Guard(user, getattr(request.state, "token_scopes", None))
+
+
+GuardDep = Annotated[Guard, Depends(get_guard)]
 
 
 def require(action: str) -> Callable[..., Guard]:
     """A dependency for actions not tied to one organisation (only the system administrator holds those)."""
 
-    def dependency(guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)) -> Guard:
+    def dependency(guard: GuardDep, archive: ArchiveDep) -> Guard:
         with archive.sessions() as session:
             guard.check(session, action, None)
         return guard
 
     return dependency
+
+
+OrgManagerDep = Annotated[Guard, Depends(require("org.manage"))]
+AuditAllDep = Annotated[Guard, Depends(require("audit.read"))]  # the whole trail: the system administrator
+
+
+@dataclass(frozen=True)
+class WebSession:
+    """The caller of a security-settings change: signed in through a web session (its id), not an API token."""
+
+    guard: Guard
+    session_id: int
+    ip: str = ""  # for the throttle on typing the password again (auth.confirm_password)
+
+
+def web_session(request: Request, guard: GuardDep, archive: ArchiveDep) -> WebSession:
+    """Refuse (403 `session_required`, recorded) a caller who came with an API token."""
+    session_id = getattr(request.state, "web_session_id", None)
+    if session_id is None:
+        with archive.sessions() as session:
+            record_denial(
+                session,
+                guard.user,
+                "session_required",
+                guard.user.organisation_id,
+                detail={"reason": "session_required", "path": request.url.path},
+            )
+        raise PermissionDenied(
+            "Thao tác này chỉ làm được khi đăng nhập trên trang web, không bằng mã truy cập API",
+            "This needs a web session (log in with your password), not an API token",
+            code="session_required",
+        )
+    return WebSession(guard, session_id, client_ip(request))
+
+
+WebSessionDep = Annotated[WebSession, Depends(web_session)]

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 
 from archive import documents as docs
 from archive.context import Archive
-from archive.ingest import _resolve, ingest_stream
+from archive.ingest import ingest_stream, resolve_school_and_type
 from archive.permissions import upload_action
-from hoso.api.deps import Guard, get_archive, get_guard
+from hoso.api.deps import ArchiveDep, Guard, GuardDep
+from hoso.api.schemas import DocumentOut, DocumentPage, DocumentSummary, UploadedDocument
 from hoso.api.upload_form import OPENAPI_UPLOAD, read_upload_form
 
 router = APIRouter(tags=["documents"])
@@ -21,25 +22,34 @@ router = APIRouter(tags=["documents"])
     "/documents",
     status_code=201,
     summary="Upload a file: stored as verified copies in every replica, then catalogued",
-    responses={200: {"description": "The same bytes were already stored for this school and type"}},
+    responses={
+        200: {
+            "model": UploadedDocument,
+            "description": "The same bytes were already stored for this school and type",
+        }
+    },
     openapi_extra=OPENAPI_UPLOAD,
 )
 async def upload(
-    request: Request, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
-) -> JSONResponse:
+    request: Request, response: Response, archive: ArchiveDep, guard: GuardDep
+) -> UploadedDocument:
     # the dependencies have authenticated the caller: only now is the body read (hoso/api/upload_form.py)
     try:
         form = await read_upload_form(request)
         assert form.file is not None
-        return await run_in_threadpool(_store_upload, archive, guard, form.file, form.fields)
+        body = await run_in_threadpool(_store_upload, archive, guard, form.file, form.fields)
     finally:
         await request.close()  # the spooled form file goes now, not when the connection does
+    response.status_code = 201 if body.created else 200
+    return body
 
 
-def _store_upload(archive: Archive, guard: Guard, file: UploadFile, fields: dict[str, str]) -> JSONResponse:
+def _store_upload(
+    archive: Archive, guard: Guard, file: UploadFile, fields: dict[str, str]
+) -> UploadedDocument:
     with archive.sessions() as session:
         # who may upload depends on whose record it is: school, professional group, or the teacher's own
-        org, dtype = _resolve(session, fields["school"], fields["type"])
+        org, dtype = resolve_school_and_type(session, fields["school"], fields["type"])
         user = guard.check(session, upload_action(dtype.kept_by), org)
         session.expunge(user)
     result = ingest_stream(
@@ -56,9 +66,9 @@ def _store_upload(archive: Archive, guard: Guard, file: UploadFile, fields: dict
         actor=user,
     )
     with archive.sessions() as session:
-        body = docs.document_to_dict(session, docs.get_document(session, result.document.id))
-    body["created"] = result.created
-    return JSONResponse(body, status_code=201 if result.created else 200)
+        return UploadedDocument.after_upload(
+            session, docs.get_document(session, result.document.id), result.created
+        )
 
 
 @router.get("/documents", summary="Search the catalog")
@@ -69,9 +79,10 @@ def list_documents(
     q: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-    archive: Archive = Depends(get_archive),
-    guard: Guard = Depends(get_guard),
-) -> dict[str, Any]:
+    *,
+    archive: ArchiveDep,
+    guard: GuardDep,
+) -> DocumentPage:
     with archive.sessions() as session:
         # only what the caller may read: their school, or their inspection jurisdiction
         rows, total = docs.list_documents(
@@ -84,29 +95,30 @@ def list_documents(
             limit=limit,
             offset=offset,
         )
-        return {"total": total, "items": [docs.document_to_dict(session, d, full=False) for d in rows]}
+        return DocumentPage(total=total, items=[DocumentSummary.of(d) for d in rows])
 
 
 @router.get("/documents/{doc_id}", summary="One document with its versions and replica states")
-def get_document(
-    doc_id: str, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
-) -> dict[str, Any]:
+def get_document(doc_id: str, archive: ArchiveDep, guard: GuardDep) -> DocumentOut:
     with archive.sessions() as session:
         doc = docs.get_document(session, doc_id)
         guard.check(session, "document.read", doc.school, document_id=doc.id)
-        return docs.document_to_dict(session, doc)
+        return DocumentOut.full(session, doc)
 
 
 @router.get(
     "/documents/{doc_id}/content",
     summary="The bytes, as an attachment (never a link), from a copy verified against the catalog digest",
     response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The file as stored, with its own media type (application/pdf …)",
+        }
+    },
 )
 def get_content(
-    doc_id: str,
-    version: int | None = None,
-    archive: Archive = Depends(get_archive),
-    guard: Guard = Depends(get_guard),
+    doc_id: str, archive: ArchiveDep, guard: GuardDep, version: int | None = None
 ) -> StreamingResponse:
     with archive.sessions() as session:
         doc = docs.get_document(session, doc_id)

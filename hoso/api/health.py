@@ -4,26 +4,25 @@ administrator (bearer token or web session)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 
 from archive.accounts import authenticate_api_token
 from archive.context import Archive
 from archive.errors import AuthError
 from archive.sessions import SESSION_COOKIE, authenticate_session
-from hoso.api.deps import get_archive
+from hoso.api.deps import ArchiveDep
+from hoso.api.schemas import HealthOut
 
 router = APIRouter(tags=["health"])
 
 
 @router.get(
-    "/health", summary="Database and every replica store reachable (details for the system administrator)"
+    "/health",
+    summary="Database and every replica store reachable (details for the system administrator)",
+    responses={503: {"model": HealthOut, "description": "The database or a replica store is not reachable"}},
 )
-def health(request: Request, archive: Archive = Depends(get_archive)) -> JSONResponse:
-    checks: dict[str, Any] = {}
+def health(request: Request, response: Response, archive: ArchiveDep) -> HealthOut:
     try:
         with archive.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -32,15 +31,11 @@ def health(request: Request, archive: Archive = Depends(get_archive)) -> JSONRes
         database = f"unreachable: {type(exc).__name__}"
     replicas = archive.replicas.ping_all()
     healthy = database == "ok" and all(v == "ok" for v in replicas.values())
-    if _is_system_admin(request, archive):
-        checks = {"database": database, "replicas": replicas}
-    else:
-        checks = {
-            "database": database.split(":")[0],
-            "replicas": {f"copy{i}": v.split(":")[0] for i, v in enumerate(replicas.values(), start=1)},
-        }
-    body = {"status": "ok" if healthy else "degraded", **checks}
-    return JSONResponse(body, status_code=200 if healthy else 503)
+    if not _is_system_admin(request, archive):
+        database = database.split(":")[0]
+        replicas = {f"copy{i}": v.split(":")[0] for i, v in enumerate(replicas.values(), start=1)}
+    response.status_code = 200 if healthy else 503
+    return HealthOut(status="ok" if healthy else "degraded", database=database, replicas=replicas)
 
 
 def _is_system_admin(request: Request, archive: Archive) -> bool:

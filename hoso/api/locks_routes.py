@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from archive import accounts, locks, orgs
 from archive.context import Archive
-from hoso.api.deps import Guard, get_archive, get_guard
+from hoso.api.deps import ArchiveDep, Guard, GuardDep
+from hoso.api.schemas import LockChangeOut, LockOut
 
 router = APIRouter(tags=["locks"])
 
@@ -26,18 +25,16 @@ class LockIn(BaseModel):
 
 
 @router.get("/locks", summary="Locked records (of the schools I may read)")
-def list_locks(
-    school: str | None = None, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
-) -> list[dict[str, Any]]:
+def list_locks(guard: GuardDep, archive: ArchiveDep, school: str | None = None) -> list[LockOut]:
     with archive.sessions() as session:
         ids = guard.school_ids(session, "document.read")
         if school:
             org = orgs.get_organisation(session, school)
             ids = [org.id] if ids is None or org.id in ids else []
-        return [locks.lock_to_dict(x) for x in locks.list_locks(session, ids)]
+        return [LockOut.of(x) for x in locks.list_locks(session, ids)]
 
 
-def _change(add: bool, body: LockIn, guard: Guard, archive: Archive) -> dict[str, Any]:
+def _change(add: bool, body: LockIn, guard: Guard, archive: Archive) -> LockChangeOut:
     with archive.sessions() as session, session.begin():
         school = orgs.get_organisation(session, body.school)
         actor = guard.check(session, "lock.manage", school)
@@ -52,7 +49,7 @@ def _change(add: bool, body: LockIn, guard: Guard, archive: Archive) -> dict[str
             instructed_by=instructed,
             reason=body.reason,
         )
-    return {"school": body.school, "type": body.type, "year": body.year, "locked": add}
+    return LockChangeOut(school=body.school, type=body.type, year=body.year, locked=add)
 
 
 @router.post(
@@ -60,14 +57,10 @@ def _change(add: bool, body: LockIn, guard: Guard, archive: Archive) -> dict[str
     status_code=201,
     summary="Lock a school year's records of a type (principal, or administrator on instruction)",
 )
-def add_lock(
-    body: LockIn, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
-) -> dict[str, Any]:
+def add_lock(body: LockIn, guard: GuardDep, archive: ArchiveDep) -> LockChangeOut:
     return _change(True, body, guard, archive)
 
 
 @router.post("/locks/remove", summary="Unlock (principal, or administrator on instruction)")
-def remove_lock(
-    body: LockIn, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
-) -> dict[str, Any]:
+def remove_lock(body: LockIn, guard: GuardDep, archive: ArchiveDep) -> LockChangeOut:
     return _change(False, body, guard, archive)

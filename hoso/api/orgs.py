@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi import APIRouter, File, UploadFile
 from pydantic import BaseModel
 
 from archive import orgs
-from archive.context import Archive
-from hoso.api.deps import Guard, get_archive, get_guard, require
+from hoso.api.deps import ArchiveDep, GuardDep, OrgManagerDep
+from hoso.api.schemas import OrgImportOut, OrgOut
 
 router = APIRouter(tags=["organisations"])
 
@@ -21,17 +21,13 @@ class OrgIn(BaseModel):
 
 
 @router.get("/organisations", summary="The directory of organisations (any signed-in person may read it)")
-def list_orgs(
-    archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
-) -> list[dict[str, Any]]:
+def list_orgs(archive: ArchiveDep, guard: GuardDep) -> list[OrgOut]:
     with archive.sessions() as session:
-        return [orgs.org_to_dict(o) for o in orgs.list_organisations(session)]
+        return [OrgOut.of(o) for o in orgs.list_organisations(session)]
 
 
 @router.post("/organisations", status_code=201, summary="Add an organisation (system administrator)")
-def create_org(
-    body: OrgIn, archive: Archive = Depends(get_archive), guard: Guard = Depends(require("org.manage"))
-) -> dict[str, Any]:
+def create_org(body: OrgIn, archive: ArchiveDep, guard: OrgManagerDep) -> OrgOut:
     with archive.sessions() as session, session.begin():
         org = orgs.add_organisation(
             session,
@@ -42,7 +38,7 @@ def create_org(
             parent_code=body.parent,
             actor=session.merge(guard.user),
         )
-        return orgs.org_to_dict(org)
+        return OrgOut.of(org)
 
 
 @router.post(
@@ -50,10 +46,9 @@ def create_org(
     summary="Import organisations from CSV (code,name,kind,level,parent); all or nothing, idempotent",
 )
 def import_orgs(
-    file: Annotated[UploadFile, File()],
-    archive: Archive = Depends(get_archive),
-    guard: Guard = Depends(require("org.manage")),
-) -> dict[str, Any]:
+    file: Annotated[UploadFile, File()], archive: ArchiveDep, guard: OrgManagerDep
+) -> OrgImportOut:
     text = orgs.decode_csv(file.file.read())
     with archive.sessions() as session, session.begin():
-        return orgs.import_csv(session, text, actor=session.merge(guard.user)).to_dict()
+        result = orgs.import_csv(session, text, actor=session.merge(guard.user))
+    return OrgImportOut(created=result.created, unchanged=result.unchanged)

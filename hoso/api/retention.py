@@ -12,21 +12,27 @@ of the request apply even when a service passes none (permissions.CREDENTIAL, se
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from archive.context import Archive
 from archive.documents import get_document
 from archive.errors import InvalidInput
 from archive.models import Organisation
-from hoso.api.deps import Guard, get_archive, get_guard
+from hoso.api.deps import ArchiveDep, Guard, GuardDep
+from hoso.api.schemas import BatchOut, DecisionOut, DueOut, ExecutionOut, HoldOut, HoldResultOut
 from retention import clock, disposal, holds, schedules
 
 router = APIRouter(tags=["retention"], prefix="/retention")
 SIMULATION_HEADER = "X-Hoso-Simulation"
+JudgeOn = Annotated[
+    str | None,
+    Query(description="Judge as of this date (YYYY-MM-DD): a simulation, marked as such in the answer"),
+]
+# not a parameter anyone may use: kept (out of the schema) only to refuse it loudly instead of ignoring it
+RefusedOn = Annotated[str | None, Query(include_in_schema=False)]
 
 
 def _disposal_schools(guard: Guard, session: Any) -> set[str] | None:
@@ -71,14 +77,8 @@ def _simulated(response: Response, on: date | None) -> dict[str, object]:
 
 @router.get("/due", summary="Documents past their retention date, not held, under confirmed rows")
 def due(
-    response: Response,
-    school: str | None = None,
-    on: str | None = Query(
-        None, description="Judge as of this date (YYYY-MM-DD): a simulation, marked as such in the answer"
-    ),
-    archive: Archive = Depends(get_archive),
-    guard: Guard = Depends(get_guard),
-) -> list[dict[str, Any]]:
+    response: Response, archive: ArchiveDep, guard: GuardDep, school: str | None = None, on: JudgeOn = None
+) -> list[DueOut]:
     day = _day(on)
     marker = _simulated(response, day)
     with archive.sessions() as session, session.begin():
@@ -88,31 +88,22 @@ def due(
             for i in disposal.due_documents(session, day or clock.today(), school=school)
             if allowed is None or i.school in allowed
         ]
-    return [
-        i.__dict__ | {"disposable_from": i.disposable_from.isoformat(), "sources": list(i.sources)} | marker
-        for i in items
-    ]
+    return [DueOut.of(i, marker) for i in items]
 
 
 @router.get(
     "/documents/{document_id}", summary="Which schedule rows apply, the disposable-from date, blockers"
 )
 def document_retention(
-    document_id: str,
-    response: Response,
-    on: str | None = Query(
-        None, description="Judge as of this date (YYYY-MM-DD): a simulation, marked as such in the answer"
-    ),
-    archive: Archive = Depends(get_archive),
-    guard: Guard = Depends(get_guard),
-) -> dict[str, object]:
+    document_id: str, response: Response, archive: ArchiveDep, guard: GuardDep, on: JudgeOn = None
+) -> DecisionOut:
     day = _day(on)
     marker = _simulated(response, day)
     with archive.sessions() as session, session.begin():
         doc = get_document(session, document_id)
         guard.check(session, "document.read", doc.school, document_id=doc.id)
         decision = schedules.decision_for(session, document_id, day or clock.today())
-        return schedules.decision_to_dict(decision) | marker
+        return DecisionOut.of(decision, marker)
 
 
 class HoldIn(BaseModel):
@@ -126,22 +117,15 @@ class NoteIn(BaseModel):
     note: str = ""
 
 
-def _hold_out(r: holds.HoldResult) -> dict[str, Any]:
-    return r.hold.__dict__ | {"stores": [o.__dict__ for o in r.stores]}
-
-
 @router.get("/holds", summary="Legal holds (active only unless all=true)")
 def list_holds(
-    document_id: str | None = None,
-    all: bool = False,
-    archive: Archive = Depends(get_archive),
-    guard: Guard = Depends(get_guard),
-) -> list[dict[str, Any]]:
+    archive: ArchiveDep, guard: GuardDep, document_id: str | None = None, all: bool = False
+) -> list[HoldOut]:
     with archive.sessions() as session:
         allowed = guard.school_ids(session, "document.read")
         found = holds.list_holds(session, document_id=document_id, active_only=not all)
         return [
-            h.__dict__
+            HoldOut.of(h)
             for h in found
             if allowed is None or get_document(session, h.document_id).school_id in allowed
         ]
@@ -150,10 +134,8 @@ def list_holds(
 @router.post(
     "/holds", status_code=201, summary="Place a legal hold: blocks disposal, holds Object Lock copies"
 )
-def place_hold(
-    body: HoldIn, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
-) -> dict[str, Any]:
-    return _hold_out(
+def place_hold(body: HoldIn, archive: ArchiveDep, guard: GuardDep) -> HoldResultOut:
+    return HoldResultOut.result(
         holds.place_hold(
             archive,
             document_id=body.document_id,
@@ -166,10 +148,8 @@ def place_hold(
 
 
 @router.post("/holds/{hold_id}/release", summary="Release a legal hold")
-def release_hold(
-    hold_id: int, body: NoteIn, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
-) -> dict[str, Any]:
-    return _hold_out(holds.release_hold(archive, hold_id=hold_id, note=body.note, user=guard.user))
+def release_hold(hold_id: int, body: NoteIn, archive: ArchiveDep, guard: GuardDep) -> HoldResultOut:
+    return HoldResultOut.result(holds.release_hold(archive, hold_id=hold_id, note=body.note, user=guard.user))
 
 
 class BatchIn(BaseModel):
@@ -181,22 +161,18 @@ class BatchIn(BaseModel):
 
 
 @router.get("/batches", summary="Disposal batches")
-def list_batches(
-    school: str | None = None, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
-) -> list[dict[str, Any]]:
+def list_batches(archive: ArchiveDep, guard: GuardDep, school: str | None = None) -> list[BatchOut]:
     with archive.sessions() as session:
         allowed = _disposal_schools(guard, session)
         return [
-            disposal.batch_to_dict(b)
+            BatchOut.of(b)
             for b in disposal.list_batches(session, school=school)
             if allowed is None or b.school in allowed
         ]
 
 
 @router.post("/batches", status_code=201, summary="Propose a disposal batch (judged on the server's date)")
-def propose(
-    body: BatchIn, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
-) -> dict[str, Any]:
+def propose(body: BatchIn, archive: ArchiveDep, guard: GuardDep) -> BatchOut:
     _refuse_client_date(body.on)
     with archive.sessions() as session, session.begin():
         b = disposal.propose_batch(
@@ -206,39 +182,27 @@ def propose(
             document_ids=body.document_ids,
             note=body.note,
         )
-        return disposal.batch_to_dict(b)
+        return BatchOut.of(b)
 
 
 @router.post(
     "/batches/{batch_id}/approve", summary="Approve a proposed batch (the principal; the server's date)"
 )
-def approve(
-    batch_id: int,
-    on: SkipJsonSchema[str | None] = Query(None, include_in_schema=False),
-    archive: Archive = Depends(get_archive),
-    guard: Guard = Depends(get_guard),
-) -> dict[str, Any]:
+def approve(batch_id: int, archive: ArchiveDep, guard: GuardDep, on: RefusedOn = None) -> BatchOut:
     _refuse_client_date(on)
     with archive.sessions() as session, session.begin():
         b = disposal.approve_batch(session, batch_id=batch_id, user=session.merge(guard.user))
-        return disposal.batch_to_dict(b)
+        return BatchOut.of(b)
 
 
 @router.post(
     "/batches/{batch_id}/execute",
     summary="Carry out an approved batch (record first, then deletion; every document re-checked now)",
 )
-def execute(
-    batch_id: int,
-    on: SkipJsonSchema[str | None] = Query(None, include_in_schema=False),
-    archive: Archive = Depends(get_archive),
-    guard: Guard = Depends(get_guard),
-) -> dict[str, Any]:
+def execute(batch_id: int, archive: ArchiveDep, guard: GuardDep, on: RefusedOn = None) -> ExecutionOut:
     _refuse_client_date(on)
-    sign = archive.extras.get("sign_org")
+    sign = archive.signing.sign_org if archive.signing is not None else None
     # the same people who may approve may carry it out: execute_batch checks it (an approved batch is the
     # principal's decision)
-    result = disposal.execute_batch(
-        archive, batch_id=batch_id, sign=sign if callable(sign) else None, user=guard.user
-    )
-    return disposal.execution_to_dict(result)
+    result = disposal.execute_batch(archive, batch_id=batch_id, sign=sign, user=guard.user)
+    return ExecutionOut.of(result)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import base64
+import json
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from archive import signatures
 from archive.context import Archive
-from archive.documents import document_to_dict, get_document
-from archive.errors import InvalidInput, PermissionDenied
-from archive.events import record_event
-from archive.permissions import permitted
-from hoso.api.deps import Guard, get_archive, get_guard
+from archive.documents import get_document
+from archive.errors import InvalidInput
+from hoso.api.deps import ArchiveDep, GuardDep
+from hoso.api.schemas import SignedDocument, SigningSessionOut, SigningSessionStarted, ValidationReportOut
 
 router = APIRouter(tags=["signing"])
 
@@ -55,76 +54,24 @@ class SignatureIn(BaseModel):
     certificate_sha256: str | None = None
 
 
-def _der(text: str) -> bytes:
-    text = text.strip()
-    try:
-        if text.startswith("-----BEGIN"):
-            from asn1crypto import pem
-
-            _, _, der = pem.unarmor(text.encode())
-            return bytes(der)
-        return base64.b64decode(text, validate=True)
-    except (ValueError, TypeError):
-        raise InvalidInput(
-            "Chứng thư số không đọc được",
-            "Unreadable certificate (PEM or base64 DER)",
-            code="bad_certificate",
-        ) from None
-
-
-def _authorize(archive: Archive, guard: Guard, doc_id: str, action: str) -> Any:
-    """The check every signing route makes on the document's school; returns the user attached to nothing."""
+def _signed(archive: Archive, doc_id: str, validation: dict[str, Any] | None) -> SignedDocument:
     with archive.sessions() as session:
-        doc = get_document(session, doc_id)
-        if action == "document.sign":
-            # a competent person signs anything in scope; a teacher may sign only the records they are named on
-            user = session.merge(guard.user, load=True)
-            own = doc.created_by_id == user.id or (doc.teacher and doc.teacher == user.full_name)
-            if own and not permitted(session, user, "document.sign", doc.school, scopes=guard.scopes):
-                action = "document.sign_own"
-        user = guard.check(session, action, doc.school, document_id=doc.id)
-        session.expunge(user)
-        return user
-
-
-def _doc(archive: Archive, doc_id: str) -> dict[str, Any]:
-    with archive.sessions() as session:
-        return document_to_dict(session, get_document(session, doc_id))
-
-
-def _session_owner(archive: Archive, guard: Guard, row: Any) -> Any:
-    """Only the person who opened a signing session (or the system administrator) may see or complete it."""
-    if guard.user.id != row.created_by_id and not guard.user.is_system_admin:
-        with archive.sessions() as session, session.begin():
-            record_event(
-                session, "access.denied", actor=session.merge(guard.user), document_id=row.document_id,
-                outcome="denied", detail={"action": "signing_session", "session": row.id},
-            )  # fmt: skip
-        raise PermissionDenied(
-            "Chỉ người đã mở phiên ký mới được dùng phiên ký này",
-            "Only the person who opened this signing session may use it",
-        )
-    return _authorize(archive, guard, row.document_id, "document.sign")
+        return SignedDocument.after_signing(session, get_document(session, doc_id), validation)
 
 
 @router.post(
     "/documents/{doc_id}/signatures", status_code=201, summary="Sign with the organisation's server-held key"
 )
-def sign(
-    doc_id: str,
-    body: SignIn | None = None,
-    archive: Archive = Depends(get_archive),
-    guard: Guard = Depends(get_guard),
-) -> dict[str, Any]:
+def sign(doc_id: str, archive: ArchiveDep, guard: GuardDep, body: SignIn | None = None) -> SignedDocument:
     body = body or SignIn()
     # server-held keys are the organisation's (the school seal), never a person's
-    user = _authorize(archive, guard, doc_id, "document.seal")
+    user = signatures.authorize_signing(archive, guard.user, doc_id, "document.seal", scopes=guard.scopes)
     setup = signatures.setup_of(archive)
     version = signatures.sign_document(
         archive, doc_id, level=body.level, reason=body.reason, certify=body.certify, actor=user,
         appearance=signatures.appearance_from(body.appearance.model_dump() if body.appearance else None, setup),
     )  # fmt: skip
-    return _doc(archive, doc_id) | {"validation": version.validation}
+    return _signed(archive, doc_id, version.validation)
 
 
 @router.post(
@@ -133,35 +80,32 @@ def sign(
     summary="Two-step signing: prepare the document for a key on the signer's own token",
 )
 def start_session(
-    doc_id: str, body: SessionIn, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
-) -> dict[str, Any]:
-    user = _authorize(archive, guard, doc_id, "document.sign")
+    doc_id: str, body: SessionIn, archive: ArchiveDep, guard: GuardDep
+) -> SigningSessionStarted:
+    user = signatures.authorize_signing(archive, guard.user, doc_id, "document.sign", scopes=guard.scopes)
     setup = signatures.setup_of(archive)
     started = signatures.start_signing_session(
-        archive, doc_id, certificate=_der(body.certificate), chain=[_der(c) for c in body.chain], level=body.level,
+        archive, doc_id, certificate=signatures.certificate_der(body.certificate), chain=[signatures.certificate_der(c) for c in body.chain], level=body.level,
         reason=body.reason, actor=user,
         appearance=signatures.appearance_from(body.appearance.model_dump() if body.appearance else None, setup),
     )  # fmt: skip
-    return {
-        "session_id": started.id,
-        "document_id": doc_id,
-        "base_version": started.base_version,
-        "expires_at": started.expires_at.isoformat(),
-        "request": started.request,
-    }
+    return SigningSessionStarted(
+        session_id=started.id,
+        document_id=doc_id,
+        base_version=started.base_version,
+        expires_at=started.expires_at.isoformat(),
+        request=started.request,
+    )
 
 
 @router.put(
     "/signing-sessions/{session_id}", summary="Return the signature value; the server verifies and embeds it"
 )
 def finish_session(
-    session_id: str,
-    body: SignatureIn,
-    archive: Archive = Depends(get_archive),
-    guard: Guard = Depends(get_guard),
-) -> dict[str, Any]:
+    session_id: str, body: SignatureIn, archive: ArchiveDep, guard: GuardDep
+) -> SignedDocument:
     row = signatures.pending_session(archive, session_id)
-    user = _session_owner(archive, guard, row)
+    user = signatures.authorize_session_owner(archive, guard.user, row, scopes=guard.scopes)
     if body.certificate_sha256 and body.certificate_sha256 != row.certificate_sha256:
         raise InvalidInput(
             "Chữ ký được tạo bằng chứng thư khác với chứng thư đã khai báo",
@@ -169,36 +113,29 @@ def finish_session(
             code="signature_mismatch",
         )
     version = signatures.finish_signing_session(archive, session_id, body.model_dump(), actor=user)
-    return _doc(archive, row.document_id) | {"validation": version.validation}
+    return _signed(archive, row.document_id, version.validation)
 
 
 @router.get("/signing-sessions/{session_id}", summary="State of a signing session (and its request)")
-def get_session(
-    session_id: str, archive: Archive = Depends(get_archive), guard: Guard = Depends(get_guard)
-) -> dict[str, Any]:
-    import json
-
+def get_session(session_id: str, archive: ArchiveDep, guard: GuardDep) -> SigningSessionOut:
     row = signatures.pending_session(archive, session_id)
-    _session_owner(archive, guard, row)
-    return {
-        "session_id": row.id,
-        "document_id": row.document_id,
-        "status": row.status,
-        "signer": row.signer_name,
-        "level": row.level,
-        "expires_at": row.expires_at.isoformat(),
-        "result_version": row.result_version,
-        "request": json.loads(row.request) | {"session_id": row.id},
-    }
+    signatures.authorize_session_owner(archive, guard.user, row, scopes=guard.scopes)
+    return SigningSessionOut(
+        session_id=row.id,
+        document_id=row.document_id,
+        status=row.status,
+        signer=row.signer_name,
+        level=row.level,
+        expires_at=row.expires_at.isoformat(),
+        result_version=row.result_version,
+        request=json.loads(row.request) | {"session_id": row.id},
+    )
 
 
 @router.get("/documents/{doc_id}/validation", summary="Validation report (Thông tư 15/2025/TT-BKHCN)")
 def validation(
-    doc_id: str,
-    version: int | None = None,
-    at: datetime | None = None,
-    archive: Archive = Depends(get_archive),
-    guard: Guard = Depends(get_guard),
-) -> dict[str, Any]:
-    user = _authorize(archive, guard, doc_id, "document.validate")
-    return signatures.validate_document(archive, doc_id, version=version, at=at, actor=user)
+    doc_id: str, archive: ArchiveDep, guard: GuardDep, version: int | None = None, at: datetime | None = None
+) -> ValidationReportOut:
+    user = signatures.authorize_signing(archive, guard.user, doc_id, "document.validate", scopes=guard.scopes)
+    report = signatures.validate_document(archive, doc_id, version=version, at=at, actor=user)
+    return ValidationReportOut.model_validate(report)

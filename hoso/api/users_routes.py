@@ -9,20 +9,20 @@ session and with their password; an administrator may list and revoke someone's 
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive import account_rules, accounts, orgs, sessions
+from archive.auth import disable_totp
 from archive.context import Archive
 from archive.errors import PermissionDenied
 from archive.models import User
 from archive.permissions import ROLES, record_denial
-from hoso.api.auth_routes import WebSession, check_own_password, web_session
-from hoso.api.deps import Guard, get_archive, get_guard
+from hoso.api.auth_routes import check_own_password
+from hoso.api.deps import ArchiveDep, Guard, GuardDep, WebSessionDep
+from hoso.api.schemas import IssuedTokenOut, PasswordResetOut, SessionOut, TokenOut, UserOut
 
 router = APIRouter(tags=["people"])
 
@@ -56,31 +56,29 @@ class UserIn(BaseModel):
 
 @router.get("/users", summary="People I may manage (optionally of one organisation)")
 def list_users(
+    guard: GuardDep,
+    archive: ArchiveDep,
     organisation: str | None = None,
-    guard: Guard = Depends(get_guard),
-    archive: Archive = Depends(get_archive),
-) -> list[dict[str, Any]]:
+) -> list[UserOut]:
     with archive.sessions() as session:
         ids = guard.school_ids(session, "user.manage")
         stmt = select(User).order_by(User.username)
         if organisation:
             stmt = stmt.where(User.organisation_id == orgs.get_organisation(session, organisation).id)
         if ids is None:
-            return [accounts.user_to_dict(session, u) for u in session.scalars(stmt)]
+            return [UserOut.of(session, u) for u in session.scalars(stmt)]
         stmt = stmt.where(User.organisation_id.in_(ids), User.is_system_admin.is_(False))
         actor = session.merge(guard.user, load=True)
         # only the accounts I may manage: not a colleague who also holds a role in another school
         return [
-            accounts.user_to_dict(session, u)
+            UserOut.of(session, u)
             for u in session.scalars(stmt)
             if account_rules.may_manage(session, actor, u, scopes=guard.scopes)
         ]
 
 
 @router.post("/users", status_code=201, summary="Create a person's account, optionally with roles")
-def create_user(
-    body: UserIn, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
-) -> dict[str, Any]:
+def create_user(body: UserIn, guard: GuardDep, archive: ArchiveDep) -> UserOut:
     with archive.sessions() as session, session.begin():
         org = orgs.get_organisation(session, body.organisation) if body.organisation else None
         actor = guard.check(session, "user.manage", org)
@@ -101,29 +99,25 @@ def create_user(
         )
         for r, where in zip(body.roles, wheres, strict=True):
             accounts.grant_role(session, user, r.role, where, actor=actor)
-        return accounts.user_to_dict(session, user)
+        return UserOut.of(session, user)
 
 
 @router.get("/users/{username}", summary="One account with its roles")
-def get_user(
-    username: str, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
-) -> dict[str, Any]:
+def get_user(username: str, guard: GuardDep, archive: ArchiveDep) -> UserOut:
     with archive.sessions() as session:
         target = _managed(session, guard, username)[1]
-        return accounts.user_to_dict(session, target)
+        return UserOut.of(session, target)
 
 
 @router.post("/users/{username}/roles", status_code=201, summary="Assign a role in an organisation")
-def grant(
-    username: str, body: RoleIn, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
-) -> dict[str, Any]:
+def grant(username: str, body: RoleIn, guard: GuardDep, archive: ArchiveDep) -> UserOut:
     with archive.sessions() as session, session.begin():
         actor, target = _managed(session, guard, username)  # whose account it is
         where = orgs.get_organisation(session, body.organisation)
         guard.check(session, "user.manage", where)  # and where the role is held
         account_rules.check_role_change(session, actor, target, body.role)
         accounts.grant_role(session, target, body.role, where, actor=actor)
-        return accounts.user_to_dict(session, target)
+        return UserOut.of(session, target)
 
 
 @router.delete("/users/{username}/roles/{role}/{organisation}", summary="Revoke a role")
@@ -131,38 +125,34 @@ def revoke(
     username: str,
     role: str,
     organisation: str,
-    guard: Guard = Depends(get_guard),
-    archive: Archive = Depends(get_archive),
-) -> dict[str, Any]:
+    guard: GuardDep,
+    archive: ArchiveDep,
+) -> UserOut:
     with archive.sessions() as session, session.begin():
         actor, target = _managed(session, guard, username)  # the same checks as granting
         where = orgs.get_organisation(session, organisation)
         guard.check(session, "user.manage", where)
         account_rules.check_role_change(session, actor, target, role, grant=False)
         accounts.revoke_role(session, target, role, where, actor=actor)
-        return accounts.user_to_dict(session, target)
+        return UserOut.of(session, target)
 
 
-def _set_active(archive: Archive, guard: Guard, username: str, active: bool) -> dict[str, Any]:
+def _set_active(archive: Archive, guard: Guard, username: str, active: bool) -> UserOut:
     with archive.sessions() as session, session.begin():
         actor, target = _managed(session, guard, username)
         accounts.set_active(session, target, active, actor=actor)
-        return accounts.user_to_dict(session, target)
+        return UserOut.of(session, target)
 
 
 @router.post(
     "/users/{username}/disable", summary="Disable an account: its sessions end, its tokens are revoked"
 )
-def disable(
-    username: str, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
-) -> dict[str, Any]:
+def disable(username: str, guard: GuardDep, archive: ArchiveDep) -> UserOut:
     return _set_active(archive, guard, username, False)
 
 
 @router.post("/users/{username}/enable", summary="Enable an account again")
-def enable(
-    username: str, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
-) -> dict[str, Any]:
+def enable(username: str, guard: GuardDep, archive: ArchiveDep) -> UserOut:
     return _set_active(archive, guard, username, True)
 
 
@@ -179,21 +169,17 @@ class PasswordReset(BaseModel):
 def reset_password(
     username: str,
     body: PasswordReset,
-    guard: Guard = Depends(get_guard),
-    archive: Archive = Depends(get_archive),
-) -> dict[str, Any]:
+    guard: GuardDep,
+    archive: ArchiveDep,
+) -> PasswordResetOut:
     with archive.sessions() as session, session.begin():
         actor, target = _managed(session, guard, username)
         new = accounts.reset_password(session, target, password=body.password, actor=actor)
-    return {"username": username, "password": new if body.password is None else None}
+    return PasswordResetOut(username=username, password=new if body.password is None else None)
 
 
 @router.post("/users/{username}/totp/reset", status_code=204, summary="Remove a person's TOTP (lost phone)")
-def reset_totp(
-    username: str, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
-) -> Response:
-    from archive.auth import disable_totp
-
+def reset_totp(username: str, guard: GuardDep, archive: ArchiveDep) -> Response:
     with archive.sessions() as session, session.begin():
         actor, target = _managed(session, guard, username)
         disable_totp(session, target, actor=actor)
@@ -201,23 +187,19 @@ def reset_totp(
 
 
 @router.get("/users/{username}/sessions", summary="A person's open web sessions")
-def user_sessions(
-    username: str, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
-) -> list[dict[str, Any]]:
+def user_sessions(username: str, guard: GuardDep, archive: ArchiveDep) -> list[SessionOut]:
     with archive.sessions() as session:
         if username == guard.user.username:
             target = session.merge(guard.user)
         else:
             target = _managed(session, guard, username)[1]
-        return [sessions.session_to_dict(r) for r in sessions.list_sessions(session, target)]
+        return [SessionOut.of(r) for r in sessions.list_sessions(session, target)]
 
 
 @router.delete(
     "/sessions/{session_id}", status_code=204, summary="Revoke one web session (mine, or as administrator)"
 )
-def revoke_session(
-    session_id: int, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
-) -> Response:
+def revoke_session(session_id: int, guard: GuardDep, archive: ArchiveDep) -> Response:
     with archive.sessions() as session, session.begin():
         row = sessions.get_session_row(session, session_id)
         if row.user_id == guard.user.id:
@@ -267,15 +249,13 @@ class TokenIn(BaseModel):
 
 
 @router.get("/tokens", summary="My API tokens (or another person's, as administrator)")
-def list_tokens(
-    user: str | None = None, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
-) -> list[dict[str, Any]]:
+def list_tokens(guard: GuardDep, archive: ArchiveDep, user: str | None = None) -> list[TokenOut]:
     with archive.sessions() as session:
         if user and user != guard.user.username:
             owner = _managed(session, guard, user)[1]
         else:
             owner = session.merge(guard.user)
-        return [accounts.token_to_dict(t) for t in accounts.list_tokens(session, owner)]
+        return [TokenOut.of(t) for t in accounts.list_tokens(session, owner)]
 
 
 @router.post(
@@ -283,9 +263,7 @@ def list_tokens(
     status_code=201,
     summary="Issue myself an API token (web session and my password); the secret is in the answer, once",
 )
-def create_token(
-    body: TokenIn, caller: WebSession = Depends(web_session), archive: Archive = Depends(get_archive)
-) -> dict[str, Any]:
+def create_token(body: TokenIn, caller: WebSessionDep, archive: ArchiveDep) -> IssuedTokenOut:
     guard = caller.guard
     if body.user is None or body.user == guard.user.username:
         check_own_password(archive, caller, body.password)
@@ -321,13 +299,11 @@ def create_token(
             scopes=scopes,
             actor=me,
         )
-        return accounts.token_to_dict(issued.token) | {"token": issued.secret}
+        return IssuedTokenOut.issued(issued.token, issued.secret)
 
 
 @router.delete("/tokens/{token_id}", summary="Revoke an API token")
-def revoke_token(
-    token_id: int, guard: Guard = Depends(get_guard), archive: Archive = Depends(get_archive)
-) -> dict[str, Any]:
+def revoke_token(token_id: int, guard: GuardDep, archive: ArchiveDep) -> TokenOut:
     with archive.sessions() as session, session.begin():
         token = accounts.get_token(session, token_id)
         actor = session.merge(guard.user, load=True)
@@ -336,4 +312,4 @@ def revoke_token(
         else:
             _full_credential(session, guard, "token.revoke")
         accounts.revoke_token(session, token, actor=actor)
-        return accounts.token_to_dict(token)
+        return TokenOut.of(token)

@@ -20,9 +20,12 @@ from storage import StorageError
 class Ctx:
     def __init__(self) -> None:
         self.settings = Settings()
+        self._archive: Archive | None = None  # a test may hand in its own
 
     def archive(self, migrate: bool = True) -> Archive:
-        return command_archive(self.settings, migrate=migrate)
+        if self._archive is None:
+            self._archive = command_archive(self.settings, migrate=migrate)
+        return self._archive
 
 
 pass_ctx = click.make_pass_decorator(Ctx, ensure=True)
@@ -113,11 +116,12 @@ def org_add(
     c: Ctx, code: str, name: str, kind: str, level: str | None, parent: str | None, as_json: bool
 ) -> None:
     from archive import orgs
+    from hoso.api.schemas import OrgOut
 
     a = c.archive()
     with a.sessions() as session, session.begin():
         o = orgs.add_organisation(session, code=code, name=name, kind=kind, level=level, parent_code=parent)
-        data = orgs.org_to_dict(o)
+        data = OrgOut.of(o).model_dump()
     emit(data, as_json, f"Đã thêm đơn vị / added {data['code']}: {data['name']}")
 
 
@@ -126,9 +130,10 @@ def org_add(
 @pass_ctx
 def org_list(c: Ctx, as_json: bool) -> None:
     from archive import orgs
+    from hoso.api.schemas import OrgOut
 
     with c.archive().sessions() as session:
-        data = [orgs.org_to_dict(o) for o in orgs.list_organisations(session)]
+        data = [OrgOut.of(o).model_dump() for o in orgs.list_organisations(session)]
     emit(data, as_json, "\n".join(f"{o['code']}\t{o['kind']}\t{o['level'] or ''}\t{o['name']}" for o in data))
 
 
@@ -293,12 +298,13 @@ def documents_list(
     c: Ctx, school: str | None, type_code: str | None, year: str | None, q: str | None, as_json: bool
 ) -> None:
     from archive import documents as docs
+    from hoso.api.schemas import DocumentSummary
 
     with c.archive().sessions() as session:
         rows, total = docs.list_documents(
             session, school=school, type_code=type_code, year=year, q=q, limit=1000
         )
-        data = [docs.document_to_dict(session, d, full=False) for d in rows]
+        data = [DocumentSummary.of(d).model_dump() for d in rows]
     emit(
         {"total": total, "items": data},
         as_json,
@@ -312,9 +318,10 @@ def documents_list(
 @pass_ctx
 def documents_get(c: Ctx, doc_id: str, as_json: bool) -> None:
     from archive import documents as docs
+    from hoso.api.schemas import DocumentOut
 
     with c.archive().sessions() as session:
-        data = docs.document_to_dict(session, docs.get_document(session, doc_id))
+        data = DocumentOut.full(session, docs.get_document(session, doc_id)).model_dump()
     human = "\n".join(f"{k}: {v}" for k, v in data.items() if k not in ("versions", "replicas", "checks"))
     human += "\n" + "\n".join(f"replica {r['store']}: {r['state']}" for r in data.get("replicas", []))
     human += "".join(

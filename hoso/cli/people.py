@@ -147,20 +147,21 @@ def user_enable(username: str, by: str | None) -> None:
 def user_list(org_code: str | None, as_json: bool) -> None:
     from sqlalchemy import select
 
-    from archive import accounts, orgs
+    from archive import orgs
     from archive.models import User
+    from hoso.api.schemas import UserOut
 
     with _archive().sessions() as session:
         stmt = select(User).order_by(User.username)
         if org_code:
             stmt = stmt.where(User.organisation_id == orgs.get_organisation(session, org_code).id)
-        data = [accounts.user_to_dict(session, u) for u in session.scalars(stmt)]
+        data = [UserOut.of(session, u).model_dump() for u in session.scalars(stmt)]
     _emit(
         data,
         as_json,
         "\n".join(
             f"{u['username']}\t{u['organisation'] or ''}\t"
-            + ",".join(f"{r['role']}@{r['organisation'] or '*'}" for r in u["roles"])  # type: ignore[attr-defined]
+            + ",".join(f"{r['role']}@{r['organisation'] or '*'}" for r in u["roles"])
             + ("" if u["is_active"] else "\t(disabled)")
             for u in data
         ),
@@ -198,10 +199,11 @@ def token_revoke(token_id: int, by: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def token_list(username: str | None, as_json: bool) -> None:
     from archive import accounts
+    from hoso.api.schemas import TokenOut
 
     with _archive().sessions() as session:
         user = accounts.get_user(session, username) if username else None
-        data = [accounts.token_to_dict(t) for t in accounts.list_tokens(session, user)]
+        data = [TokenOut.of(t).model_dump() for t in accounts.list_tokens(session, user)]
     _emit(
         data,
         as_json,
@@ -280,10 +282,11 @@ def lock_remove(
 @click.option("--json", "as_json", is_flag=True)
 def lock_list(school: str | None, as_json: bool) -> None:
     from archive import locks, orgs
+    from hoso.api.schemas import LockOut
 
     with _archive().sessions() as session:
         ids = [orgs.get_organisation(session, school).id] if school else None
-        data = [locks.lock_to_dict(x) for x in locks.list_locks(session, ids)]
+        data = [LockOut.of(x).model_dump() for x in locks.list_locks(session, ids)]
     _emit(
         data,
         as_json,

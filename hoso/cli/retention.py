@@ -133,13 +133,14 @@ def fixity_upkeep(as_json: bool) -> None:
     from retention.upkeep import renew_due_signatures
 
     with _opened() as archive:
-        inspect, renew = archive.extras.get("lta_inspect"), archive.extras.get("lta_renew")
-        if not callable(inspect) or not callable(renew):
+        if archive.signing is None:
             click.echo(
                 "Chưa cấu hình TSA (HOSO_TSA_URL) / no TSA configured: nothing can be renewed", err=True
             )
             sys.exit(2)
-        report = renew_due_signatures(archive, inspect=inspect, renew=renew)
+        report = renew_due_signatures(
+            archive, inspect=archive.signing.lta_inspect, renew=archive.signing.lta_renew
+        )
     data = {
         "inspected": report.inspected,
         "due": report.due,
@@ -207,14 +208,14 @@ COMMANDS.extend([fixity_group, worker])
 # rebuild). Same _opened() as above; every command closes it.
 
 
-def _user(archive, name: str):  # type: ignore[no-untyped-def]
+def _user(archive, name: str):
     from archive.accounts import get_user
 
     with archive.sessions() as session:
         return get_user(session, name)
 
 
-def _day(value: str | None):  # type: ignore[no-untyped-def]
+def _day(value: str | None):
     from datetime import date
 
     from archive.errors import InvalidInput
@@ -385,20 +386,21 @@ def retention_event_date(document_id: str, when: str, source: str, username: str
 @_ON
 @_JSON
 def retention_status(document_id: str, on: str | None, as_json: bool) -> None:
-    from retention.schedules import decision_for, decision_to_dict
+    from hoso.api.schemas import DecisionOut
+    from retention.schedules import decision_for
 
     marker = _simulation_note(on)
     with _session() as s:
-        data = decision_to_dict(decision_for(s, document_id, _day(on))) | marker
+        data = DecisionOut.of(decision_for(s, document_id, _day(on)), marker).model_dump()
     if as_json:
         _print_json(data)
         return
     click.echo(
         f"{document_id}: {data['retention_vi']} ({data['retention']}), disposable from {data['disposable_from']}"
     )
-    for r in data["rules"]:  # type: ignore[attr-defined]
+    for r in data["rules"]:
         click.echo(f"  {r['schedule']}: {r['retention']} {r['status']} {r['source']}")
-    for b in data["blockers_text"]:  # type: ignore[attr-defined]
+    for b in data["blockers_text"]:
         click.echo(f"  chặn / blocked: {b}")
 
 
@@ -407,15 +409,13 @@ def retention_status(document_id: str, on: str | None, as_json: bool) -> None:
 @_ON
 @_JSON
 def retention_due(school: str | None, on: str | None, as_json: bool) -> None:
+    from hoso.api.schemas import DueOut
     from retention.disposal import due_documents
 
     marker = _simulation_note(on)
     with _session() as s:
         items = due_documents(s, _day(on), school=school)
-    data = [
-        i.__dict__ | {"disposable_from": i.disposable_from.isoformat(), "sources": list(i.sources)} | marker
-        for i in items
-    ]
+    data = [DueOut.of(i, marker).model_dump() for i in items]
     if as_json:
         _print_json(data)
         return
@@ -432,8 +432,10 @@ def hold_group() -> None:
     pass
 
 
-def _hold_out(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    data = result.hold.__dict__ | {"stores": [o.__dict__ for o in result.stores]}
+def _hold_out(result, as_json: bool) -> None:
+    from hoso.api.schemas import HoldResultOut
+
+    data = HoldResultOut.result(result).model_dump()
     if as_json:
         _print_json(data)
         return
@@ -484,12 +486,13 @@ def hold_release(hold_id: int, note: str, username: str, as_json: bool) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include released holds")
 @_JSON
 def hold_list(document_id: str | None, show_all: bool, as_json: bool) -> None:
+    from hoso.api.schemas import HoldOut
     from retention.holds import list_holds
 
     with _session() as s:
         holds = list_holds(s, document_id=document_id, active_only=not show_all)
     if as_json:
-        _print_json([h.__dict__ for h in holds])
+        _print_json([HoldOut.of(h).model_dump() for h in holds])
         return
     for h in holds:
         click.echo(
@@ -497,10 +500,10 @@ def hold_list(document_id: str | None, show_all: bool, as_json: bool) -> None:
         )
 
 
-def _batch_out(b, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    from retention.disposal import batch_to_dict
+def _batch_out(b, as_json: bool) -> None:
+    from hoso.api.schemas import BatchOut
 
-    data = batch_to_dict(b)
+    data = BatchOut.of(b).model_dump()
     if as_json:
         _print_json(data)
         return
@@ -575,13 +578,13 @@ def retention_cancel(batch_id: int, username: str, reason: str) -> None:
 def retention_execute(batch_id: int, username: str, on: str | None, as_json: bool) -> None:
     import sys
 
-    from retention.disposal import execute_batch, execution_to_dict
+    from hoso.api.schemas import ExecutionOut
+    from retention.disposal import execute_batch
 
     _refuse_on(on)
     with _opened() as a:
-        sign = a.extras.get("sign_org")
-        if not callable(sign):
-            sign = None
+        sign = a.signing.sign_org if a.signing is not None else None
+        if sign is None:
             click.echo(
                 "CẢNH BÁO: chưa cấu hình chữ ký số của cơ quan; biên bản sẽ được lưu không có chữ ký "
                 "/ WARNING: no organisation signing key; the record is stored unsigned",
@@ -589,7 +592,7 @@ def retention_execute(batch_id: int, username: str, on: str | None, as_json: boo
             )
         r = execute_batch(a, batch_id=batch_id, sign=sign, user=_user(a, username))
     if as_json:
-        _print_json(execution_to_dict(r))
+        _print_json(ExecutionOut.of(r).model_dump())
     else:
         click.echo(
             f"batch {r.batch_id}: {r.status}; biên bản / record {r.record_document_id} "
@@ -606,12 +609,13 @@ def retention_execute(batch_id: int, username: str, on: str | None, as_json: boo
 @click.option("--school")
 @_JSON
 def retention_batches(school: str | None, as_json: bool) -> None:
-    from retention.disposal import batch_to_dict, list_batches
+    from hoso.api.schemas import BatchOut
+    from retention.disposal import list_batches
 
     with _session() as s:
         batches = list_batches(s, school=school)
     if as_json:
-        _print_json([batch_to_dict(b) for b in batches])
+        _print_json([BatchOut.of(b).model_dump() for b in batches])
         return
     for b in batches:
         click.echo(

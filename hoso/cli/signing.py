@@ -88,7 +88,7 @@ def sign(
 ) -> None:
     import signing
     from archive import signatures
-    from archive.devpki_server import dev_pki_served
+    from archive.signing_setup import dev_pki_served
 
     archive = _archive()
     setup = signatures.setup_of(archive)
@@ -148,7 +148,7 @@ def session_start(
     username: str,
 ) -> None:  # fmt: skip
     from archive import signatures
-    from archive.devpki_server import dev_pki_served
+    from archive.signing_setup import dev_pki_served
 
     if not (out.parent.is_dir() and os.access(out.parent, os.W_OK)):
         # checked before the session is opened: a session whose request was never written could not be used
@@ -169,10 +169,12 @@ def session_start(
 
 def _certificate(path: Path) -> bytes:
     """A certificate file as DER: PEM is unarmoured (a clear error when it does not decode), DER is read as is."""
-    from hoso.api.signing import _der
+    from archive.signatures import certificate_der
 
     data = path.read_bytes()
-    return _der(data.decode("ascii", "replace")) if data.lstrip().startswith(b"-----BEGIN") else data
+    return (
+        certificate_der(data.decode("ascii", "replace")) if data.lstrip().startswith(b"-----BEGIN") else data
+    )
 
 
 @signing_session.command("finish")
@@ -183,7 +185,7 @@ def _certificate(path: Path) -> bytes:
 @click.option("--user", "username", default="admin", show_default=True)
 def session_finish(session_id: str, sig_path: Path, username: str) -> None:
     from archive import signatures
-    from archive.devpki_server import dev_pki_served
+    from archive.signing_setup import dev_pki_served
 
     archive = _archive()
     text = sig_path.read_bytes().decode("utf-8", "replace")  # a binary file is a bad signature, not a crash

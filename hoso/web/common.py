@@ -27,6 +27,7 @@ from archive.context import Archive
 from archive.errors import ArchiveError, AuthError, PermissionDenied
 from archive.models import User
 from archive.permissions import record_denial, school_ids_by_action
+from archive.signatures import signing_error
 from hoso.redact import redact
 from hoso.web import labels
 from signing import SigningError
@@ -201,8 +202,6 @@ class WebRoute(APIRoute):
             except ArchiveError as exc:
                 return error_page(request, exc.status, exc.message_vi, exc.message_en)
             except SigningError as exc:
-                from archive.signatures import signing_error
-
                 err = signing_error(exc)
                 return error_page(request, err.status, err.message_vi, err.message_en)
             except StorageError as exc:

@@ -1,7 +1,7 @@
 """My account: where I may do what, my password, the TOTP second factor, my open sessions.
 
 Every change goes through the API's own /me handlers (hoso/api/auth_routes.py), called with the viewer's web session
-(auth_routes.WebSession), so the page and the API cannot drift apart: the same current password, and a current TOTP
+(deps.WebSession), so the page and the API cannot drift apart: the same current password, and a current TOTP
 code when it is on. Only "end one of my sessions" has no API route and uses archive.sessions directly, refusing anyone
 else's session."""
 
@@ -17,8 +17,9 @@ from archive import auth, sessions
 from archive.errors import ArchiveError, AuthError, InvalidInput, NotFound
 from archive.models import User, WebSession
 from archive.permissions import ACTIONS
-from hoso.api import auth_routes
+from hoso.api import auth_routes, deps
 from hoso.api.deps import Guard, client_ip
+from hoso.api.schemas import SessionOut
 from hoso.web.common import LOGIN, Viewer, WebRoute, archive_of, form_viewer, render, viewer
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -33,7 +34,7 @@ def secret_groups(secret: str) -> str:
 def qr_svg(uri: str) -> str | None:
     """An inline SVG QR code if a pure-Python QR library is installed (segno or qrcode); otherwise None."""
     try:
-        import segno  # type: ignore[import-not-found]
+        import segno
     except ImportError:
         return None
     svg: str = segno.make(uri, error="m").svg_inline(scale=4)
@@ -42,7 +43,7 @@ def qr_svg(uri: str) -> str | None:
 
 def _state(request: Request, who: Viewer) -> dict[str, Any]:
     archive = archive_of(request)
-    me = auth_routes.me(Guard(who.user, None), archive)  # the same data as GET /api/v1/me
+    me = auth_routes.me(Guard(who.user, None), archive).model_dump()  # the same data as GET /api/v1/me
     with archive.sessions() as session:
         user = session.get(User, who.user.id)
         assert user is not None
@@ -53,7 +54,7 @@ def _state(request: Request, who: Viewer) -> dict[str, Any]:
             uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="hoso")
             totp |= {"secret": secret_groups(secret), "uri": uri, "qr": qr_svg(uri)}
         open_sessions = [
-            sessions.session_to_dict(r) | {"current": r.id == who.session_id}
+            SessionOut.of(r).model_dump() | {"current": r.id == who.session_id}
             for r in sessions.list_sessions(session, user)
         ]
     where = [(action, ACTIONS[action], schools) for action, schools in me["permissions"].items()]
@@ -76,8 +77,8 @@ def _signed_out(request: Request, message: str) -> Response:
     return response
 
 
-def _mine(request: Request, who: Viewer) -> auth_routes.WebSession:
-    return auth_routes.WebSession(Guard(who.user, None), who.session_id, client_ip(request))
+def _mine(request: Request, who: Viewer) -> deps.WebSession:
+    return deps.WebSession(Guard(who.user, None), who.session_id, client_ip(request))
 
 
 def _refused(request: Request, who: Viewer, exc: ArchiveError, where: str) -> Response:
@@ -121,7 +122,7 @@ def totp_enrol(request: Request, who: Viewer = Depends(form_viewer)) -> Response
             "Two-factor authentication is on; turn it off with a code before enrolling again",
         )
         return _refused(request, who, exc, "totp")
-    auth_routes.totp_enrol(None, _mine(request, who), archive)
+    auth_routes.totp_enrol(_mine(request, who), archive)
     return RedirectResponse(f"{HERE}#xac-thuc-hai-lop", status_code=303)
 
 

@@ -16,6 +16,7 @@ from archive import documents as docs
 from archive import signatures
 from archive.models import Document, DocumentType, Organisation, User
 from archive.permissions import authorize, permitted, school_ids_for
+from hoso.api.schemas import DocumentOut, DocumentSummary
 from hoso.web.common import Viewer, WebRoute, archive_of, form_viewer, pager, render, viewer
 from hoso.web.pages_signing import may_sign_personally
 from hoso.web.seal import carries_seal
@@ -61,7 +62,7 @@ def document_list(
             session, school=school or None, type_code=type_code or None, year=year or None,
             q=filters["q"] or None, school_ids=ids, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
         )  # fmt: skip
-        items = [docs.document_to_dict(session, d, full=False) for d in rows]
+        items = [DocumentSummary.of(d).model_dump() for d in rows]
         schools = [(o.code, o.name) for o in readable_schools(session, ids)]
         types = [(t.code, t.name_vi) for t in document_types(session)]
         years = school_years(session, ids)
@@ -89,7 +90,7 @@ def document_page(
         doc = docs.get_document(session, doc_id)
         user = session.merge(who.user)
         authorize(session, user, "document.read", doc.school, document_id=doc.id)
-        data = docs.document_to_dict(session, doc)
+        data = DocumentOut.full(session, doc).model_dump()
         may = _may(session, user, doc)
         may["sign_personal"] = may_sign_personally(session, user, doc)
     versions = data.get("versions", [])
@@ -129,6 +130,6 @@ def validation_page(
     with archive.sessions() as session, session.begin():
         doc = docs.get_document(session, doc_id)
         authorize(session, session.merge(who.user), "document.validate", doc.school, document_id=doc.id)
-        data = docs.document_to_dict(session, doc, full=False)
+        data = DocumentSummary.of(doc).model_dump()
     report: dict[str, Any] = signatures.validate_document(archive, doc_id, version=version, actor=who.user)
     return render(request, "validation.html", doc=data, report=report, version=version or data["version"])

@@ -5,8 +5,9 @@ signing session (signatures.start_signing_session) and offers the request JSON f
 own computer. Step 2: the signer uploads the signature JSON; the server verifies it against the certificate and
 embeds it (signatures.finish_signing_session) → a new signed version. A signature that does not match changes nothing.
 
-Who may sign is decided by the API's own rule (hoso/api/signing.py `_authorize`: document.sign, or document.sign_own
-for a teacher named on the record), and only the person who opened a session may finish it (`_session_owner`)."""
+Who may sign is decided by the rule the API uses too (archive.signatures.authorize_signing: document.sign, or
+document.sign_own for a teacher named on the record), and only the person who opened a session may finish it
+(authorize_session_owner)."""
 
 from __future__ import annotations
 
@@ -24,10 +25,8 @@ from archive import signatures
 from archive.context import Archive
 from archive.errors import ArchiveError, AuthError, InvalidInput, NotFound
 from archive.models import Document, User
-from archive.permissions import permitted
 from archive.signing_models import SigningSession
-from hoso.api.deps import Guard
-from hoso.api.signing import _authorize, _session_owner
+from hoso.api.schemas import DocumentSummary
 from hoso.web.common import Viewer, WebRoute, archive_of, form_viewer, render, viewer
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -39,15 +38,7 @@ SIGNATURE_FILE = "chu-ky.json"
 
 
 def may_sign_personally(session: Session, user: User, doc: Document) -> bool:
-    """The API's `_authorize(…, "document.sign")` as a yes/no for showing a button (records nothing)."""
-    if permitted(session, user, "document.sign", doc.school):
-        return True
-    own = doc.created_by_id == user.id or (bool(doc.teacher) and doc.teacher == user.full_name)
-    return own and permitted(session, user, "document.sign_own", doc.school)
-
-
-def _guard(who: Viewer) -> Guard:
-    return Guard(who.user, None)  # a web session is never narrowed by token scopes
+    return signatures.may_sign(session, user, doc)
 
 
 def _certificate_der(data: bytes) -> bytes:
@@ -104,7 +95,7 @@ async def _read_limited(upload: UploadFile | None, limit: int, what_vi: str) -> 
 
 def _doc_summary(request: Request, doc_id: str) -> dict[str, Any]:
     with archive_of(request).sessions() as session:
-        return docs.document_to_dict(session, docs.get_document(session, doc_id), full=False)
+        return DocumentSummary.of(docs.get_document(session, doc_id)).model_dump()
 
 
 def _step1(request: Request, doc: dict[str, Any], who: Viewer, status: int = 200, **extra: Any) -> Response:
@@ -119,7 +110,7 @@ def _step1(request: Request, doc: dict[str, Any], who: Viewer, status: int = 200
 @router.get("/ho-so/{doc_id}/ky-ca-nhan")
 def personal_sign_form(request: Request, doc_id: str, who: Viewer = Depends(viewer)) -> Response:
     archive = archive_of(request)
-    _authorize(archive, _guard(who), doc_id, "document.sign")
+    signatures.authorize_signing(archive, who.user, doc_id, "document.sign")
     doc = _doc_summary(request, doc_id)
     if doc["media_type"] != "application/pdf" or doc["status"] != "active":
         raise InvalidInput("Chỉ ký số được hồ sơ PDF đang lưu trữ.", "Only stored PDF records can be signed")
@@ -138,7 +129,7 @@ async def personal_sign_start(
     who: Viewer = Depends(form_viewer),
 ) -> Response:
     archive = archive_of(request)
-    user = await run_in_threadpool(_authorize, archive, _guard(who), doc_id, "document.sign")
+    user = await run_in_threadpool(signatures.authorize_signing, archive, who.user, doc_id, "document.sign")
     doc = await run_in_threadpool(_doc_summary, request, doc_id)
     values = {"kind": kind, "title": title, "full_name": full_name}
     try:
@@ -176,7 +167,7 @@ def _own_session(request: Request, who: Viewer, doc_id: str, session_id: str) ->
     row = signatures.pending_session(archive, session_id)
     if row.document_id != doc_id:
         raise NotFound("Không tìm thấy phiên ký của hồ sơ này", "No such signing session for this document")
-    user: User = _session_owner(archive, _guard(who), row)
+    user: User = signatures.authorize_session_owner(archive, who.user, row)
     return row, user
 
 

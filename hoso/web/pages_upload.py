@@ -16,21 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.errors import ArchiveError, AuthError, PermissionDenied
-from archive.ingest import _resolve, ingest_stream
+from archive.ingest import ingest_stream, resolve_school_and_type
 from archive.models import DocumentType, Organisation
 from archive.permissions import authorize, school_ids_by_action, upload_action
+from archive.school_year import current_school_year
 from hoso.api.upload_form import UploadForm, read_upload_form
 from hoso.web.common import UPLOAD_ACTIONS, Viewer, WebRoute, archive_of, form_viewer, render, viewer
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FIELDS = ("school", "type", "year", "title", "class_name", "subject", "teacher")
-
-
-def current_school_year(today: date | None = None) -> str:
-    """The school year starts in September (the new year's classes start at the beginning of September)."""
-    today = today or date.today()
-    start = today.year if today.month >= 8 else today.year - 1
-    return f"{start}-{start + 1}"
 
 
 def _choices(session: Session, who: Viewer) -> dict[str, Any]:
@@ -69,7 +63,7 @@ def _form(request: Request, who: Viewer, values: dict[str, str], status: int = 2
 def upload_form(request: Request, who: Viewer = Depends(viewer)) -> Response:
     if not who.can_upload:
         raise _no_upload_right()
-    return _form(request, who, {"year": current_school_year()})
+    return _form(request, who, {"year": current_school_year(date.today())})
 
 
 @router.post("/tai-len")
@@ -106,7 +100,7 @@ def _store(request: Request, who: Viewer, form: UploadForm) -> Response:
     try:
         with archive.sessions() as session:
             # whose record it is decides the right needed: school, professional group, or a teacher's own
-            org, dtype = _resolve(session, school, type_code)
+            org, dtype = resolve_school_and_type(session, school, type_code)
             authorize(session, session.merge(who.user), upload_action(dtype.kept_by), org)
         result = ingest_stream(
             archive, file.file, filename=file.filename, school=school, type_code=type_code, year=values["year"],

@@ -1,34 +1,16 @@
 """Does a version already carry the school seal? Its validation report lists a signature made with the seal's
-certificate (the organisation's server-held key, signatures.setup_of(archive).org_signer)."""
+certificate (the organisation's server-held key: ArchiveSigning.seal_certificate)."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from archive import signatures
 from archive.context import Archive
-from signing import SigningError
-from signing.signers import signing_certificate
-
-_CACHE_KEY = "web.seal_certificate"
 
 
 def seal_certificate(archive: Archive) -> tuple[str, str] | None:
     """(sha256 of the DER, subject) of the organisation's signing certificate; None when no key is usable."""
-    cached = archive.extras.get(_CACHE_KEY)
-    if isinstance(cached, tuple):
-        return cached
-    setup = signatures.setup_of(archive)
-    if setup.org_signer is None:
-        return None
-    try:
-        cert = signing_certificate(setup.org_signer)
-    except (SigningError, OSError, ValueError):
-        return None  # a token not plugged in now: do not hide the button, sealing will explain
-    found = (hashlib.sha256(cert.dump()).hexdigest(), str(cert.subject.human_friendly))
-    archive.extras[_CACHE_KEY] = found
-    return found
+    return archive.signing.seal_certificate() if archive.signing is not None else None
 
 
 def carries_seal(archive: Archive, report: dict[str, Any] | None) -> bool:

@@ -105,7 +105,10 @@ try:
 except BaseException as exc:
     out["crash"] = f"{type(exc).__name__}: {exc}"
     out["trace"] = traceback.format_exc()[-2000:]
-kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+# VmHWM is this process's own peak since exec; ru_maxrss of RUSAGE_SELF is not: Linux carries the forking
+# parent's peak across exec, so a big pytest process would be measured instead of this child
+own = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+kb = max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 out["peak_mb"] = kb / 1024
 print("RESULT " + json.dumps(out, default=str))
 """

@@ -1,5 +1,5 @@
 """The lesson plan's "Rút kinh nghiệm" check through the real write path (SQLite and PostgreSQL): stored with the
-version, shown by document_to_dict, the upload API, the document page and `hoso documents get`, never refusing."""
+version, shown by the document model (hoso/api/schemas.py), the upload API, the document page and `hoso documents get`, never refusing."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 
 from archive import content_checks as cc
 from archive.context import Archive
-from archive.documents import document_to_dict, get_document
+from archive.documents import get_document
 from archive.ingest import ingest_file
 from archive.models import Document, Version
+from hoso.api.schemas import DocumentOut
 from hoso.app import create_app
 from tests.factories import PASSWORD, add_person, bearer, folder_replicas, hoso_env, make_archive, make_pdf
 from tests.processes import run_cli
@@ -83,7 +84,7 @@ def stored(a: Archive, version_id: int) -> list[tuple[str, str]]:
 
 def checks(a: Archive, doc_id: str) -> list[dict]:
     with a.sessions() as s:
-        return document_to_dict(s, get_document(s, doc_id))["checks"]
+        return DocumentOut.full(s, get_document(s, doc_id)).model_dump()["checks"]
 
 
 def test_docx_with_and_without_the_section(catalog: Archive, tmp_path: Path):

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import func, select
 
 from archive.context import Archive
-from archive.documents import document_to_dict, get_document, open_content
+from archive.documents import get_document, open_content
 from archive.errors import ArchiveError, IngestRefused, StorageDown
 from archive.ingest import ingest_file
 from archive.manifests import manifest_key
 from archive.models import Document, Event, ReplicaCopy, StoredObject, Version
+from hoso.api.schemas import DocumentOut
 from storage import content_key
 from tests.factories import make_archive
 
@@ -54,7 +55,7 @@ def test_ingest_stores_three_verified_copies_and_catalogs(catalog: Archive, samp
             assert f.read() == data
     with catalog.sessions() as s:
         doc = get_document(s, r.document.id)
-        d = document_to_dict(s, doc)
+        d = DocumentOut.full(s, doc).model_dump()
         assert d["title"] == "Sổ theo dõi lớp 10A1"
         assert d["filename"] == "Sổ theo dõi 10A1.pdf"
         assert d["media_type"] == "application/pdf" and doc.current.page_count == 2
@@ -82,7 +83,7 @@ def test_manifest_carries_everything_the_catalog_holds(catalog: Archive, sample_
     )
     with catalog.sessions() as s:
         doc = get_document(s, r.document.id)
-        d = document_to_dict(s, doc)
+        d = DocumentOut.full(s, doc).model_dump()
         v = doc.current
         assert v is not None
         for store in catalog.replicas.stores:

@@ -9,10 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from archive.context import Archive
-from archive.documents import document_to_dict, get_document
+from archive.documents import get_document
 from archive.errors import IngestRefused
 from archive.ingest import clean_filename, ingest_file
 from archive.sniff import DOCX, PDF
+from hoso.api.schemas import DocumentOut
 from hoso.app import create_app
 from tests.factories import PASSWORD, add_person, bearer, make_pdf
 
@@ -54,7 +55,7 @@ def test_stored_name_ends_with_pdf(archive: Archive, tmp_path: Path, sent: str, 
     path = make_pdf(tmp_path / "a.pdf", text=sent)  # distinct bytes per case
     r = ingest(archive, path, sent)
     with archive.sessions() as s:
-        assert document_to_dict(s, get_document(s, r.document.id))["filename"] == stored
+        assert DocumentOut.full(s, get_document(s, r.document.id)).model_dump()["filename"] == stored
 
 
 def test_long_names_keep_their_extension():

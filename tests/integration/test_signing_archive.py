@@ -158,7 +158,7 @@ def test_daily_anchor_works_on_the_embedded_defaults_with_the_dev_pki_tsa(sarchi
 
 
 def test_a_signed_lesson_plan_keeps_its_content_check(sarchive: Archive, tmp_path: Path):
-    from archive.documents import document_to_dict
+    from hoso.api.schemas import DocumentOut
 
     plan = make_pdf(tmp_path / "Bài 3 - Hàm số bậc hai.pdf", text="IV. Rút kinh nghiệm")
     r = ingest_file(
@@ -167,7 +167,7 @@ def test_a_signed_lesson_plan_keeps_its_content_check(sarchive: Archive, tmp_pat
     signed = sign_document(sarchive, r.document.id, level="B-B")
     assert signed.number == 2
     with sarchive.sessions() as s:
-        checks = document_to_dict(s, get_document(s, r.document.id))["checks"]
+        checks = DocumentOut.full(s, get_document(s, r.document.id)).model_dump()["checks"]
     assert [(c["name"], c["result"]) for c in checks] == [("rut_kinh_nghiem", "present")]
 
 

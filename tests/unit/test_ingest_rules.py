@@ -6,7 +6,8 @@ import pytest
 from archive import sniff
 from archive.documents import content_disposition
 from archive.errors import InvalidInput
-from archive.ingest import check_school_year, clean_filename
+from archive.ingest import clean_filename
+from archive.school_year import check_school_year
 
 
 @pytest.mark.parametrize(

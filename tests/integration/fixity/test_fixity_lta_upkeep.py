@@ -16,11 +16,11 @@ from sqlalchemy import select
 import signing
 from archive.context import Archive
 from archive.db import utcnow
-from archive.devpki_server import dev_pki_served
 from archive.documents import get_document, open_content
 from archive.ingest import ingest_file
 from archive.models import Event
 from archive.signatures import setup_of, sign_document
+from archive.signing_setup import dev_pki_served
 from retention.integrity_models import SignatureUpkeep
 from retention.upkeep import renew_due_signatures
 from tests.factories import make_archive, make_pdf

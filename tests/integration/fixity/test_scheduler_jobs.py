@@ -97,10 +97,7 @@ def test_metadata_export_is_skipped_while_retention_backup_is_missing(archive: A
 
 
 def test_signature_upkeep_needs_the_signing_functions(archive: Archive):
-    archive.extras.pop(
-        "lta_inspect", None
-    )  # a process given no signing functions (retention/ cannot import them)
-    archive.extras.pop("lta_renew", None)
+    archive.signing = None  # a process built without signing
     assert sched.job_signature_upkeep(archive) is None
 
 

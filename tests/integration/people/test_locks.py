@@ -13,6 +13,7 @@ from archive.context import Archive
 from archive.errors import Conflict, InvalidInput
 from archive.ingest import ingest_file
 from archive.models import Document, Event
+from hoso.api.schemas import LockOut
 from tests.factories import archive_env, bearer, folder_replicas, make_archive, make_pdf, seed_world
 from tests.integration.people.helpers import client_for
 from tests.processes import run_cli
@@ -89,7 +90,7 @@ def test_the_administrator_needs_the_principals_instruction(world: Archive):
             locks.add_lock(s, school=school, type_code="hoc-ba", year="2024-2025",
                            actor=accounts.get_user(s, "hieutruong"))  # fmt: skip
         [row] = locks.list_locks(s)
-        d = locks.lock_to_dict(row)
+        d = LockOut.of(row).model_dump()
         assert (d["locked_by"], d["instructed_by"]) == ("quantri", "hieutruong")
         ev = s.scalars(select(Event).where(Event.action == "lock.add")).one()
         assert ev.detail["instructed_by"] == "hieutruong" and ev.actor == "quantri"

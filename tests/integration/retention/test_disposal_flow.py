@@ -20,12 +20,12 @@ from archive.ingest import ingest_file
 from archive.manifests import manifest_key
 from archive.models import Document, Event, StoredObject, User, Version
 from retention.disposal import (
-    LISTING_NAME,
     approve_batch,
     due_documents,
     execute_batch,
     propose_batch,
 )
+from retention.disposal_record import LISTING_NAME
 from retention.holds import place_hold, release_hold
 from retention.models import DisposalBatch, DisposedVersion
 from storage import ObjectNotFound, content_key

@@ -36,7 +36,7 @@ VALIDATION = {
 
 
 def signed_pdf(path: Path) -> Path:
-    """A PDF with a filled signature field: enough for ingest to mark it signed (the report comes from extras)."""
+    """A PDF with a filled signature field: enough for ingest to mark it signed (the report comes from archive.signing.validate)."""
     make_pdf(path, text="Học bạ đã ký")
     with pikepdf.open(path, allow_overwriting_input=True) as pdf:
         sig = pdf.make_indirect(
@@ -106,7 +106,7 @@ def test_rebuild_from_one_folder_replica_finds_everything(folder_catalog: Archiv
     with a.sessions() as s, s.begin():
         teacher = create_user(s, username="gv.lan", full_name="Trần Thị Lan")
         s.expunge(teacher)
-    a.extras["validate_pdf"] = lambda data: VALIDATION
+    a.signing.validate = lambda data, at=None: VALIDATION  # type: ignore[method-assign,union-attr]
     plain = ingest_pdf(a, tmp_path, year="2023-2024", title="Sổ ghi đầu bài 10A1")
     signed = ingest_pdf(
         a, tmp_path, type_code="hoc-ba", school="C01", data=signed_pdf(tmp_path / "Học bạ.pdf")

@@ -226,4 +226,6 @@ def test_a_bomb_added_after_signing_gives_a_bounded_report(pki, signed_bt, tmp_p
     )
     assert "crash" not in result, result
     assert result["verdict"] != "TOTAL_PASSED"
-    assert result["peak_mb"] < 700, result
+    # the validation child may grow 512 MiB over what it inherits (~200 MB of Python and pyHanko): bounded, where
+    # an unbounded decode of this file takes gigabytes
+    assert result["peak_mb"] < 1024, result

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from retention.errors import RuleError
 from retention.rules import (
     B_DISPOSED,
     B_EVENT_DATE,
@@ -21,7 +22,6 @@ from retention.rules import (
     DocumentFacts,
     RetentionPeriod,
     Rule,
-    RuleError,
     Schedule,
     applicable_schedules,
     closing_date,
