@@ -18,9 +18,8 @@ from archive.settings import Settings
 from archive.signatures import signing_error
 from hoso import http_headers, http_limits, web
 from hoso.api import documents, health, orgs, people, retention, signing
-from hoso.bootstrap import build_archive
+from hoso.bootstrap import build_archive, scheduler_for
 from hoso.redact import redact
-from retention.scheduler import start_scheduler
 from signing import SigningError, dev_pki_wsgi_app
 from storage import StorageError
 
@@ -35,7 +34,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        scheduler = start_scheduler(archive) if archive.settings.scheduler_enabled else None
+        scheduler = scheduler_for(archive)
         yield
         if scheduler is not None:
             scheduler.shutdown()

@@ -1,16 +1,19 @@
 """The one composition root: reads the typed Settings and builds the archive (catalog engine, sessions, replica
-stores, signing setup — Archive.signing). Every entry point — the web app, each CLI command, the worker, benchmarks and tests — gets its
-Archive from here, and `opened()` closes it however the caller ends."""
+stores, signing setup — Archive.signing) and the scheduler of a serving process. Every entry point — the web app,
+each CLI command, the worker, benchmarks and tests — gets its Archive from here, and `opened()` closes it however the
+caller ends."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from archive.context import Archive
 from archive.db import make_engine, make_sessionmaker
 from archive.secrets_box import SESSION_INFO_KEY
 from archive.settings import Settings
+from retention.scheduler import start_scheduler
 from storage import ReplicaSet, open_store
 
 from .migrate import upgrade
@@ -27,6 +30,12 @@ def build_archive(settings: Settings, *, migrate: bool = False) -> Archive:
     sessions.configure(info={SESSION_INFO_KEY: settings})  # where archive.auth finds the TOTP secrets' key
     # signing comes configured from the same Settings (ArchiveSigning, lazy: the dev PKI is made on first use)
     return Archive(settings, engine, sessions, replicas)
+
+
+def scheduler_for(archive: Archive) -> Any | None:
+    """The background jobs of a serving process (retention/scheduler.py), or None when HOSO_SCHEDULER_ENABLED is
+    off because `hoso worker` processes run them instead."""
+    return start_scheduler(archive) if archive.settings.scheduler_enabled else None
 
 
 @contextmanager
