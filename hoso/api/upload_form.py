@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from archive.errors import InvalidInput
 
@@ -26,6 +26,25 @@ FIELD_LIMITS = {  # the catalog's column widths: longer values are refused here,
     "teacher": 200,
 }
 REQUIRED = ("school", "type", "year")
+LABELS_VI = {  # how the upload page names each field, for messages a person reads
+    "school": "Trường",
+    "type": "Loại hồ sơ",
+    "year": "Năm học",
+    "title": "Tên hồ sơ",
+    "class_name": "Lớp",
+    "subject": "Môn học",
+    "teacher": "Giáo viên",
+    "file": "Tệp",
+}
+
+
+def typed_values(form: FormData) -> dict[str, str]:
+    """What the person typed, cut to each field's width: to show the form again after a refusal."""
+    return {
+        name: value[:width]
+        for name, width in FIELD_LIMITS.items()
+        if isinstance(value := form.get(name), str)
+    }
 
 
 @dataclass
@@ -43,13 +62,14 @@ async def read_upload_form(request: Request, *, require_file: bool = True) -> Up
         missing = [name for name in REQUIRED if not fields.get(name)] + ([] if file else ["file"])
         if missing:
             names = ", ".join(missing)
+            names_vi = ", ".join(LABELS_VI[name] for name in missing)
             raise InvalidInput(
-                f"Dữ liệu gửi lên không hợp lệ hoặc thiếu: {names}", f"Invalid or missing input: {names}"
+                f"Dữ liệu gửi lên không hợp lệ hoặc thiếu: {names_vi}", f"Invalid or missing input: {names}"
             )
     too_long = [name for name, value in fields.items() if len(value) > FIELD_LIMITS[name]]
     if too_long:
         raise InvalidInput(
-            "Quá dài: " + ", ".join(f"{n} (tối đa {FIELD_LIMITS[n]} ký tự)" for n in too_long),
+            "Quá dài: " + ", ".join(f"{LABELS_VI[n]} (tối đa {FIELD_LIMITS[n]} ký tự)" for n in too_long),
             "Too long: " + ", ".join(f"{n} (at most {FIELD_LIMITS[n]} characters)" for n in too_long),
             code="too_long",
         )

@@ -20,7 +20,7 @@ from archive.ingest import ingest_stream, resolve_school_and_type
 from archive.models import DocumentType, Organisation
 from archive.permissions import authorize, school_ids_by_action, upload_action
 from archive.school_year import current_school_year
-from hoso.api.upload_form import UploadForm, read_upload_form
+from hoso.api.upload_form import UploadForm, read_upload_form, typed_values
 from hoso.web.common import UPLOAD_ACTIONS, Viewer, WebRoute, archive_of, form_viewer, render, viewer
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -75,11 +75,13 @@ async def upload_submit(request: Request, who: Viewer = Depends(form_viewer)) ->
         try:
             form = await read_upload_form(request, require_file=False)
         except ArchiveError as exc:
+            # the refused form again, with what the person typed (the body is parsed and cached by now)
+            typed = typed_values(await request.form())
             return await run_in_threadpool(
                 _form,
                 request,
                 who,
-                {},
+                {name: typed.get(name, "") for name in FIELDS},
                 exc.status,
                 error=exc.message_vi,
                 error_en=exc.message_en,
