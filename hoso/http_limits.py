@@ -75,20 +75,29 @@ class BodyLimits:
             return
         received = 0
         started = time.monotonic()
+        body_done = False
 
         async def bounded_receive() -> Message:
-            nonlocal received
+            nonlocal received, body_done
+            if body_done:
+                # the body is in: what follows is a wait for the client to go away (a streaming download listens
+                # for it for as long as the download lasts), which no body limit may cut short
+                return await receive()
             try:
                 message = await asyncio.wait_for(receive(), self.idle_timeout)
             except TimeoutError:
                 raise BodyTimeout(f"no data for {self.idle_timeout:g} s") from None
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge(limit)
-                elapsed = time.monotonic() - started
-                if message.get("more_body") and elapsed > self.grace and received < self.min_rate * elapsed:
-                    raise BodyTimeout(f"{received} bytes in {elapsed:.0f} s is below {self.min_rate} bytes/s")
+            if message["type"] != "http.request":
+                return message
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLarge(limit)
+            if not message.get("more_body"):
+                body_done = True
+                return message
+            elapsed = time.monotonic() - started
+            if elapsed > self.grace and received < self.min_rate * elapsed:
+                raise BodyTimeout(f"{received} bytes in {elapsed:.0f} s is below {self.min_rate} bytes/s")
             return message
 
         response_started = False

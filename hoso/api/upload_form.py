@@ -15,15 +15,20 @@ from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
 
 from archive.errors import InvalidInput
+from archive.models import Document, DocumentType, Organisation
 
-FIELD_LIMITS = {  # the catalog's column widths: longer values are refused here, not truncated by a database
-    "school": 32,
-    "type": 64,
-    "year": 20,
-    "title": 500,
-    "class_name": 50,
-    "subject": 100,
-    "teacher": 200,
+
+def _width(column: Any) -> int:
+    return int(column.type.length)
+
+
+# the catalog's column widths (what archive.ingest.check_lengths holds every caller to): a longer value is refused
+# before the file is read, never truncated by a database
+FIELD_LIMITS = {
+    "school": _width(Organisation.__table__.c.code),
+    "type": _width(DocumentType.__table__.c.code),
+    "year": 20,  # room for a mistyped year, which the school-year rule then explains
+    **{name: _width(Document.__table__.c[name]) for name in ("title", "class_name", "subject", "teacher")},
 }
 REQUIRED = ("school", "type", "year")
 LABELS_VI = {  # how the upload page names each field, for messages a person reads
