@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction, aliased, joinedload
 
 from .errors import InvalidInput, PermissionDenied
@@ -279,9 +278,8 @@ class Denial:
 
 
 _PENDING = "hoso_pending_denials"
-DENIALS_PER_MINUTE = (
-    30  # per (client address, reason); the rest are counted and reported with the next one written
-)
+# per (client address, reason); the rest are counted and reported with the next one written
+DENIALS_PER_MINUTE = 30
 _window_lock = threading.Lock()
 _windows: dict[
     tuple[str, str, str], tuple[int, int, int]
@@ -370,7 +368,6 @@ def _admit(catalog: str, ip: str | None, reason: str) -> tuple[bool, int]:
 
 
 def write_denial(bind: Any, denial: Denial, *, ip: str | None = None) -> None:
-
     cred = CREDENTIAL.get()
     ip = ip or (cred.ip if cred is not None else None)
     admitted, suppressed = _admit(str(getattr(bind, "url", "")), ip, denial.reason)
@@ -379,24 +376,18 @@ def write_denial(bind: Any, denial: Denial, *, ip: str | None = None) -> None:
     detail = denial.detail | ({"ip": ip} if ip else {})
     if suppressed:
         detail["suppressed_before"] = suppressed  # refusals of this kind counted but not written, last minute
-    for attempt in range(3):
-        try:
-            with Session(bind) as own, own.begin():
-                record_event(
-                    own,
-                    "access.denied",
-                    actor=own.get(User, denial.user_id) if denial.user_id is not None else None,
-                    document_id=denial.document_id,
-                    organisation_id=denial.organisation_id,
-                    outcome="denied",
-                    detail=detail,
-                )
-            return
-        except IntegrityError:
-            # another writer appended the same event id first (SQLite reads the chain head without a lock): our
-            # transaction is gone, nothing of it was written, so appending again is safe
-            if attempt == 2:
-                raise
+    # record_event takes the write lock before reading the chain head (archive/db.py lock_for_write), so a concurrent
+    # writer cannot take the same event id: one short transaction, no retry
+    with Session(bind) as own, own.begin():
+        record_event(
+            own,
+            "access.denied",
+            actor=own.get(User, denial.user_id) if denial.user_id is not None else None,
+            document_id=denial.document_id,
+            organisation_id=denial.organisation_id,
+            outcome="denied",
+            detail=detail,
+        )
 
 
 @event.listens_for(Session, "after_transaction_end")

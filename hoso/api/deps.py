@@ -91,7 +91,7 @@ async def current_user(
     A web session is never narrowed (scopes None)."""
     ip = client_ip(request)
     user, scopes, session_id = await run_in_threadpool(
-        _authenticate, request, archive, credentials, session_secret, ip
+        authenticate_request, request, archive, credentials, session_secret, ip
     )
     CREDENTIAL.set(Credential(user.id, scopes, ip))
     request.state.user = user
@@ -100,7 +100,7 @@ async def current_user(
     return user
 
 
-def _authenticate(
+def authenticate_request(
     request: Request,
     archive: Archive,
     credentials: HTTPAuthorizationCredentials | None,

@@ -5,13 +5,13 @@ administrator (bearer token or web session)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import text
 
-from archive.accounts import authenticate_api_token
 from archive.context import Archive
-from archive.errors import AuthError
-from archive.sessions import SESSION_COOKIE, authenticate_session
-from hoso.api.deps import ArchiveDep
+from archive.errors import ArchiveError
+from archive.sessions import SESSION_COOKIE
+from hoso.api.deps import ArchiveDep, authenticate_request, client_ip
 from hoso.api.schemas import HealthOut
 
 router = APIRouter(tags=["health"])
@@ -39,17 +39,19 @@ def health(request: Request, response: Response, archive: ArchiveDep) -> HealthO
 
 
 def _is_system_admin(request: Request, archive: Archive) -> bool:
-    """Credentials are optional here: a missing, wrong or expired one just means the short answer."""
+    """Credentials are optional here: none, or a wrong or expired one (recorded like any refused credential), just
+    means the short answer. The same authentication as every other route (deps.authenticate_request)."""
     auth = request.headers.get("authorization", "")
+    bearer = (
+        HTTPAuthorizationCredentials(scheme="Bearer", credentials=auth[7:].strip())
+        if auth.lower().startswith("bearer ")
+        else None
+    )
     cookie = request.cookies.get(SESSION_COOKIE)
-    if not auth.lower().startswith("bearer ") and not cookie:
+    if bearer is None and not cookie:
         return False
     try:
-        with archive.sessions() as session:
-            if auth.lower().startswith("bearer "):
-                user, _ = authenticate_api_token(session, auth[7:].strip())
-            else:
-                user, _ = authenticate_session(session, cookie or "")
-            return bool(user.is_system_admin and user.is_active)
-    except AuthError:
+        user, _, _ = authenticate_request(request, archive, bearer, cookie, client_ip(request))
+    except ArchiveError:
         return False
+    return bool(user.is_system_admin)
