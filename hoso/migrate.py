@@ -19,6 +19,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 MODEL_MODULES = (
     "archive.models",
     "archive.signing_models",
+    "archive.chain_models",
     "archive.content_checks",
     "retention.models",
     "retention.integrity_models",
