@@ -120,6 +120,9 @@ class SigningRequest(Base):
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     version_number: Mapped[int | None] = mapped_column(Integer)  # the signed version this step produced
     field_name: Mapped[str] = mapped_column(String(100), default="")
+    box: Mapped[str] = mapped_column(
+        String(120), default=""
+    )  # "page x1 y1 x2 y2", chosen at the first signature
     note: Mapped[str] = mapped_column(String(1000), default="")  # the reason when returned
     notified_at: Mapped[datetime | None] = mapped_column()
 

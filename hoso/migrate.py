@@ -11,6 +11,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from archive import chains
 from archive.models import DocumentType, User
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -71,5 +72,7 @@ def seed(session: Session) -> None:
                     notes=row["notes"],
                 )
             )
+    session.flush()
+    chains.seed_defaults(session)
     if session.scalar(select(User.id).limit(1)) is None:
         session.add(User(username="admin", full_name="Quản trị hệ thống", is_system_admin=True))

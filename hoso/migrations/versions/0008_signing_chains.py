@@ -97,6 +97,7 @@ def upgrade() -> None:
         sa.Column("done_by_id", sa.Integer(), sa.ForeignKey("users.id"), nullable=True),
         sa.Column("version_number", sa.Integer(), nullable=True),
         sa.Column("field_name", sa.String(100), nullable=False),
+        sa.Column("box", sa.String(120), nullable=False),
         sa.Column("note", sa.String(1000), nullable=False),
         sa.Column("notified_at", T, nullable=True),
     )
