@@ -278,7 +278,7 @@ def open_chain(session: Session, doc: Document, actor: User | None = None) -> li
     opened = _open_next(session, doc, round_)
     record_event(
         session, "chain.open", actor=actor, document_id=doc.id, organisation_id=doc.school_id,
-        detail={"round": round_, "chain_version": version, "waiting": [_describe(r) for r in opened]},
+        detail={"round": round_, "chain_version": version, "waiting": [describe(r) for r in opened]},
     )  # fmt: skip
     return opened
 
@@ -332,7 +332,7 @@ def state_of(session: Session, doc: Document) -> ChainState:
     rows = requests_of(session, doc.id)
     if not rows:
         return ChainState("none", "", "", [], [])
-    steps = [_describe(r) for r in rows]
+    steps = [describe(r) for r in rows]
     if any(r.status == "returned" for r in rows):
         back = next(r for r in rows if r.status == "returned")
         return ChainState(
@@ -345,11 +345,31 @@ def state_of(session: Session, doc: Document) -> ChainState:
         return ChainState("none", "", "", [], steps)
     who = waiting[0].who
     return ChainState(
-        "waiting", WAITING_VI[who], f"Waiting for {WHO[who][1]}", [_describe(r) for r in waiting], steps
+        "waiting", WAITING_VI[who], f"Waiting for {WHO[who][1]}", [describe(r) for r in waiting], steps
     )
 
 
-def _describe(r: SigningRequest) -> dict[str, Any]:
+def status_of(session: Session, doc_id: str) -> tuple[str, str]:
+    """(status, Vietnamese label) for lists: one query per document."""
+    rows = session.execute(
+        select(SigningRequest.round, SigningRequest.status, SigningRequest.who)
+        .where(SigningRequest.document_id == doc_id)
+        .order_by(SigningRequest.round.desc(), SigningRequest.position)
+    ).all()
+    if not rows:
+        return "none", ""
+    last = [r for r in rows if r.round == rows[0].round]
+    if any(r.status == "returned" for r in last):
+        return "returned", "Bị trả lại"
+    waiting = [r for r in last if r.status == "waiting"]
+    if waiting:
+        return "waiting", WAITING_VI[waiting[0].who]
+    if all(r.status == "signed" for r in last):
+        return "complete", "Hoàn tất"
+    return "none", ""
+
+
+def describe(r: SigningRequest) -> dict[str, Any]:
     person = r.user.full_name or r.user.username if r.user is not None else None
     done_by = r.done_by.full_name or r.done_by.username if r.done_by is not None else None
     return {
@@ -386,7 +406,7 @@ def claim(session: Session, doc: Document, user: User, *, seal: bool = False) ->
     for r in waiting:
         if _may_take(session, doc, r, user, seal):
             return r
-    described = [_describe(r) for r in waiting]
+    described = [describe(r) for r in waiting]
     mine = [r for r in rows if r.status != "cancelled" and _may_take(session, doc, r, user, seal)]
     if not waiting:
         state = state_of(session, doc)
@@ -451,7 +471,7 @@ def record_signed(
     record_event(
         session, "chain.step", actor=user, document_id=doc.id, organisation_id=doc.school_id,
         detail={"round": row.round, "position": row.position, "who": row.who, "version": version_number,
-                "complete": complete, "waiting": [_describe(r) for r in opened]},
+                "complete": complete, "waiting": [describe(r) for r in opened]},
     )  # fmt: skip
     return opened, complete
 
@@ -499,7 +519,7 @@ def inbox(session: Session, user: User) -> list[tuple[SigningRequest, Document]]
 
 
 def signed_before(session: Session, doc_id: str, round_: int) -> list[dict[str, Any]]:
-    return [_describe(r) for r in requests_of(session, doc_id, round_) if r.status == "signed"]
+    return [describe(r) for r in requests_of(session, doc_id, round_) if r.status == "signed"]
 
 
 def waiting_since(rows: Sequence[SigningRequest]) -> datetime | None:

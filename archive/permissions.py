@@ -46,6 +46,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "lock.manage": ("khóa / mở khóa hồ sơ theo năm học", "lock / unlock a school year's records"),
     "user.manage": ("quản lý tài khoản và phân quyền", "manage accounts and roles"),
     "org.manage": ("quản lý đơn vị", "manage organisations"),
+    "chain.manage": ("sửa quy trình ký theo loại hồ sơ", "edit the signing chains of document types"),
     "audit.read": ("xem nhật ký truy vết", "read the audit trail"),
     "retention.propose_disposal": ("lập danh sách hồ sơ hết hạn", "propose records for disposal"),
     "retention.approve_disposal": ("phê duyệt tiêu hủy hồ sơ", "approve disposal"),
@@ -264,6 +265,17 @@ def authorize(
     raise PermissionDenied(
         f"Bạn không có quyền {vi}{where_vi}", f"You are not allowed to {en}{where_en}", code="forbidden"
     )
+
+
+def authorize_scope(session: Session, user: User, action: str, scopes: frozenset[str] | None = None) -> None:
+    """Before work on many records at once: refuse (recorded) a credential whose scopes exclude `action` outright,
+    so that the per-record errors of a batch never hide a token that may not do this at all."""
+    scopes = effective_scopes(user, scopes)
+    if scopes is None or scope_allows(scopes, action):
+        return
+    vi, en = ACTIONS[action]
+    record_denial(session, user, action, None, detail={"action": action, "token_scopes": sorted(scopes)})
+    raise PermissionDenied(f"Bạn không có quyền {vi}", f"You are not allowed to {en}", code="forbidden")
 
 
 # --- recording refusals -------------------------------------------------------------------------------------------

@@ -303,13 +303,37 @@ def ensure_own_certificate(archive: Archive, actor: User, doc_id: str, certifica
     )
 
 
-def person_appearance(row: SigningRequest | None, user: User, requested: Appearance | None) -> Appearance:
-    """The visible signature of a person: title from the chain step (or the person's role), name from the account;
-    only the handwritten image may come from the signer."""
+TITLE_BY_ROLE = (  # the most senior role a person holds at the school names them on the page
+    ("hieu_truong", "HIỆU TRƯỞNG"),
+    ("pho_hieu_truong", "PHÓ HIỆU TRƯỞNG"),
+    ("to_truong", "TỔ TRƯỞNG CHUYÊN MÔN"),
+    ("gvcn", "GIÁO VIÊN CHỦ NHIỆM"),
+    ("gvbm", "GIÁO VIÊN"),
+    ("school_admin", "CÁN BỘ QUẢN TRỊ"),
+    ("van_thu", "VĂN THƯ"),
+)
+
+
+def role_title(session: Session, user: User, school_id: int) -> str:
+    from .models import RoleAssignment
+
+    held = set(
+        session.scalars(
+            select(RoleAssignment.role).where(
+                RoleAssignment.user_id == user.id, RoleAssignment.organisation_id == school_id
+            )
+        )
+    )
+    return next((title for role, title in TITLE_BY_ROLE if role in held), "")
+
+
+def person_appearance(
+    row: SigningRequest | None, user: User, requested: Appearance | None, *, title: str = ""
+) -> Appearance:
+    """The visible signature of a person: title from the chain step (or the person's role), name from the account,
+    never typed by the signer; only the handwritten image may come from them."""
     if row is not None:
         title = f"GVBM {row.subject}" if row.who == "subject_teachers" and row.subject else row.title_vi
-    else:
-        title = (requested.title if requested is not None and requested.title else "") or ""
     image = requested.signature_image if requested is not None else None
     return Appearance.person(
         title=title.upper(), full_name=user.full_name or user.username, signature_image=image
@@ -402,7 +426,10 @@ def start_signing_session(
                 )
                 field_name = place.field_name
             elif appearance is not None and appearance.kind == "person":
-                appearance = person_appearance(None, session.merge(actor), appearance)
+                who = session.merge(actor)
+                appearance = person_appearance(
+                    None, who, appearance, title=role_title(session, who, doc.school_id)
+                )
     try:
         from asn1crypto import x509
 
@@ -548,3 +575,67 @@ def pending_session(archive: Archive, session_id: str) -> SigningSession:
             )
         session.expunge(row)
         return row
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    document_id: str
+    started: StartedSession | None = None
+    version: Version | None = None
+    error: ArchiveError | None = None
+
+
+def start_batch(
+    archive: Archive,
+    doc_ids: list[str],
+    *,
+    certificate: bytes,
+    chain: list[bytes] | None = None,
+    level: str | None = None,
+    actor: User,
+    scopes: frozenset[str] | None = None,
+) -> list[BatchItem]:
+    """Open one signing session per document (a principal's 40 class books → one file to sign with one PIN entry).
+    A document that cannot be signed now is reported with its error; the others go on."""
+    out: list[BatchItem] = []
+    for doc_id in dict.fromkeys(doc_ids):
+        try:
+            user = authorize_signing(archive, actor, doc_id, "document.sign", scopes=scopes)
+            started = start_signing_session(
+                archive, doc_id, certificate=certificate, chain=chain, level=level, actor=user,
+                appearance=Appearance.person(title="", full_name=""),
+                reason=f"Ký số bởi {actor.full_name or actor.username}",
+            )  # fmt: skip
+            out.append(BatchItem(doc_id, started=started))
+        except ArchiveError as exc:
+            out.append(BatchItem(doc_id, error=exc))
+    return out
+
+
+def finish_batch(
+    archive: Archive,
+    answers: list[dict[str, Any]],
+    *,
+    actor: User,
+    scopes: frozenset[str] | None = None,
+) -> list[BatchItem]:
+    """Embed each returned signature value in its session's document; each one checked like a single signature."""
+    out: list[BatchItem] = []
+    for answer in answers:
+        session_id = str(answer.get("session_id") or "")
+        doc_id = ""
+        try:
+            row = pending_session(archive, session_id)
+            doc_id = row.document_id
+            user = authorize_session_owner(archive, actor, row, scopes=scopes)
+            if answer.get("certificate_sha256") and answer["certificate_sha256"] != row.certificate_sha256:
+                raise InvalidInput(
+                    "Chữ ký được tạo bằng chứng thư khác với chứng thư đã khai báo",
+                    "The signature was made with a different certificate than the session's",
+                    code="signature_mismatch",
+                )
+            version = finish_signing_session(archive, session_id, answer, actor=user)
+            out.append(BatchItem(doc_id, version=version))
+        except ArchiveError as exc:
+            out.append(BatchItem(doc_id, error=exc))
+    return out
