@@ -369,6 +369,14 @@ def status_of(session: Session, doc_id: str) -> tuple[str, str]:
     return "none", ""
 
 
+def turn_of(session: Session, doc: Document, user: User, *, seal: bool = False) -> str:
+    """For pages: "no_chain", "mine" (may sign now), or the code `claim` would refuse with."""
+    try:
+        return "no_chain" if claim(session, doc, user, seal=seal) is None else "mine"
+    except (Conflict, PermissionDenied) as exc:
+        return exc.code
+
+
 def describe(r: SigningRequest) -> dict[str, Any]:
     person = r.user.full_name or r.user.username if r.user is not None else None
     done_by = r.done_by.full_name or r.done_by.username if r.done_by is not None else None

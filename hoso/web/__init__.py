@@ -11,7 +11,15 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from hoso.web import pages_account, pages_audit, pages_auth, pages_documents, pages_signing, pages_upload
+from hoso.web import (
+    pages_account,
+    pages_audit,
+    pages_auth,
+    pages_documents,
+    pages_inbox,
+    pages_signing,
+    pages_upload,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -20,6 +28,7 @@ PAGE_ROUTERS = (
     pages_documents.router,
     pages_upload.router,
     pages_signing.router,
+    pages_inbox.router,
     pages_audit.router,
     pages_account.router,
 )

@@ -22,7 +22,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from archive import sessions
+from archive import chains, sessions
 from archive.context import Archive
 from archive.errors import ArchiveError, AuthError, PermissionDenied
 from archive.models import User
@@ -56,6 +56,7 @@ class Viewer:
     csrf_token: str
     can_upload: bool
     can_audit: bool = False
+    inbox_count: int = 0  # signatures waiting for this person ("Chờ tôi ký" in the navigation)
 
 
 def archive_of(request: Request) -> Archive:
@@ -74,11 +75,12 @@ def load_viewer(request: Request) -> Viewer:
             reach = school_ids_by_action(session, user, (*UPLOAD_ACTIONS, "audit.read"))
             can_upload = any(reach[a] != [] for a in UPLOAD_ACTIONS)
             can_audit = reach["audit.read"] != []
+            inbox_count = len(chains.inbox(session, user))
             session.expunge(user)
             session_id = row.id
     except AuthError:
         raise LoginRequired from None
-    viewer = Viewer(user, session_id, sessions.csrf_token_for(secret), can_upload, can_audit)
+    viewer = Viewer(user, session_id, sessions.csrf_token_for(secret), can_upload, can_audit, inbox_count)
     request.state.viewer = viewer
     return viewer
 

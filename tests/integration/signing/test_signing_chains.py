@@ -277,3 +277,36 @@ def test_requests_name_each_subject_teacher_and_the_inbox_lists_them_oldest_firs
         assert chains.inbox(s, s.merge(_user(school, "ht"))) == []
         rows = s.scalars(select(SigningRequest).where(SigningRequest.document_id == first.id)).all()
         assert [r.who for r in rows].count("subject_teachers") == 4
+
+
+def test_next_signers_are_emailed_a_link_never_the_file_and_get_a_daily_digest(
+    school: Archive, tmp_path: Path
+):
+    from archive import chain_mail
+    from tests.mailbox import smtp_server
+
+    with school.sessions() as s, s.begin():
+        for user in s.scalars(select(User)):
+            user.email = f"{user.username}@truong.test"
+    with smtp_server() as (inbox, port):
+        school.settings.smtp_host, school.settings.smtp_port = "127.0.0.1", port
+        doc = _upload(school, tmp_path)
+        first = chain_mail.notify_opened(school)
+        assert first.people == 4 and not first.errors
+        inbox.wait(4)
+        mail = inbox.to("gv.ly@truong.test")[0]
+        body = mail.get_payload(decode=True).decode("utf-8")
+        assert f"/ho-so/{doc.id}" in body and "Vật lý" in body and "Học bạ 12A1" in body
+        assert not mail.is_multipart()  # a link, never an attachment
+        assert chain_mail.notify_opened(school).people == 0  # told once
+        for label in TEACHERS:
+            _sign_as(school, doc.id, TEACHERS[label][0], label)
+        assert chain_mail.notify_opened(school).people == 1
+        inbox.wait(5)
+        assert len(inbox.to("gv.cn@truong.test")) == 1
+        digest = chain_mail.daily_digest(school)
+        assert digest.people == 1 and digest.items == 1  # the homeroom teacher is all that waits
+        inbox.wait(6)
+        from email.header import decode_header, make_header
+
+        assert "Tổng hợp" in str(make_header(decode_header(inbox.to("gv.cn@truong.test")[-1]["Subject"])))
