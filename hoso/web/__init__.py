@@ -15,6 +15,7 @@ from hoso.web import (
     pages_account,
     pages_audit,
     pages_auth,
+    pages_chains,
     pages_documents,
     pages_inbox,
     pages_signing,
@@ -29,6 +30,7 @@ PAGE_ROUTERS = (
     pages_upload.router,
     pages_signing.router,
     pages_inbox.router,
+    pages_chains.router,
     pages_audit.router,
     pages_account.router,
 )
