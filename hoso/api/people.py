@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hoso.api import audit_routes, auth_routes, locks_routes, users_routes
+from hoso.api import audit_routes, auth_routes, certificates_routes, locks_routes, users_routes
 
 router = APIRouter(tags=["people"])
-for sub in (auth_routes, users_routes, locks_routes, audit_routes):
+for sub in (auth_routes, users_routes, certificates_routes, locks_routes, audit_routes):
     router.include_router(sub.router)
