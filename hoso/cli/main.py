@@ -362,6 +362,7 @@ def documents_content(c: Ctx, doc_id: str, out: Path, version: int | None) -> No
 
 
 def _register_extensions() -> None:
+    from hoso.cli import certificates as cli_certificates
     from hoso.cli import people as cli_people
     from hoso.cli import retention as cli_retention
     from hoso.cli import signing as cli_signing
@@ -377,6 +378,7 @@ def _register_extensions() -> None:
     ):
         for command in commands:
             group.add_command(command)
+    user.add_command(cli_certificates.cert)
 
 
 _register_extensions()
