@@ -7,6 +7,7 @@ the same for the API, the account page and the command line.
 
 from __future__ import annotations
 
+from asn1crypto import x509
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import object_session
@@ -33,7 +34,9 @@ class CertificateIn(BaseModel):
 class CertificateOut(BaseModel):
     id: int
     username: str = Field(description="Whose certificate it is")
+    common_name: str = Field(description="The name the certificate gives its holder")
     subject: str = Field(description="Who the certificate names")
+    issuer_common_name: str = Field(description="The issuing certification authority's name")
     issuer: str = Field(description="The certification authority that issued it")
     serial: str = Field(description="Serial number (hexadecimal)")
     not_before: Timestamp = Field(description="Valid from")
@@ -46,10 +49,13 @@ class CertificateOut(BaseModel):
     @classmethod
     def of(cls, row: SigningCertificate) -> CertificateOut:
         added_by = row.added_by_id and _username(row)
+        cert = x509.Certificate.load(row.der)
         return cls(
             id=row.id,
             username=row.user.username,
+            common_name=_cn(cert.subject) or row.subject,
             subject=row.subject,
+            issuer_common_name=_cn(cert.issuer) or row.issuer,
             issuer=row.issuer,
             serial=row.serial,
             not_before=row.not_before.isoformat(),
@@ -59,6 +65,11 @@ class CertificateOut(BaseModel):
             added_by=added_by or None,
             added_at=row.added_at.isoformat(),
         )
+
+
+def _cn(name: x509.Name) -> str:
+    value = name.native.get("common_name")
+    return ", ".join(value) if isinstance(value, list) else str(value or "")
 
 
 def _username(row: SigningCertificate) -> str | None:
