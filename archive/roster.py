@@ -316,35 +316,26 @@ def set_group_head(
     )
 
 
-def check_subject(subject: str) -> str:
-    subject = " ".join(subject.split())
-    if not subject or len(subject) > 100:
+def _name(text: str, limit: int, what_vi: str, what_en: str, code: str) -> str:
+    """A name typed by a person, spaces collapsed, 1..limit characters (the catalog column's width)."""
+    text = " ".join(text.split())
+    if not text or len(text) > limit:
         raise InvalidInput(
-            "Tên môn học phải có từ 1 đến 100 ký tự",
-            "A subject name has 1 to 100 characters",
-            code="bad_subject",
+            f"{what_vi} phải có từ 1 đến {limit} ký tự", f"{what_en} has 1 to {limit} characters", code=code
         )
-    return subject
+    return text
+
+
+def check_subject(subject: str) -> str:
+    return _name(subject, 100, "Tên môn học", "A subject name", "bad_subject")
 
 
 def check_group(name: str) -> str:
-    name = " ".join(name.split())
-    if not name or len(name) > 100:
-        raise InvalidInput(
-            "Tên tổ chuyên môn phải có từ 1 đến 100 ký tự",
-            "A group name has 1 to 100 characters",
-            code="bad_group",
-        )
-    return name
+    return _name(name, 100, "Tên tổ chuyên môn", "A group name", "bad_group")
 
 
 def check_class_name(name: str) -> str:
-    name = " ".join(name.split())
-    if not name or len(name) > 50:
-        raise InvalidInput(
-            "Tên lớp phải có từ 1 đến 50 ký tự", "A class name has 1 to 50 characters", code="bad_class"
-        )
-    return name
+    return _name(name, 50, "Tên lớp", "A class name", "bad_class")
 
 
 def roster_school(session: Session, code: str) -> Organisation:
