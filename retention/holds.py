@@ -243,7 +243,9 @@ def sync_object_locks(
             try:
                 info = store.head(key)
                 current = info.retain_until
-                if current is None or until - current > slack:
+                # a date already past needs no lock (disposal decides now), and S3 refuses one (AWS and Ceph RGW
+                # answer InvalidArgument; moto took it silently, which hid the error on every overdue record)
+                if until > now and (current is None or until - current > slack):
                     action = "retention"
                     store.set_retention(key, max(until, current) if current else until)
                     counts["retention"] += 1
