@@ -248,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
             f"is the same app answering without the catalog: the machine's load right now; {os.cpu_count()} cores)"
         )
 
+        archive = build_archive(settings)  # the app's lifespan closed the one it was given
         # the retention due list: statements per document (document_facts asks two per document)
         from retention.disposal import due_documents
 
