@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     fixity_retries: int = 2
     lta_renewal_margin_days: int = 365
     scheduler_enabled: bool = True
+    log_format: Literal["json", "text"] = (
+        "json"  # `hoso serve` / `hoso worker` logs: one JSON object a line, or text
+    )
     # test-only: kill the process at a named point of the write path (see archive/ingest.py)
     fault_inject: str | None = None
 

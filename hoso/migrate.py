@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "archive.content_checks",
     "retention.models",
     "retention.integrity_models",
+    "retention.job_results",
 )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from archive.context import Archive
 from archive.db import utcnow
@@ -30,7 +30,7 @@ from storage import StorageError, Store, content_key
 
 from . import clock
 from .models import HOLD_REASONS, LegalHold
-from .schedules import decide_document, load_schedules, require_manager
+from .schedules import FACTS_CHUNK, decide_documents, load_schedules, require_manager
 
 
 @dataclass(frozen=True)
@@ -226,8 +226,13 @@ def sync_object_locks(
     targets: dict[str, tuple[datetime, timedelta, bool]] = {}
     with archive.sessions() as session:
         schedules = load_schedules(session)
-        for doc in session.scalars(select(Document).where(Document.status != "disposed")):
-            d = decide_document(session, doc, today, schedules)
+        docs = session.scalars(
+            select(Document)
+            .where(Document.status != "disposed")
+            .options(joinedload(Document.school), selectinload(Document.versions))
+            .execution_options(yield_per=FACTS_CHUNK)  # a province's documents are streamed, not held at once
+        )
+        for doc, d in decide_documents(session, docs, today, schedules):
             until, slack, held = d.lock_until(now), d.lock_slack(), bool(d.holds)
             for key in _document_keys(doc):
                 if key in targets:  # shared bytes: the longest retention, held if any holder is held
@@ -243,7 +248,9 @@ def sync_object_locks(
             try:
                 info = store.head(key)
                 current = info.retain_until
-                if current is None or until - current > slack:
+                # a date already past needs no lock (disposal decides now), and S3 refuses one (AWS and Ceph RGW
+                # answer InvalidArgument; moto took it silently, which hid the error on every overdue record)
+                if until > now and (current is None or until - current > slack):
                     action = "retention"
                     store.set_retention(key, max(until, current) if current else until)
                     counts["retention"] += 1

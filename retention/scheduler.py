@@ -32,7 +32,7 @@ from archive import chain_mail
 from archive.context import Archive
 from archive.db import utcnow
 
-from . import fixity, reconcile, upkeep, worm
+from . import fixity, job_results, reconcile, upkeep, worm
 from .integrity_models import JobClaim
 
 log = logging.getLogger("hoso.scheduler")
@@ -192,6 +192,7 @@ def start_scheduler(archive: Any) -> Any:
     """Start the background scheduler for `hoso serve`; returns an object with .shutdown(), or None."""
     scheduler = BackgroundScheduler(timezone=TZ, job_defaults=dict(JOB_DEFAULTS))
     register_jobs(scheduler, archive)
+    job_results.install_listener(scheduler, archive)
     scheduler.start()
     return scheduler
 

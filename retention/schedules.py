@@ -9,7 +9,7 @@ by a redeploy.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -345,6 +345,10 @@ def document_facts(session: Session, doc: Document) -> rules.DocumentFacts:
             )
         )
     }
+    return _facts(doc, holds, events)
+
+
+def _facts(doc: Document, holds: tuple[int, ...], events: dict[str, date]) -> rules.DocumentFacts:
     return rules.DocumentFacts(
         document_id=doc.id,
         type_code=doc.type_code,
@@ -355,6 +359,49 @@ def document_facts(session: Session, doc: Document) -> rules.DocumentFacts:
         holds=holds,
         event_dates=events,
     )
+
+
+FACTS_CHUNK = 1000  # documents whose holds and event dates are read together (one IN list each)
+
+
+def decide_documents(
+    session: Session, docs: Iterable[Document], today: date, schedules: Sequence[rules.Schedule] | None = None
+) -> Iterator[tuple[Document, rules.Decision]]:
+    """decide_document for many documents with a constant number of statements per FACTS_CHUNK documents (not two
+    per document): holds and event dates are read for a chunk at once. Documents should come with their school
+    loaded (joinedload), or each school is loaded once by the session."""
+    schedules = schedules or load_schedules(session)
+    chunk: list[Document] = []
+    for doc in docs:
+        chunk.append(doc)
+        if len(chunk) == FACTS_CHUNK:
+            yield from _decide_chunk(session, chunk, today, schedules)
+            chunk = []
+    if chunk:
+        yield from _decide_chunk(session, chunk, today, schedules)
+
+
+def _decide_chunk(
+    session: Session, docs: list[Document], today: date, schedules: Sequence[rules.Schedule]
+) -> Iterator[tuple[Document, rules.Decision]]:
+    ids = [d.id for d in docs]
+    holds: dict[str, list[int]] = {}
+    for doc_id, hold_id in session.execute(
+        select(LegalHold.document_id, LegalHold.id)
+        .where(LegalHold.document_id.in_(ids), LegalHold.released_at.is_(None))
+        .order_by(LegalHold.id)
+    ):
+        holds.setdefault(doc_id, []).append(hold_id)
+    events: dict[str, dict[str, date]] = {}
+    for e in session.scalars(
+        select(RetentionEventDate).where(
+            RetentionEventDate.document_id.in_(ids), RetentionEventDate.superseded_at.is_(None)
+        )
+    ):
+        events.setdefault(e.document_id, {})[e.event] = e.occurred_on
+    for doc in docs:
+        facts = _facts(doc, tuple(holds.get(doc.id, ())), events.get(doc.id, {}))
+        yield doc, rules.decide(facts, schedules, today)
 
 
 def decide_document(

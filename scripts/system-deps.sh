@@ -5,6 +5,8 @@ set -euo pipefail
 want=(fonts-noto-core poppler-utils)  # poppler-utils: pdftotext, for the lesson-plan content check
 if [ "${1:-test}" = test ]; then
   want+=(softhsm2 opensc chromium)
+  want+=(radosgw ceph-mon ceph-osd ceph-common curl)  # Ceph RGW, the real S3 server of the tests (scripts/ceph-rgw-start.sh)
+  want+=(prometheus)  # promtool: checks and unit-tests deploy/prometheus-alerts.yml
 fi
 missing=()
 for p in "${want[@]}"; do

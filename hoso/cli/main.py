@@ -68,6 +68,7 @@ def serve(c: Ctx, host: str, port: int) -> None:
     import uvicorn
 
     from hoso.app import create_app
+    from hoso.observability import configure_logging
 
     if "base_url" not in c.settings.model_fields_set:
         # the dev PKI's certificates carry URLs under the base URL: make them match where we really listen
@@ -84,7 +85,17 @@ def serve(c: Ctx, host: str, port: int) -> None:
     )
     # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 whatever
     # HOSO_TRUSTED_PROXIES says; hoso's own rule (hoso/netaddr.py) decides which client address to believe
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, forwarded_allow_ips="")
+    configure_logging(c.settings.log_format)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        forwarded_allow_ips="",
+        log_config=None,  # our handler (hoso/observability.py): JSON lines with the request id
+        access_log=False,  # the request middleware writes the access line, with the request id and duration
+    )
 
 
 @main.group(help="Catalog database.")
