@@ -21,10 +21,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from archive.chain_models import SigningRequest
 from archive.context import Archive
 from archive.db import utcnow
 from archive.models import StoredObject
-from archive.signing_models import SigningSession
 from retention.fixity import CORRUPT, MISSING, UNREACHABLE, fixity_status
 from retention.job_results import job_outcomes
 
@@ -46,14 +46,12 @@ DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 
 
 def waiting_signing_requests(archive: Archive, now: datetime) -> int:
-    """Signing requests that wait for a signer. For now: open two-step signing sessions; change this one function
-    when signing chains (who signs next) land."""
+    """Steps of signing chains waiting for their signer (archive.chains: status "waiting")."""
+    del now
     with archive.sessions() as s:
         return int(
             s.scalar(
-                select(func.count())
-                .select_from(SigningSession)
-                .where(SigningSession.status == "pending", SigningSession.expires_at > now)
+                select(func.count()).select_from(SigningRequest).where(SigningRequest.status == "waiting")
             )
             or 0
         )
