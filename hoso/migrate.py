@@ -22,6 +22,7 @@ MODEL_MODULES = (
     "archive.content_checks",
     "retention.models",
     "retention.integrity_models",
+    "retention.inspection_models",
 )
 
 

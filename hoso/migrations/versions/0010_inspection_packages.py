@@ -1,0 +1,42 @@
+"""inspection packages: the listing of each package handed to an inspector (issue 13)
+
+Revision ID: 0010
+Revises: 0001
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import archive.db
+
+revision = "0010"
+down_revision = "0001"  # like every other branch: `upgrade` goes to "heads"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "inspection_packages",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", archive.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("actor", sa.String(length=64), nullable=False),
+        sa.Column("selection", sa.JSON(), nullable=False),
+        sa.Column("entries", sa.JSON(), nullable=False),
+        sa.Column("documents", sa.Integer(), nullable=False),
+        sa.Column("zip_size", sa.BigInteger(), nullable=False),
+        sa.Column("report_sha256", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(["created_by_id"], ["users.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_inspection_packages_created_at", "inspection_packages", ["created_at"])
+    op.create_index("ix_inspection_packages_created_by_id", "inspection_packages", ["created_by_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_inspection_packages_created_by_id", table_name="inspection_packages")
+    op.drop_index("ix_inspection_packages_created_at", table_name="inspection_packages")
+    op.drop_table("inspection_packages")
