@@ -126,6 +126,8 @@ def zip_filename(package_id: str) -> str:
 def select_documents(session: Session, user: User, selection: Selection) -> list[Document]:
     """The active documents matching `selection` that `user` may download. A named school or ticked document outside
     the person's scope is refused (403, recorded), never silently dropped: the inspector must know."""
+    if school_ids_for(session, user, ACTION) == []:
+        authorize(session, user, ACTION, None)  # may take files from no school at all: refused, recorded
     if not selection.schools and not selection.documents:
         raise InvalidInput(
             "Hãy chọn ít nhất một trường hoặc đánh dấu hồ sơ cần lấy",
@@ -483,6 +485,25 @@ class PackageStream:
     etag: str
 
 
+@dataclass(frozen=True)
+class PackageHead:
+    size: int
+    etag: str
+    filename: str
+
+
+def package_head(archive: Archive, package_id: str, *, actor: User) -> PackageHead:
+    """Size, ETag and file name of the package's ZIP (after the same checks as a download), nothing read."""
+    with archive.sessions() as session:
+        pkg = get_package(session, session.merge(actor), package_id)
+        return PackageHead(pkg.zip_size, etag_of(pkg), zip_filename(pkg.id))
+
+
+def etag_of(pkg: InspectionPackage) -> str:
+    # the listing fixes every byte, and the sealed report's digest fixes the listing
+    return f'"{pkg.id}-{pkg.report_sha256[:16]}"'
+
+
 def package_layout(archive: Archive, package_id: str, *, actor: User) -> tuple[PackageSummary, ZipLayout]:
     """The package (after the same checks as a download) and its ZIP layout, for a caller that records its own
     delivery (e-mail)."""
@@ -512,7 +533,7 @@ def open_package(
             actor=user,
             detail={"package": package_id, "start": start, "end": last, "size": layout.size},
         )
-        etag = f'"{pkg.id}-{pkg.report_sha256[:16]}"'
+        etag = etag_of(pkg)
     return PackageStream(
         package_id, zip_filename(package_id), layout.size, start, last, layout.stream(start, last), etag
     )

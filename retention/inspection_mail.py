@@ -98,6 +98,7 @@ def _message(
 def deliver_by_email(archive: Archive, package_id: str, *, actor: User, to: str | None = None) -> Delivery:
     """Send the package to `to` (default: the person's own address) in numbered parts."""
     settings = archive.settings
+    pkg, layout = package_layout(archive, package_id, actor=actor)  # who may have it comes first
     address = (to or actor.email or "").strip()
     if not address or "@" not in address or any(c in address for c in "\r\n,;<>"):
         raise InvalidInput(
@@ -110,7 +111,6 @@ def deliver_by_email(archive: Archive, package_id: str, *, actor: User, to: str 
             "Máy chủ chưa cấu hình gửi e-mail (HOSO_SMTP_HOST); hãy tải gói về",
             "No SMTP server is configured",
         )
-    pkg, layout = package_layout(archive, package_id, actor=actor)
     size = part_size_for(settings.inspection_mail_max_bytes)
     total = max(1, math.ceil(layout.size / size))
     when = vn_time(pkg.created_at.isoformat())
