@@ -13,7 +13,7 @@ from archive.context import Archive
 from archive.ingest import ingest_stream
 from archive.models import User
 from retention.inspection import open_package
-from tests.factories import add_person, dev_pki_archive, pdf_bytes
+from tests.factories import add_person, dev_pki_archive, folder_replicas, pdf_bytes
 from tests.processes import free_port
 
 
@@ -24,7 +24,7 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 @pytest.fixture
 def world(tmp_path: Path, pki_dir: tuple[Path, str]) -> Iterator[Archive]:
-    with dev_pki_archive(tmp_path, pki_dir) as a:
+    with dev_pki_archive(tmp_path, pki_dir, replicas=folder_replicas(tmp_path / "stores")) as a:
         add_person(a, "thanhtraso", ("inspector_so", "79"), full_name="Trần Thanh Tra", home="79")
         add_person(a, "thanhtraphong", ("inspector_phong", "79-Q1"), full_name="Lê Phòng", home="79-Q1")
         with a.sessions() as s, s.begin():
