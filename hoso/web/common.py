@@ -56,6 +56,7 @@ class Viewer:
     csrf_token: str
     can_upload: bool
     can_audit: bool = False
+    can_package: bool = False  # may take files of some school: the inspection package page
 
 
 def archive_of(request: Request) -> Archive:
@@ -71,14 +72,21 @@ def load_viewer(request: Request) -> Viewer:
     try:
         with archive.sessions() as session, session.begin():
             user, row = sessions.authenticate_session(session, secret)
-            reach = school_ids_by_action(session, user, (*UPLOAD_ACTIONS, "audit.read"))
+            reach = school_ids_by_action(session, user, (*UPLOAD_ACTIONS, "audit.read", "document.download"))
             can_upload = any(reach[a] != [] for a in UPLOAD_ACTIONS)
             can_audit = reach["audit.read"] != []
             session.expunge(user)
             session_id = row.id
     except AuthError:
         raise LoginRequired from None
-    viewer = Viewer(user, session_id, sessions.csrf_token_for(secret), can_upload, can_audit)
+    viewer = Viewer(
+        user,
+        session_id,
+        sessions.csrf_token_for(secret),
+        can_upload,
+        can_audit,
+        reach["document.download"] != [],
+    )
     request.state.viewer = viewer
     return viewer
 
