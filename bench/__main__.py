@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-for name in ("bench.bench_ingest", "bench.bench_signing", "bench.bench_fixity"):
+for name in ("bench.bench_ingest", "bench.bench_signing", "bench.bench_fixity", "bench.bench_inspection"):
     try:
         module = importlib.import_module(name)
     except ModuleNotFoundError:
