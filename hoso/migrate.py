@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "retention.models",
     "retention.integrity_models",
     "retention.inspection_models",
+    "retention.check_record_models",
 )
 
 

@@ -120,6 +120,15 @@ def job_replica_reconcile(archive: Archive) -> reconcile.ReconcileReport | None:
     return reconcile.reconcile(archive)
 
 
+def job_check_record(archive: Archive) -> Any:
+    """Daily: the signed biên bản kiểm tra định kỳ, once a full-check period has passed since the last one."""
+    from . import check_records
+
+    if archive.signing is None or not claim_job(archive, "check-record", today().isoformat()):
+        return None
+    return check_records.due_cycle_record(archive)
+
+
 def today() -> date:
     return datetime.now(TZ).date()
 
@@ -171,6 +180,7 @@ def register_jobs(scheduler: BaseScheduler, archive: Archive) -> list[Job]:
         add(job_audit_anchor, CronTrigger(hour=0, minute=45, timezone=TZ), "audit-anchor"),
         add(job_object_lock_sync, CronTrigger(hour=1, minute=15, timezone=TZ), "object-lock-sync"),
         add(job_replica_reconcile, CronTrigger(day_of_week="sun", hour=4, minute=0, timezone=TZ), "replica-reconcile"),
+        add(job_check_record, CronTrigger(hour=5, minute=0, timezone=TZ), "check-record"),
     ]  # fmt: skip
 
 

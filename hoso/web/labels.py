@@ -126,6 +126,7 @@ EVENT_ACTION = {
     "token.revoke": ("Thu hồi mã truy cập API", "API token revoked"),
     "audit.anchor": ("Neo chuỗi nhật ký", "Audit anchor"),
     "fixity.run": ("Kiểm tra toàn vẹn bản sao", "Fixity run"),
+    "fixity.check_record": ("Lập biên bản kiểm tra định kỳ", "Check record made"),
     "inspection.package": ("Tạo gói hồ sơ kiểm tra", "Inspection package made"),
     "inspection.include": ("Đưa hồ sơ vào gói kiểm tra", "Document put in an inspection package"),
     "inspection.download": ("Tải gói hồ sơ kiểm tra", "Inspection package downloaded"),

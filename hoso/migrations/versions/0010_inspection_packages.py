@@ -1,4 +1,4 @@
-"""inspection packages: the listing of each package handed to an inspector (issue 13)
+"""inspection packages (the listing of each package handed to an inspector) and check records (issue 13)
 
 Revision ID: 0010
 Revises: 0001
@@ -34,9 +34,27 @@ def upgrade() -> None:
     )
     op.create_index("ix_inspection_packages_created_at", "inspection_packages", ["created_at"])
     op.create_index("ix_inspection_packages_created_by_id", "inspection_packages", ["created_by_id"])
+    op.create_table(
+        "check_records",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("created_at", archive.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("period_start", archive.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("period_end", archive.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("trigger", sa.String(length=20), nullable=False),
+        sa.Column("actor", sa.String(length=64), nullable=False),
+        sa.Column("summary", sa.JSON(), nullable=False),
+        sa.Column("key", sa.String(length=300), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("key"),
+    )
+    op.create_index("ix_check_records_created_at", "check_records", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_check_records_created_at", table_name="check_records")
+    op.drop_table("check_records")
     op.drop_index("ix_inspection_packages_created_by_id", table_name="inspection_packages")
     op.drop_index("ix_inspection_packages_created_at", table_name="inspection_packages")
     op.drop_table("inspection_packages")
