@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "retention.integrity_models",
     "retention.inspection_models",
     "retention.check_record_models",
+    "retention.media_models",
 )
 
 

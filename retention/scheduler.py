@@ -129,6 +129,15 @@ def job_check_record(archive: Archive) -> Any:
     return check_records.due_cycle_record(archive)
 
 
+def job_media_reminder(archive: Archive) -> Any:
+    """Daily: remind of offline media older than the renewal period (Thông tư 02/2019: 3 years)."""
+    from . import media
+
+    if not claim_job(archive, "media-reminder", today().isoformat()):
+        return None
+    return media.remind_due_media(archive)
+
+
 def today() -> date:
     return datetime.now(TZ).date()
 
@@ -181,6 +190,7 @@ def register_jobs(scheduler: BaseScheduler, archive: Archive) -> list[Job]:
         add(job_object_lock_sync, CronTrigger(hour=1, minute=15, timezone=TZ), "object-lock-sync"),
         add(job_replica_reconcile, CronTrigger(day_of_week="sun", hour=4, minute=0, timezone=TZ), "replica-reconcile"),
         add(job_check_record, CronTrigger(hour=5, minute=0, timezone=TZ), "check-record"),
+        add(job_media_reminder, CronTrigger(hour=7, minute=0, timezone=TZ), "media-reminder"),
     ]  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""inspection packages (the listing of each package handed to an inspector) and check records (issue 13)
+"""hand-overs (issue 13): inspection packages, check records, the media register
 
 Revision ID: 0010
 Revises: 0001
@@ -50,9 +50,28 @@ def upgrade() -> None:
         sa.UniqueConstraint("key"),
     )
     op.create_index("ix_check_records_created_at", "check_records", ["created_at"])
+    op.create_table(
+        "media_exports",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("created_at", archive.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("school_id", sa.Integer(), nullable=False),
+        sa.Column("school_year", sa.String(length=9), nullable=False),
+        sa.Column("types", sa.String(length=500), nullable=False),
+        sa.Column("documents", sa.Integer(), nullable=False),
+        sa.Column("total_bytes", sa.BigInteger(), nullable=False),
+        sa.Column("tagmanifest_sha256", sa.String(length=64), nullable=False),
+        sa.Column("label", sa.String(length=300), nullable=False),
+        sa.Column("actor", sa.String(length=64), nullable=False),
+        sa.Column("renewed_at", archive.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["school_id"], ["organisations.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_media_exports_created_at", "media_exports", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_media_exports_created_at", table_name="media_exports")
+    op.drop_table("media_exports")
     op.drop_index("ix_check_records_created_at", table_name="check_records")
     op.drop_table("check_records")
     op.drop_index("ix_inspection_packages_created_by_id", table_name="inspection_packages")
