@@ -18,6 +18,7 @@ from hoso.web import (
     pages_documents,
     pages_inspection,
     pages_integrity,
+    pages_media,
     pages_signing,
     pages_upload,
 )
@@ -33,6 +34,7 @@ PAGE_ROUTERS = (
     pages_account.router,
     pages_inspection.router,
     pages_integrity.router,
+    pages_media.router,
 )
 router = APIRouter(include_in_schema=False)
 for _pages in PAGE_ROUTERS:

@@ -5,7 +5,7 @@ system administrator's, since it covers every store."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from archive.db import utcnow
 from archive.permissions import authorize, school_ids_for
+from hoso.web import labels
 from hoso.web.common import Viewer, WebRoute, archive_of, form_viewer, render, viewer
 from retention.check_records import list_records, make_check_record, recent_runs, record_pdf
 
@@ -40,7 +41,7 @@ def chart(runs: list[dict[str, Any]]) -> dict[str, Any]:
                 "full": r["kind"] == "full",
                 "damage": r["damage_found"],
                 "unrepaired": r["unrepaired"],
-                "label": f"{r['finished_at']:%d/%m %H:%M} — {r['kind']}: {r['copies_checked']} bản sao, "
+                "label": f"{_vn(r['finished_at']):%d/%m %H:%M} — {r['kind']}: {r['copies_checked']} bản sao, "
                 f"hỏng {r['damage_found']}, khôi phục {r['repaired']}",
             }
         )
@@ -48,12 +49,17 @@ def chart(runs: list[dict[str, Any]]) -> dict[str, Any]:
     last = runs[-1]["finished_at"] if runs else None
     return {
         "bars": bars, "width": CHART_W, "height": CHART_H, "top": top, "base": base,
-        "first": f"{first:%d/%m %H:%M}" if first else "", "last": f"{last:%d/%m %H:%M}" if last else "",
+        "first": f"{_vn(first):%d/%m %H:%M} (+07:00)" if first else "",
+        "last": f"{_vn(last):%d/%m %H:%M}" if last else "",
         "last_x": bars[-1]["x"] + bars[-1]["w"] if bars else 0,
     }  # fmt: skip
 
 
-def _check(request: Request, who: Viewer, everything: bool = False) -> None:
+def _vn(moment: datetime) -> datetime:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(labels.VN)
+
+
+def check_audience(request: Request, who: Viewer, everything: bool = False) -> None:
     with archive_of(request).sessions() as session:
         user = session.merge(who.user)
         if everything or school_ids_for(session, user, "audit.read") == []:
@@ -62,7 +68,7 @@ def _check(request: Request, who: Viewer, everything: bool = False) -> None:
 
 @router.get(PAGE)
 def integrity(request: Request, moi: int | None = None, who: Viewer = Depends(viewer)) -> Response:
-    _check(request, who)
+    check_audience(request, who)
     with archive_of(request).sessions() as session:
         records = list_records(session, limit=100)
         runs = recent_runs(session, limit=30)
@@ -74,7 +80,7 @@ def integrity(request: Request, moi: int | None = None, who: Viewer = Depends(vi
 
 @router.post(PAGE + "/bien-ban")
 async def create(request: Request, who: Viewer = Depends(form_viewer)) -> Response:
-    await run_in_threadpool(_check, request, who, True)
+    await run_in_threadpool(check_audience, request, who, True)
     archive = archive_of(request)
     now = utcnow()
     rec = await run_in_threadpool(
@@ -90,7 +96,7 @@ async def create(request: Request, who: Viewer = Depends(form_viewer)) -> Respon
 
 @router.get(PAGE + "/bien-ban/{record_id}")
 def download(request: Request, record_id: int, who: Viewer = Depends(viewer)) -> Response:
-    _check(request, who)
+    check_audience(request, who)
     rec, pdf = record_pdf(archive_of(request), record_id)
     name = f"bien-ban-kiem-tra-{rec.period_end:%Y%m%d}-{rec.id}.pdf"
     return Response(

@@ -39,6 +39,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     copy.write_bytes(bytes(data))
     server.cli("fixity", "run", "--full", check=False)
     server.cli("fixity", "run")
+    server.cli("export", "media", "--school", "T01", "--year", "2024-2025", "--out", str(tmp / "usb"))
     yield server
     stop_server(server)
 
@@ -67,8 +68,15 @@ def test_admin_makes_a_sealed_check_record_and_principal_reads_it(
     info.value.save_as(saved)
     checked = live.cli("validate", str(saved), "--json", check=False)
     assert checked.returncode == 0 and json.loads(checked.stdout)["verdict"] == "TOTAL_PASSED"
+    page.locator("#so-vat-mang-tin").click()
+    page.wait_for_url(base + "/vat-mang-tin")
+    register = page.locator("#vat-mang-tin tbody").inner_text()
+    assert "T01" in register and "2024-2025" in register and "Cần ghi lại" not in register
+    page.screenshot(path=str(SHOTS / "media-desktop.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
+    page.screenshot(path=str(SHOTS / "media-phone.png"), full_page=True)
+    page.goto(base + "/toan-ven")
     page.screenshot(path=str(SHOTS / "integrity-phone.png"), full_page=True)
 
 
