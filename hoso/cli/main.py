@@ -368,8 +368,17 @@ def _register_extensions() -> None:
     from hoso.cli import people as cli_people
     from hoso.cli import retention as cli_retention
     from hoso.cli import signing as cli_signing
+    from hoso.cli import transfer as cli_transfer
 
-    for module in (cli_people, cli_retention, cli_signing, cli_inspection, cli_check_records, cli_media):
+    for module in (
+        cli_people,
+        cli_retention,
+        cli_signing,
+        cli_inspection,
+        cli_check_records,
+        cli_media,
+        cli_transfer,
+    ):
         for command in module.COMMANDS:
             main.add_command(command)
     # people adds subcommands to the existing groups (org import, user grant/reset-password, token revoke …)

@@ -129,6 +129,8 @@ EVENT_ACTION = {
     "fixity.check_record": ("Lập biên bản kiểm tra định kỳ", "Check record made"),
     "media.export": ("Ghi hồ sơ ra vật mang tin", "Offline media written"),
     "media.renewal_due": ("Nhắc ghi lại vật mang tin", "Media due for renewal"),
+    "transfer.export": ("Chuyển hồ sơ học sinh đi", "Student records sent"),
+    "transfer.import": ("Nhận hồ sơ học sinh chuyển đến", "Student records received"),
     "inspection.package": ("Tạo gói hồ sơ kiểm tra", "Inspection package made"),
     "inspection.include": ("Đưa hồ sơ vào gói kiểm tra", "Document put in an inspection package"),
     "inspection.download": ("Tải gói hồ sơ kiểm tra", "Inspection package downloaded"),
