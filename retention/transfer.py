@@ -79,7 +79,7 @@ def export_transfer(
         school = docs[0].school if docs[0] is not None else None
         assert school is not None
         if actor is not None:
-            authorize(session, session.merge(actor), "document.download", school)
+            authorize(session, session.merge(actor), "document.upload", school)  # the office sends records
         files: list[dict[str, Any]] = []
         for d in docs:
             assert d is not None and d.current is not None
@@ -183,6 +183,14 @@ def import_transfer(
     archive: Archive, *, package: Path, school: str, sender_seal_sha256: str, actor: User | None = None
 ) -> TransferImport:
     """Check everything first (seal, registered sender, listing, every file), then file the records."""
+    if actor is not None:
+        with archive.sessions() as session:
+            from archive.ingest import resolve_school_and_type
+
+            org, _ = resolve_school_and_type(session, school, "hoc-ba")
+            authorize(
+                session, session.merge(actor), "document.upload", org
+            )  # the receiving office files them
     limit = archive.settings.max_upload_bytes
     digest = hashlib.sha256()
     with open(package, "rb") as f:

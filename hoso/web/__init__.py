@@ -20,6 +20,7 @@ from hoso.web import (
     pages_integrity,
     pages_media,
     pages_signing,
+    pages_transfer,
     pages_upload,
 )
 
@@ -35,6 +36,7 @@ PAGE_ROUTERS = (
     pages_inspection.router,
     pages_integrity.router,
     pages_media.router,
+    pages_transfer.router,
 )
 router = APIRouter(include_in_schema=False)
 for _pages in PAGE_ROUTERS:
