@@ -11,7 +11,7 @@ import os
 import signal
 import tempfile
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from storage import NotEnoughReplicas, ReplicaResult, content_key
 
-from . import content_checks, sniff
+from . import chains, content_checks, sniff
 from .context import Archive
 from .db import utcnow
 from .errors import Conflict, IngestRefused, InvalidInput, NotFound, StorageDown
@@ -278,18 +278,22 @@ def add_version(
     event: str,
     event_detail: dict[str, object] | None = None,
     correction_id: int | None = None,
+    appends: bool = False,
 ) -> Version:
     """Add the next immutable version of `doc` inside the caller's transaction; the content must already be in the
     replicas. Writes the manifest to every replica before returning (the caller commits).
 
-    Locked records (archive/locks.py) refuse new versions unless `correction_id` names an approved correction."""
-    ensure_unlocked(
-        session,
-        doc.school_id if doc.school_id is not None else doc.school.id,
-        doc.type_code or doc.doc_type.code,
-        doc.school_year,
-        correction_id=correction_id,
-    )
+    Locked records (archive/locks.py) refuse new versions unless `correction_id` names an approved correction.
+    `appends` says the caller verified that the new version is the previous one's bytes followed by an incremental
+    update (a signature of the chain, a document timestamp): not a change of content, so a lock does not stop it."""
+    if not appends:
+        ensure_unlocked(
+            session,
+            doc.school_id if doc.school_id is not None else doc.school.id,
+            doc.type_code or doc.doc_type.code,
+            doc.school_year,
+            correction_id=correction_id,
+        )
     previous = doc.versions[-1] if doc.versions else None
     version = Version(
         document=doc,
@@ -337,6 +341,9 @@ def add_version(
             **(event_detail or {}),
         },
     )
+    if not appends:
+        # new content (a first upload, a replacement) opens the record's signing chain, or restarts it
+        chains.open_chain(session, doc, actor=session.merge(actor) if actor else None)
     return version
 
 
@@ -389,9 +396,14 @@ def add_version_from_bytes(
     event_detail: dict[str, object] | None = None,
     validation: dict[str, object] | None = None,
     signed: bool | None = None,
+    appends: bool = False,
+    then: Callable[[Session, Document, Version], None] | None = None,
 ) -> Version:
     """Store `data` as the next version of a document that was derived from version `base_version` (a signature,
-    a fresh timestamp …). Copies first, then the catalog; Conflict if another version landed in between."""
+    a fresh timestamp …). Copies first, then the catalog; Conflict if another version landed in between.
+
+    `appends`: `data` must begin with the base version's exact bytes (checked here); a lock then does not stop it.
+    `then` runs inside the same transaction (the signing chain records its step with the version)."""
     sha256 = hashlib.sha256(data).hexdigest()
     with archive.sessions() as session:
         known = session.get(Document, doc_id)
@@ -421,6 +433,14 @@ def add_version_from_bytes(
                 f"The document moved on to version {current.number} while version {base_version} was being processed; retry",
                 code="version_conflict",
             )
+        if appends and (
+            len(data) <= current.size or hashlib.sha256(data[: current.size]).hexdigest() != current.sha256
+        ):
+            raise Conflict(
+                "Phiên bản mới không phải là phần nối thêm vào phiên bản trước; từ chối",
+                "The new version does not append to the previous one; refused",
+                code="not_an_append",
+            )
         version = add_version(
             archive,
             session,
@@ -437,6 +457,9 @@ def add_version_from_bytes(
             content_results=results,
             event=event,
             event_detail=event_detail,
+            appends=appends,
         )
         content_checks.record(session, version, findings)
+        if then is not None:
+            then(session, doc, version)
         return version

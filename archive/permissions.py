@@ -45,7 +45,12 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "correction.approve": ("phê duyệt chỉnh sửa dữ liệu", "approve a correction"),
     "lock.manage": ("khóa / mở khóa hồ sơ theo năm học", "lock / unlock a school year's records"),
     "user.manage": ("quản lý tài khoản và phân quyền", "manage accounts and roles"),
+    "roster.manage": (
+        "phân công giảng dạy (lớp, GVCN, GVBM, tổ chuyên môn)",
+        "keep classes, teachers and groups",
+    ),
     "org.manage": ("quản lý đơn vị", "manage organisations"),
+    "chain.manage": ("sửa quy trình ký theo loại hồ sơ", "edit the signing chains of document types"),
     "audit.read": ("xem nhật ký truy vết", "read the audit trail"),
     "retention.propose_disposal": ("lập danh sách hồ sơ hết hạn", "propose records for disposal"),
     "retention.approve_disposal": ("phê duyệt tiêu hủy hồ sơ", "approve disposal"),
@@ -75,6 +80,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "school_admin": frozenset(
         _READ
         | {"user.manage", "lock.manage", "audit.read", "document.sign_own", "retention.propose_disposal"}
+        | {"roster.manage"}
     ),
     # the office: registers school records and applies the organisation's signature after the competent person
     "van_thu": frozenset(_READ | {"document.upload", "document.seal", "retention.propose_disposal"}),
@@ -88,6 +94,7 @@ MATRIX: dict[str, frozenset[str]] = {
             "lock.manage",
             "audit.read",
             "retention.approve_disposal",
+            "roster.manage",
         }
     ),
     "pho_hieu_truong": frozenset(_READ | {"document.upload", "document.review", "document.sign"}),
@@ -264,6 +271,17 @@ def authorize(
     raise PermissionDenied(
         f"Bạn không có quyền {vi}{where_vi}", f"You are not allowed to {en}{where_en}", code="forbidden"
     )
+
+
+def authorize_scope(session: Session, user: User, action: str, scopes: frozenset[str] | None = None) -> None:
+    """Before work on many records at once: refuse (recorded) a credential whose scopes exclude `action` outright,
+    so that the per-record errors of a batch never hide a token that may not do this at all."""
+    scopes = effective_scopes(user, scopes)
+    if scopes is None or scope_allows(scopes, action):
+        return
+    vi, en = ACTIONS[action]
+    record_denial(session, user, action, None, detail={"action": action, "token_scopes": sorted(scopes)})
+    raise PermissionDenied(f"Bạn không có quyền {vi}", f"You are not allowed to {en}", code="forbidden")
 
 
 # --- recording refusals -------------------------------------------------------------------------------------------

@@ -22,6 +22,9 @@ from signing import Appearance, SigningError
 from signing import trust as signing_trust
 from signing.signers import SignerConfig
 
+from . import certificates, chain_layout, chains
+from .certificates import registered_certificate
+from .chain_models import SigningRequest
 from .context import Archive
 from .db import utcnow
 from .documents import get_document, open_content
@@ -47,7 +50,8 @@ def signing_action(
 ) -> str:
     """The right a personal signature on `doc` needs: document.sign for a competent person (principal …); a teacher
     may sign only their own records, with document.sign_own."""
-    if is_own_record(user, doc) and not permitted(session, user, "document.sign", doc.school, scopes=scopes):
+    own = is_own_record(user, doc) or chains.is_step_signer(session, doc, user)
+    if own and not permitted(session, user, "document.sign", doc.school, scopes=scopes):
         return "document.sign_own"
     return "document.sign"
 
@@ -92,20 +96,7 @@ def authorize_session_owner(
 
 def certificate_der(text: str) -> bytes:
     """A certificate given as text (PEM, or base64 of the DER) → DER; unreadable is a bilingual 422."""
-    text = text.strip()
-    try:
-        if text.startswith("-----BEGIN"):
-            from asn1crypto import pem
-
-            _, _, der = pem.unarmor(text.encode())
-            return bytes(der)
-        return base64.b64decode(text, validate=True)
-    except (ValueError, TypeError):
-        raise InvalidInput(
-            "Chứng thư số không đọc được",
-            "Unreadable certificate (PEM or base64 DER)",
-            code="bad_certificate",
-        ) from None
+    return certificates.certificate_der(text)
 
 
 def signing_of(archive: Archive) -> ArchiveSigning:
@@ -238,20 +229,150 @@ def sign_document(
         )
     data, base = _current_pdf(archive, doc_id, actor)
     lvl = level or setup.default_level
+    step = _claim_step(archive, doc_id, actor, seal=True)
+    field_name: str | None = None
+    if step is not None:
+        with archive.sessions() as session, session.begin():
+            doc = get_document(session, doc_id)
+            row = session.get(SigningRequest, step)
+            assert row is not None
+            chain_layout.assign(session, doc, data)
+            place = chain_layout.place_of(row, doc, data)
+            seal = setup.dev_pki.seal_image.read_bytes() if setup.dev_pki is not None else None
+            if appearance is not None and appearance.seal_image is not None:
+                seal = appearance.seal_image  # type: ignore[assignment]
+            appearance = (
+                Appearance.person(title="", full_name="", seal_image=seal).placed(
+                    place.page, place.box, place.new_page_heading
+                )
+                if seal is not None
+                else Appearance.invisible()
+            )
+            field_name = place.field_name
     try:
         signed = signing.sign_pdf(
             data, signer, level=lvl, tsa_url=setup.tsa_url, trust_roots=setup.trust_roots,
-            appearance=appearance, reason=reason, certify=certify,
+            appearance=appearance, reason=reason, certify=certify, field_name=field_name,
         )  # fmt: skip
     except SigningError as exc:
         raise signing_error(exc) from None
     report = signing_of(archive).validate(signed)
     newest = report["signatures"][-1] if report.get("signatures") else {}
-    return add_version_from_bytes(
+    version = add_version_from_bytes(
         archive, doc_id, signed, base_version=base.number, actor=actor, signed=True, validation=report,
         reason=reason or "Ký số / signed", event="document.sign",
         event_detail={"level": lvl, "signer": newest.get("signer"), "verdict": report.get("verdict"),
                       "signers": _signer_summary(report)},
+        appends=True, then=_record_step(step, actor),
+    )  # fmt: skip
+    return after_step(archive, doc_id, version, step)
+
+
+def ensure_own_certificate(archive: Archive, actor: User, doc_id: str, certificate: bytes) -> None:
+    """403 `certificate_not_yours` (recorded) unless the certificate is registered to the signer's account."""
+    with archive.sessions() as session:
+        if registered_certificate(session, actor.id, certificate) is not None:
+            return
+    subject = _subject_name(certificate)
+    with archive.sessions() as session, session.begin():
+        doc = get_document(session, doc_id)
+        record_event(
+            session, "access.denied", actor=session.merge(actor), document_id=doc_id,
+            organisation_id=doc.school_id, outcome="denied",
+            detail={"action": "document.sign", "error": "certificate_not_yours", "certificate": subject,
+                    "sha256": hashlib.sha256(certificate).hexdigest()},
+        )  # fmt: skip
+    raise PermissionDenied(
+        f"Chứng thư số ({subject or 'không rõ tên'}) không được đăng ký cho tài khoản của bạn. "
+        "Hãy đăng ký chứng thư ở trang Tài khoản trước khi ký.",
+        f"The certificate ({subject or 'unnamed'}) is not registered to your account; register it first",
+        code="certificate_not_yours",
+    )
+
+
+TITLE_BY_ROLE = (  # the most senior role a person holds at the school names them on the page
+    ("hieu_truong", "HIỆU TRƯỞNG"),
+    ("pho_hieu_truong", "PHÓ HIỆU TRƯỞNG"),
+    ("to_truong", "TỔ TRƯỞNG CHUYÊN MÔN"),
+    ("gvcn", "GIÁO VIÊN CHỦ NHIỆM"),
+    ("gvbm", "GIÁO VIÊN"),
+    ("school_admin", "CÁN BỘ QUẢN TRỊ"),
+    ("van_thu", "VĂN THƯ"),
+)
+
+
+def role_title(session: Session, user: User, school_id: int) -> str:
+    from .models import RoleAssignment
+
+    held = set(
+        session.scalars(
+            select(RoleAssignment.role).where(
+                RoleAssignment.user_id == user.id, RoleAssignment.organisation_id == school_id
+            )
+        )
+    )
+    return next((title for role, title in TITLE_BY_ROLE if role in held), "")
+
+
+def person_appearance(
+    row: SigningRequest | None, user: User, requested: Appearance | None, *, title: str = ""
+) -> Appearance:
+    """The visible signature of a person: title from the chain step (or the person's role), name from the account,
+    never typed by the signer; only the handwritten image may come from them."""
+    if row is not None:
+        title = f"GVBM {row.subject}" if row.who == "subject_teachers" and row.subject else row.title_vi
+    image = requested.signature_image if requested is not None else None
+    return Appearance.person(
+        title=title.upper(), full_name=user.full_name or user.username, signature_image=image
+    )
+
+
+def _claim_step(archive: Archive, doc_id: str, actor: User | None, *, seal: bool) -> int | None:
+    """The chain's waiting step this signature is for (409 when it is not the signer's turn); None: no chain."""
+    if actor is None:
+        return None
+    with archive.sessions() as session, session.begin():
+        doc = get_document(session, doc_id)
+        row = chains.claim(session, doc, session.merge(actor), seal=seal)
+        return row.id if row is not None else None
+
+
+def _record_step(step: int | None, actor: User | None):
+    def then(session: Session, doc: Document, version: Version) -> None:
+        if step is not None and actor is not None:
+            chains.record_signed(session, doc, step, session.merge(actor), version.number)
+
+    return then
+
+
+def after_step(archive: Archive, doc_id: str, version: Version, step: int | None) -> Version:
+    """When the signature finished the chain, the system extends the record to B-LTA (its validation data and a
+    document timestamp), an append that a year lock does not stop."""
+    if step is None:
+        return version
+    with archive.sessions() as session:
+        doc = get_document(session, doc_id)
+        complete = chains.state_of(session, doc).status == "complete"
+    if not complete:
+        return version
+    return extend_to_lta(archive, doc_id, version)
+
+
+def extend_to_lta(archive: Archive, doc_id: str, version: Version) -> Version:
+    ours = signing_of(archive)
+    content = open_content(archive, doc_id, version=version.number, actor=None)
+    data = b"".join(content.chunks)
+    if ours.lta_inspect(data)[0] is not None:
+        return version  # already B-LTA (the seal was applied at that level)
+    try:
+        extended = ours.lta_renew(data)
+    except SigningError as exc:
+        raise signing_error(exc) from None
+    report = ours.validate(extended)
+    return add_version_from_bytes(
+        archive, doc_id, extended, base_version=version.number, actor=None, signed=True, validation=report,
+        reason="Hoàn tất quy trình ký: bổ sung dữ liệu kiểm tra và dấu thời gian (B-LTA)", event="chain.complete",
+        event_detail={"verdict": report.get("verdict")}, appends=True,
     )  # fmt: skip
 
 
@@ -278,6 +399,24 @@ def start_signing_session(
     setup = setup_of(archive)
     data, base = _current_pdf(archive, doc_id, actor)
     lvl = level or setup.default_level
+    field_name: str | None = None
+    if actor is not None:
+        ensure_own_certificate(archive, actor, doc_id, certificate)
+        with archive.sessions() as session, session.begin():
+            doc = get_document(session, doc_id)
+            step = chains.claim(session, doc, session.merge(actor))
+            if step is not None:
+                chain_layout.assign(session, doc, data)
+                place = chain_layout.place_of(step, doc, data)
+                appearance = person_appearance(step, session.merge(actor), appearance).placed(
+                    place.page, place.box, place.new_page_heading
+                )
+                field_name = place.field_name
+            elif appearance is not None and appearance.kind == "person":
+                who = session.merge(actor)
+                appearance = person_appearance(
+                    None, who, appearance, title=role_title(session, who, doc.school_id)
+                )
     try:
         from asn1crypto import x509
 
@@ -293,6 +432,7 @@ def start_signing_session(
             tsa_url=setup.tsa_url,
             appearance=appearance,
             reason=reason,
+            field_name=field_name,
         )
     except SigningError as exc:
         raise signing_error(exc) from None
@@ -371,11 +511,13 @@ def finish_signing_session(
             )  # fmt: skip
         raise err from None
     report = signing_of(archive).validate(signed)
+    step = _claim_step(archive, doc_id, actor, seal=False)
     version = add_version_from_bytes(
         archive, doc_id, signed, base_version=base, actor=actor, signed=True, validation=report,
         reason=row.reason or f"Ký số bởi {signer_name}", event="document.sign",
         event_detail={"level": level, "signer": signer_name, "session": session_id, "verdict": report.get("verdict"),
                       "signers": _signer_summary(report)},
+        appends=True, then=_record_step(step, actor),
     )  # fmt: skip
     with archive.sessions() as session, session.begin():
         done = session.get(SigningSession, session_id)
@@ -383,7 +525,7 @@ def finish_signing_session(
         done.status = "completed"
         done.completed_at = utcnow()
         done.result_version = version.number
-    return version
+    return after_step(archive, doc_id, version, step)
 
 
 def validate_document(
@@ -420,3 +562,67 @@ def pending_session(archive: Archive, session_id: str) -> SigningSession:
             )
         session.expunge(row)
         return row
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    document_id: str
+    started: StartedSession | None = None
+    version: Version | None = None
+    error: ArchiveError | None = None
+
+
+def start_batch(
+    archive: Archive,
+    doc_ids: list[str],
+    *,
+    certificate: bytes,
+    chain: list[bytes] | None = None,
+    level: str | None = None,
+    actor: User,
+    scopes: frozenset[str] | None = None,
+) -> list[BatchItem]:
+    """Open one signing session per document (a principal's 40 class books → one file to sign with one PIN entry).
+    A document that cannot be signed now is reported with its error; the others go on."""
+    out: list[BatchItem] = []
+    for doc_id in dict.fromkeys(doc_ids):
+        try:
+            user = authorize_signing(archive, actor, doc_id, "document.sign", scopes=scopes)
+            started = start_signing_session(
+                archive, doc_id, certificate=certificate, chain=chain, level=level, actor=user,
+                appearance=Appearance.person(title="", full_name=""),
+                reason=f"Ký số bởi {actor.full_name or actor.username}",
+            )  # fmt: skip
+            out.append(BatchItem(doc_id, started=started))
+        except ArchiveError as exc:
+            out.append(BatchItem(doc_id, error=exc))
+    return out
+
+
+def finish_batch(
+    archive: Archive,
+    answers: list[dict[str, Any]],
+    *,
+    actor: User,
+    scopes: frozenset[str] | None = None,
+) -> list[BatchItem]:
+    """Embed each returned signature value in its session's document; each one checked like a single signature."""
+    out: list[BatchItem] = []
+    for answer in answers:
+        session_id = str(answer.get("session_id") or "")
+        doc_id = ""
+        try:
+            row = pending_session(archive, session_id)
+            doc_id = row.document_id
+            user = authorize_session_owner(archive, actor, row, scopes=scopes)
+            if answer.get("certificate_sha256") and answer["certificate_sha256"] != row.certificate_sha256:
+                raise InvalidInput(
+                    "Chữ ký được tạo bằng chứng thư khác với chứng thư đã khai báo",
+                    "The signature was made with a different certificate than the session's",
+                    code="signature_mismatch",
+                )
+            version = finish_signing_session(archive, session_id, answer, actor=user)
+            out.append(BatchItem(doc_id, version=version))
+        except ArchiveError as exc:
+            out.append(BatchItem(doc_id, error=exc))
+    return out

@@ -17,7 +17,7 @@ from archive.errors import ArchiveError
 from archive.settings import Settings
 from archive.signatures import signing_error
 from hoso import http_headers, http_limits, web
-from hoso.api import documents, health, inspection, orgs, people, retention, signing
+from hoso.api import chains_routes, documents, health, inspection, orgs, people, retention, signing
 from hoso.bootstrap import build_archive, scheduler_for
 from hoso.redact import redact
 from signing import SigningError, dev_pki_wsgi_app
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(orgs.router, prefix=API)
     app.include_router(people.router, prefix=API)
     app.include_router(retention.router, prefix=API)
+    app.include_router(chains_routes.router, prefix=API)  # before signing: /signing-sessions/batch
     app.include_router(signing.router, prefix=API)
     app.include_router(inspection.router, prefix=API)
     web.install(app)  # HTML pages outside /api/v1 + /static (hoso/web)

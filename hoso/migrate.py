@@ -11,6 +11,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from archive import chains
 from archive.models import DocumentType, User
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -19,6 +20,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 MODEL_MODULES = (
     "archive.models",
     "archive.signing_models",
+    "archive.chain_models",
     "archive.content_checks",
     "retention.models",
     "retention.integrity_models",
@@ -73,5 +75,7 @@ def seed(session: Session) -> None:
                     notes=row["notes"],
                 )
             )
+    session.flush()
+    chains.seed_defaults(session)
     if session.scalar(select(User.id).limit(1)) is None:
         session.add(User(username="admin", full_name="Quản trị hệ thống", is_system_admin=True))

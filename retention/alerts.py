@@ -7,11 +7,9 @@ event chain and the log), so sending failures are returned and logged, not raise
 from __future__ import annotations
 
 import logging
-import smtplib
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 
+from archive import mail
 from archive.settings import Settings
 
 log = logging.getLogger("hoso.alerts")
@@ -35,17 +33,8 @@ def send_alert(settings: Settings, subject: str, body: str) -> AlertResult:
     to = recipients(settings)
     if not settings.smtp_host or not to:
         return AlertResult(subject, True, ())
-    msg = EmailMessage()
-    msg["Subject"] = f"[hoso] {subject}"
-    msg["From"] = settings.smtp_from
-    msg["To"] = ", ".join(to)
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid(domain="hoso")
-    msg.set_content(body)  # UTF-8: Vietnamese text survives
-    try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=15) as smtp:
-            smtp.send_message(msg)
-    except (OSError, smtplib.SMTPException) as exc:
-        log.error("could not e-mail alert %r to %s: %s", subject, ", ".join(to), exc)
-        return AlertResult(subject, True, (), f"{type(exc).__name__}: {exc}")
+    error = mail.send(settings, to, subject, body)
+    if error is not None:
+        log.error("could not e-mail alert %r to %s: %s", subject, ", ".join(to), error)
+        return AlertResult(subject, True, (), error)
     return AlertResult(subject, True, to)

@@ -28,6 +28,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import IntegrityError
 
+from archive import chain_mail
 from archive.context import Archive
 from archive.db import utcnow
 
@@ -120,6 +121,17 @@ def job_replica_reconcile(archive: Archive) -> reconcile.ReconcileReport | None:
     return reconcile.reconcile(archive)
 
 
+def job_signing_notify(archive: Archive) -> chain_mail.MailRun:
+    """Tell the next signers that a step opened (every few minutes; a message that fails is retried next time)."""
+    return chain_mail.notify_opened(archive)
+
+
+def job_signing_digest(archive: Archive) -> chain_mail.MailRun | None:
+    if not claim_job(archive, "signing-digest", today().isoformat()):
+        return None
+    return chain_mail.daily_digest(archive)
+
+
 def job_check_record(archive: Archive) -> Any:
     """Daily: the signed biên bản kiểm tra định kỳ, once a full-check period has passed since the last one."""
     from . import check_records
@@ -188,6 +200,8 @@ def register_jobs(scheduler: BaseScheduler, archive: Archive) -> list[Job]:
         add(job_metadata_export, CronTrigger(hour=0, minute=30, timezone=TZ), "metadata-export"),
         add(job_audit_anchor, CronTrigger(hour=0, minute=45, timezone=TZ), "audit-anchor"),
         add(job_object_lock_sync, CronTrigger(hour=1, minute=15, timezone=TZ), "object-lock-sync"),
+        add(job_signing_notify, IntervalTrigger(minutes=2, timezone=TZ), "signing-notify", now + timedelta(seconds=30 + jitter)),
+        add(job_signing_digest, CronTrigger(hour=6, minute=30, timezone=TZ), "signing-digest"),
         add(job_replica_reconcile, CronTrigger(day_of_week="sun", hour=4, minute=0, timezone=TZ), "replica-reconcile"),
         add(job_check_record, CronTrigger(hour=5, minute=0, timezone=TZ), "check-record"),
         add(job_media_reminder, CronTrigger(hour=7, minute=0, timezone=TZ), "media-reminder"),

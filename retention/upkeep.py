@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from archive.context import Archive
 from archive.db import utcnow
+from archive.errors import ArchiveError
 from archive.events import record_event
 from archive.ingest import add_version
 from archive.models import Document, Version
@@ -108,9 +109,12 @@ def renew_due_signatures(
     failed: list[Renewal] = []
     skipped = 0
     for version_id, decision in due:
-        outcome = renew_one(
-            archive, version_id, decision, inspect=inspect, renew=renew, now=now, margin=margin
-        )
+        try:
+            outcome = renew_one(
+                archive, version_id, decision, inspect=inspect, renew=renew, now=now, margin=margin
+            )
+        except ArchiveError as exc:  # one record that cannot take its new version must not stop the others
+            outcome = _failed_unexpectedly(archive, version_id, decision, exc)
         if outcome is None:
             skipped += 1
         elif outcome.error:
@@ -187,6 +191,16 @@ def due_versions(
     return out[:limit]
 
 
+def _failed_unexpectedly(
+    archive: Archive, version_id: int, decision: RenewalDecision, exc: ArchiveError
+) -> Renewal:
+    with archive.sessions() as s:
+        old = s.get(Version, version_id)
+        doc_id, number = (old.document_id, old.number) if old is not None else ("", 0)
+    why = f"{exc.code}: {exc.message_en}"
+    return _failed(archive, Renewal(doc_id, number, None, decision.reason, decision.late, None, None, why))
+
+
 def renew_one(
     archive: Archive,
     version_id: int,
@@ -248,6 +262,7 @@ def renew_one(
             actor=None,
             content_results=results,
             event="signature.lta_renewal",
+            appends=True,  # checked above: the renewal only appends a document timestamp
             event_detail={
                 "previous_version": old.number,
                 "reason": decision.reason,

@@ -57,6 +57,8 @@ class Appearance:
     seal_image: ImageSource | None = None
     lines: tuple[str, ...] = ()
     font_size: float = 10.0
+    # non-empty: append a signature page with this heading first (see signing.layout), then draw on it
+    new_page_heading: tuple[str, ...] = ()
 
     @classmethod
     def person(
@@ -70,6 +72,12 @@ class Appearance:
         box: tuple[float, float, float, float] | None = None,
     ) -> Appearance:
         return cls("person", page, box, title, full_name, signature_image, seal_image)
+
+    def placed(self, page: int, box: tuple[float, float, float, float], new_page_heading=()) -> Appearance:
+        """The same appearance at a chosen place (and, with a heading, on a signature page appended first)."""
+        from dataclasses import replace
+
+        return replace(self, page=page, box=box, new_page_heading=tuple(new_page_heading))
 
     @classmethod
     def text_form(
@@ -162,13 +170,18 @@ def render_appearance_pdf(
             c.drawRightString(width - 2, y, line)
             y -= size * 1.25
     else:
-        _draw_person(c, appearance, width, height)
+        _draw_person(c, appearance, width, height, signing_time)
     c.showPage()
     c.save()
     return buf.getvalue()
 
 
-def _draw_person(c, appearance: Appearance, width: float, height: float) -> None:
+def _draw_person(c, appearance: Appearance, width: float, height: float, signing_time: datetime) -> None:
+    if not (appearance.title or appearance.full_name or appearance.signature_image) and appearance.seal_image:
+        seal = _image_reader(appearance.seal_image)  # the organisation's seal alone fills its own box
+        seal_w, seal_h = _fit(seal, width, height)
+        c.drawImage(seal, (width - seal_w) / 2, (height - seal_h) / 2, seal_w, seal_h, mask="auto")
+        return
     bold = _font(True)
     title_size = min(12.0, height / 10)
     name_size = title_size
@@ -188,6 +201,15 @@ def _draw_person(c, appearance: Appearance, width: float, height: float) -> None
         sig_w, sig_h = _fit(img, width * 0.5, zone_h)
         sig_x = (width - sig_w) / 2
         c.drawImage(img, sig_x, zone_bottom + (zone_h - sig_h) / 2, sig_w, sig_h, mask="auto")
+    elif appearance.full_name:
+        # no handwritten image: say in words that it is signed, and when (Vietnam time)
+        size = max(6.0, min(9.0, zone_h / 3))
+        c.setFillColorRGB(0.05, 0.2, 0.6)
+        c.setFont(_font(False), size)
+        when = signing_time.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M")
+        c.drawCentredString(width / 2, zone_bottom + zone_h / 2 + size * 0.2, "Đã ký số")
+        c.drawCentredString(width / 2, zone_bottom + zone_h / 2 - size * 1.1, when)
+        c.setFillColorRGB(0, 0, 0)
     if appearance.seal_image is not None:
         # drawn after the signature so it lies on top; its right edge ends a third of the way into the signature
         seal = _image_reader(appearance.seal_image)

@@ -155,11 +155,25 @@ def sign_digest_command(
             signer = Pkcs11Signer(pkcs11_module, token_label, key_label, pin=os.environ.get(pin_env))
         else:
             raise click.UsageError("give either --p12, or --pkcs11-module with --token-label and --key-label")
-        result = sign_digest(request, signer)
-        text = result.to_json()
+        if isinstance(request, dict) and isinstance(request.get("requests"), list):
+            # a batch (many documents, one PIN entry): the token is opened once (signers are cached) for them all
+            answers = []
+            for item in request["requests"]:
+                answer = sign_digest(item, signer).to_dict()
+                if isinstance(item, dict) and item.get("session_id"):
+                    answer["session_id"] = item["session_id"]
+                answers.append(answer)
+            text = json.dumps(
+                {"version": 1, "type": "hoso-sign-batch-response", "signatures": answers}, indent=2
+            )
+            done = f"Đã ký {len(answers)} yêu cầu"
+        else:
+            result = sign_digest(request, signer)
+            text = result.to_json()
+            done = "Đã ký"
         if out_file:
             out_file.write_text(text + "\n", encoding="utf-8")
-            click.echo(f"Đã ký: chữ ký ghi vào {out_file}")
+            click.echo(f"{done}: chữ ký ghi vào {out_file}")
         else:
             click.echo(text)
     except click.UsageError:

@@ -25,11 +25,16 @@ MOUNT = "/dev-pki"
 MARK = "KHÔNG DÙNG THẬT"
 P12_PASSWORD = "hoso-dev-test"
 MANIFEST = "dev-pki.json"
-KEY_NAMES = ("root", "interm", "tsa", "ocsp", "seal", "principal", "teacher")
 PEOPLE = {
     "principal": ("Nguyễn Văn Mẫu (TEST)", "Ban Giám Hiệu", "Hiệu trưởng"),
     "teacher": ("Trần Thị Thử (TEST)", "Tổ Ngữ Văn", "Giáo viên"),
+    # enough people for a whole học bạ chain: subject teachers, a homeroom teacher
+    "teacher2": ("Lê Văn Toán (TEST)", "Tổ Toán", "Giáo viên"),
+    "teacher3": ("Phạm Thị Lý (TEST)", "Tổ Khoa học tự nhiên", "Giáo viên"),
+    "teacher4": ("Hoàng Văn Sử (TEST)", "Tổ Khoa học xã hội", "Giáo viên"),
+    "homeroom": ("Đỗ Thị Chủ Nhiệm (TEST)", "Tổ Ngữ Văn", "Giáo viên chủ nhiệm"),
 }
+KEY_NAMES = ("root", "interm", "tsa", "ocsp", "seal", *PEOPLE)
 _TEST_NAME = re.compile(r"\btest\b|không dùng thật", re.IGNORECASE)
 _lock = threading.Lock()
 
@@ -224,7 +229,8 @@ def ensure_dev_pki(directory: str | Path, base_url: str) -> DevPki:
         manifest_path = directory / MANIFEST
         if manifest_path.exists():
             manifest = json.loads(manifest_path.read_text())
-            if manifest.get("base_url") == base_url:
+            # a PKI made before more people were added is made again (its keys are kept)
+            if manifest.get("base_url") == base_url and set(PEOPLE) <= set(manifest.get("p12", {})):
                 return _from_manifest(directory, manifest)
         _write_keys(directory / "keys")
         cfg = _certomancer(directory, base_url)

@@ -16,7 +16,14 @@ from ._runtime import quiet_pyhanko_logs, run_sync
 from .appearance import Appearance, resolve_box, stamp_style_for
 from .errors import CertificateRejected, InvalidDocument, translate_errors
 from .levels import SignatureLevel, resolve_level
-from .pdf_io import existing_signature_names, open_for_update, page_size, unique_field_name
+from .pdf_io import (
+    append_signature_page,
+    empty_field_rect,
+    existing_signature_names,
+    open_for_update,
+    page_size,
+    unique_field_name,
+)
 from .signers import SignerConfig, load_signer, signer_lock
 from .timestamps import async_add_document_timestamp, signing_validation_context, timestamper_for
 from .trust import PathLike
@@ -112,8 +119,17 @@ def signature_field_spec(
         if lock
         else {}
     )
+    empty = empty_field_rect(writer, name)
+    if empty is not None:
+        # an empty signature field already in the file (exports of school software carry them): sign into it
+        if not appearance.visible:
+            return None, None
+        w, h = empty[2] - empty[0], empty[3] - empty[1]
+        return None, stamp_style_for(appearance, w, h, signing_time)
     if not appearance.visible:
         return SigFieldSpec(sig_field_name=name, **lock_kwargs), None
+    if appearance.new_page_heading:
+        append_signature_page(writer, appearance.new_page_heading)
     box = resolve_box(appearance, page_size(writer, appearance.page), signing_time)
     style = stamp_style_for(appearance, box[2] - box[0], box[3] - box[1], signing_time)
     int_box = (round(box[0]), round(box[1]), round(box[2]), round(box[3]))

@@ -13,8 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, WithJsonSchema
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from archive import chains
 from archive.audit import event_to_dict
 from archive.content_checks import checks_for_version
 from archive.models import (
@@ -338,6 +339,10 @@ class DocumentSummary(BaseModel):
     media_type: str | None
     filename: str | None
     signed: bool
+    signing_status: str = Field(
+        "none", description="The signing chain: none / waiting / complete / returned (archive/chains.py)"
+    )
+    signing_status_vi: str = Field("", description='e.g. "Chờ GVCN ký", "Chờ Hiệu trưởng ký", "Hoàn tất"')
 
     @classmethod
     def of(cls, doc: Document) -> DocumentSummary:
@@ -346,7 +351,11 @@ class DocumentSummary(BaseModel):
 
 def _summary_fields(doc: Document) -> dict[str, Any]:
     cur = doc.current
+    session = object_session(doc)
+    status, status_vi = chains.status_of(session, doc.id) if session is not None else ("none", "")
     return {
+        "signing_status": status,
+        "signing_status_vi": status_vi,
         "id": doc.id,
         "school": doc.school.code,
         "school_name": doc.school.name,
@@ -383,15 +392,54 @@ def _full_fields(session: Session, doc: Document) -> dict[str, Any]:
         for c in (obj.copies if obj is not None else [])
     ]
     return _summary_fields(doc) | {
+        "signing": ChainOut.of(chains.state_of(session, doc)),
         "replicas": replicas,
         "versions": [VersionOut.of(v) for v in doc.versions],
         "checks": [CheckOut.model_validate(c) for c in checks_for_version(session, cur.id)],
     }
 
 
+class ChainStepOut(BaseModel):
+    """One person's (or the seal's) step in a record's signing chain."""
+
+    id: int
+    position: int
+    who: str = Field(description="uploader / subject_teachers / homeroom / group_head / principal / seal")
+    who_vi: str
+    title_vi: str
+    subject: str
+    person: str | None = Field(description="Full name of the person asked (None for the seal)")
+    username: str | None
+    status: str = Field(description="pending / waiting / signed / returned / cancelled")
+    opened_at: str | None
+    done_at: str | None
+    done_by: str | None
+    version: int | None
+    note: str
+
+
+class ChainOut(BaseModel):
+    """Where a record's signing chain stands."""
+
+    status: str = Field(description="none / waiting / complete / returned")
+    label_vi: str
+    label_en: str
+    waiting: list[ChainStepOut]
+    steps: list[ChainStepOut]
+
+    @classmethod
+    def of(cls, state: chains.ChainState) -> ChainOut:
+        return cls(
+            status=state.status, label_vi=state.label_vi, label_en=state.label_en,
+            waiting=[ChainStepOut.model_validate(w) for w in state.waiting],
+            steps=[ChainStepOut.model_validate(w) for w in state.steps],
+        )  # fmt: skip
+
+
 class DocumentOut(DocumentSummary):
     """One document with its replica states, every version, and the findings about its content."""
 
+    signing: ChainOut
     replicas: list[ReplicaOut]
     versions: list[VersionOut]
     checks: list[CheckOut]

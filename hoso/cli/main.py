@@ -362,11 +362,13 @@ def documents_content(c: Ctx, doc_id: str, out: Path, version: int | None) -> No
 
 
 def _register_extensions() -> None:
+    from hoso.cli import certificates as cli_certificates
     from hoso.cli import check_records as cli_check_records
     from hoso.cli import inspection as cli_inspection
     from hoso.cli import media as cli_media
     from hoso.cli import people as cli_people
     from hoso.cli import retention as cli_retention
+    from hoso.cli import roster as cli_roster
     from hoso.cli import signing as cli_signing
     from hoso.cli import transfer as cli_transfer
 
@@ -374,6 +376,7 @@ def _register_extensions() -> None:
         cli_people,
         cli_retention,
         cli_signing,
+        cli_roster,
         cli_inspection,
         cli_check_records,
         cli_media,
@@ -389,6 +392,7 @@ def _register_extensions() -> None:
     ):
         for command in commands:
             group.add_command(command)
+    user.add_command(cli_certificates.cert)
 
 
 _register_extensions()

@@ -22,7 +22,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from archive import sessions
+from archive import chains, sessions
 from archive.context import Archive
 from archive.errors import ArchiveError, AuthError, PermissionDenied
 from archive.models import User
@@ -56,6 +56,8 @@ class Viewer:
     csrf_token: str
     can_upload: bool
     can_audit: bool = False
+    inbox_count: int = 0  # signatures waiting for this person ("Chờ tôi ký" in the navigation)
+    can_roster: bool = False
     can_package: bool = False  # may take files of some school: the inspection package page
 
 
@@ -72,9 +74,13 @@ def load_viewer(request: Request) -> Viewer:
     try:
         with archive.sessions() as session, session.begin():
             user, row = sessions.authenticate_session(session, secret)
-            reach = school_ids_by_action(session, user, (*UPLOAD_ACTIONS, "audit.read", "document.download"))
+            reach = school_ids_by_action(
+                session, user, (*UPLOAD_ACTIONS, "audit.read", "roster.manage", "document.download")
+            )
             can_upload = any(reach[a] != [] for a in UPLOAD_ACTIONS)
             can_audit = reach["audit.read"] != []
+            inbox_count = len(chains.inbox(session, user))
+            can_roster = reach["roster.manage"] != []
             session.expunge(user)
             session_id = row.id
     except AuthError:
@@ -85,6 +91,8 @@ def load_viewer(request: Request) -> Viewer:
         sessions.csrf_token_for(secret),
         can_upload,
         can_audit,
+        inbox_count,
+        can_roster,
         reach["document.download"] != [],
     )
     request.state.viewer = viewer

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive import chains, signatures
 from archive import documents as docs
-from archive import signatures
 from archive.models import Document, DocumentType, Organisation, User
 from archive.permissions import authorize, permitted, school_ids_for
 from hoso.api.schemas import DocumentOut, DocumentSummary
@@ -93,17 +93,37 @@ def document_page(
         data = DocumentOut.full(session, doc).model_dump()
         may = _may(session, user, doc)
         may["sign_personal"] = may_sign_personally(session, user, doc)
+        turn = chains.turn_of(session, doc, user)
+        seal_turn = chains.turn_of(session, doc, user, seal=True) if may["seal"] else "not_a_signer"
     versions = data.get("versions", [])
     signed_now = next((v for v in versions if v["number"] == da_ky), None)
     current = next((v for v in versions if v["number"] == data["version"]), None)
     signable = data["media_type"] == "application/pdf" and data["status"] == "active"
     # once the current version carries the school seal, a second seal is pointless: say so instead of offering it
     sealed = signable and may["seal"] and carries_seal(archive, (current or {}).get("validation"))
+    # with a signing chain, only the step that waits is offered; without one, the plain rule as before
+    chained = turn != "no_chain"
+    can_seal = may["seal"] and signable and (seal_turn == "mine" if chained else not sealed)
+    can_sign = may["sign_personal"] and signable and (turn == "mine" if chained else True)
     return render(
         request, "document.html", doc=data, may=may, signed_now=signed_now, created=moi, personal=ca_nhan == 1,
-        can_seal=may["seal"] and signable and not sealed, sealed=sealed,
-        can_sign_personal=may["sign_personal"] and signable,
+        can_seal=can_seal, sealed=sealed and not can_seal, can_sign_personal=can_sign, turn=turn,
+        seal_turn=seal_turn, returned=request.query_params.get("tra_lai") == "1",
     )  # fmt: skip
+
+
+@router.post("/ho-so/{doc_id}/tra-lai")
+def return_document(
+    request: Request, doc_id: str, reason: str = Form("", max_length=1000), who: Viewer = Depends(form_viewer)
+) -> Response:
+    """The signer whose turn it is sends the record back to its uploader, with a reason."""
+    archive = archive_of(request)
+    with archive.sessions() as session, session.begin():
+        doc = docs.get_document(session, doc_id)
+        user = session.merge(who.user)
+        authorize(session, user, "document.read", doc.school, document_id=doc.id)
+        chains.return_record(session, doc, user, reason)
+    return RedirectResponse(f"/ho-so/{doc_id}?tra_lai=1", status_code=303)
 
 
 @router.post("/ho-so/{doc_id}/ky-so")

@@ -17,11 +17,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from archive import certificates, chains, signatures
 from archive import documents as docs
-from archive import signatures
+from archive.chain_models import SigningCertificate
 from archive.context import Archive
 from archive.errors import ArchiveError, AuthError, InvalidInput, NotFound
 from archive.models import Document, User
@@ -43,36 +45,26 @@ def may_sign_personally(session: Session, user: User, doc: Document) -> bool:
 
 def _certificate_der(data: bytes) -> bytes:
     """PEM or DER → DER, refusing anything that is not one X.509 certificate (before any session is opened)."""
-    from asn1crypto import pem, x509
-
-    unreadable = InvalidInput(
-        "Tệp chứng thư số không đọc được. Hãy chọn tệp chứng thư (.pem, .cer hoặc .crt) xuất từ USB token của bạn.",
-        "Unreadable certificate file (PEM or DER expected)",
-        code="bad_certificate",
-    )
     try:
-        der = bytes(pem.unarmor(data)[2]) if pem.detect(data) else data
-        cert = x509.Certificate.load(der)
-        _ = (cert.subject.native, cert.public_key.native)  # forces the parse: a truncated file fails here
-    except (ValueError, TypeError):
-        raise unreadable from None
-    return der
+        return certificates.certificate_der(data)
+    except InvalidInput:
+        raise InvalidInput(
+            "Tệp chứng thư số không đọc được. Hãy chọn tệp chứng thư (.pem, .cer hoặc .crt) xuất từ USB token của bạn.",
+            "Unreadable certificate file (PEM or DER expected)",
+            code="bad_certificate",
+        ) from None
 
 
-def _appearance(kind: str, title: str, full_name: str, image: bytes | None) -> dict[str, Any] | None:
+def _appearance(kind: str, image: bytes | None) -> dict[str, Any] | None:
+    """The title and name drawn come from the account and the signing chain (archive.signatures.person_appearance),
+    never from what is typed here; the signer chooses only visible or not and their handwritten image."""
     if kind == "invisible":
         return None
     if kind != "person":
         raise InvalidInput(
             "Kiểu hiển thị chữ ký không hợp lệ", f"Unknown appearance {kind!r}", code="bad_appearance"
         )
-    if not title.strip() or not full_name.strip():
-        raise InvalidInput(
-            "Chữ ký hiển thị cần chức danh và họ tên.",
-            "A visible signature needs a title and a full name",
-            code="bad_appearance",
-        )
-    spec: dict[str, Any] = {"kind": "person", "title": title.strip(), "full_name": full_name.strip()}
+    spec: dict[str, Any] = {"kind": "person"}
     if image:
         if not image.startswith(b"\x89PNG"):
             raise InvalidInput(
@@ -98,13 +90,52 @@ def _doc_summary(request: Request, doc_id: str) -> dict[str, Any]:
         return DocumentSummary.of(docs.get_document(session, doc_id)).model_dump()
 
 
+def _signing_context(request: Request, doc_id: str, user: User) -> dict[str, Any]:
+    """What step 1 shows: my registered certificates, whether it is my turn, the title and name to be drawn."""
+    archive = archive_of(request)
+    with archive.sessions() as session:
+        doc = docs.get_document(session, doc_id)
+        me = session.merge(user)
+        certs = [
+            {
+                "id": c.id,
+                "subject": c.subject,
+                "issuer": c.issuer,
+                "serial": c.serial,
+                "not_after": c.not_after,
+            }
+            for c in session.scalars(
+                select(SigningCertificate)
+                .where(SigningCertificate.user_id == me.id, SigningCertificate.removed_at.is_(None))
+                .order_by(SigningCertificate.added_at.desc())
+            )
+        ]
+        turn, blocked, chained, title = (
+            "no_chain",
+            "",
+            False,
+            signatures.role_title(session, me, doc.school_id),
+        )
+        try:
+            row = chains.claim(session, doc, me)
+            if row is not None:
+                chained, turn = True, "mine"
+                title = signatures.person_appearance(row, me, None).title or ""
+        except ArchiveError as exc:
+            chained, turn, blocked = True, exc.code, exc.message_vi
+        session.rollback()  # looking only
+        return {
+            "certs": certs, "turn": turn, "blocked": blocked, "chained": chained,
+            "preview": {"title": title.upper(), "full_name": me.full_name or me.username},
+        }  # fmt: skip
+
+
 def _step1(request: Request, doc: dict[str, Any], who: Viewer, status: int = 200, **extra: Any) -> Response:
-    values = extra.pop("values", None) or {
-        "kind": "invisible",
-        "title": "",
-        "full_name": who.user.full_name or "",
-    }
-    return render(request, "sign_personal.html", status_code=status, doc=doc, values=values, **extra)
+    values = extra.pop("values", None) or {"kind": "person", "certificate_id": ""}
+    context = _signing_context(request, doc["id"], who.user)
+    return render(
+        request, "sign_personal.html", status_code=status, doc=doc, values=values, **context, **extra
+    )
 
 
 @router.get("/ho-so/{doc_id}/ky-ca-nhan")
@@ -117,30 +148,48 @@ def personal_sign_form(request: Request, doc_id: str, who: Viewer = Depends(view
     return _step1(request, doc, who)
 
 
+def _registered_der(request: Request, user: User, certificate_id: str) -> bytes:
+    with archive_of(request).sessions() as session:
+        found = session.scalar(
+            select(SigningCertificate).where(
+                SigningCertificate.id == int(certificate_id),
+                SigningCertificate.user_id == user.id,
+                SigningCertificate.removed_at.is_(None),
+            )
+        )
+        if found is None:
+            raise InvalidInput(
+                "Chứng thư số đã chọn không còn được đăng ký cho tài khoản của bạn.",
+                "The chosen certificate is not registered to your account",
+                code="certificate_not_yours",
+            )
+        return bytes(found.der)
+
+
 @router.post("/ho-so/{doc_id}/ky-ca-nhan")
 async def personal_sign_start(
     request: Request,
     doc_id: str,
     certificate: UploadFile | None = File(None),
+    certificate_id: str = Form("", max_length=20, pattern=r"^\d*$"),
     signature_image: UploadFile | None = File(None),
-    kind: str = Form("invisible", max_length=20),
-    title: str = Form("", max_length=200),
-    full_name: str = Form("", max_length=200),
+    kind: str = Form("person", max_length=20),
     who: Viewer = Depends(form_viewer),
 ) -> Response:
     archive = archive_of(request)
     user = await run_in_threadpool(signatures.authorize_signing, archive, who.user, doc_id, "document.sign")
     doc = await run_in_threadpool(_doc_summary, request, doc_id)
-    values = {"kind": kind, "title": title, "full_name": full_name}
+    values = {"kind": kind, "certificate_id": certificate_id}
     try:
         raw = await _read_limited(certificate, MAX_CERT_BYTES, "chứng thư số")
-        if raw is None:
-            raise InvalidInput(
-                "Chưa chọn tệp chứng thư số.", "No certificate file chosen", code="missing_file"
-            )
-        der = _certificate_der(raw)
+        if certificate_id:
+            der = await run_in_threadpool(_registered_der, request, who.user, certificate_id)
+        elif raw is not None:
+            der = _certificate_der(raw)
+        else:
+            raise InvalidInput("Chưa chọn chứng thư số.", "No certificate chosen", code="missing_file")
         image = await _read_limited(signature_image, MAX_IMAGE_BYTES, "ảnh chữ ký")
-        spec = _appearance(kind, title, full_name, image)
+        spec = _appearance(kind, image)
         reason = f"Ký số cá nhân bởi {who.user.full_name or who.user.username}"
         started = await run_in_threadpool(_start, archive, doc_id, der, spec, reason, user)
     except ArchiveError as exc:

@@ -123,12 +123,13 @@ def example(schema: dict[str, Any], components: dict[str, Any], ids: dict[str, A
             if "enum" in resolved(prop, components):
                 out[name] = example(prop, components, ids)
             elif known:
-                out[name] = ids.get(name, FIELD_VALUES.get(name))
+                value = ids.get(name, FIELD_VALUES.get(name))
+                out[name] = str(value) if resolved(prop, components).get("type") == "string" else value
             elif name in schema.get("required", ()):
                 out[name] = example(prop, components, ids)
         return out
-    if kind == "array":
-        return []
+    if kind == "array":  # as few items as the schema allows
+        return [example(schema.get("items", {}), components, ids) for _ in range(schema.get("minItems", 0))]
     if kind == "integer":
         return max(1, schema.get("minimum", 1))
     if kind == "number":
@@ -154,6 +155,7 @@ def call(
         "hold_id": ids["hold_id"],
         "batch_id": ids["batch_id"],
         "doc_id": ids["doc_id"],
+        "type_code": "hoc-ba",
         "package_id": ids["package_id"],
     }
 

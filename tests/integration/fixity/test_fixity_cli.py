@@ -3,43 +3,23 @@
 from __future__ import annotations
 
 import json
-import time
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from archive.context import Archive
 from storage import content_key
 from tests.factories import archive_env
-from tests.processes import free_port, run_cli
+from tests.mailbox import smtp_server
+from tests.processes import run_cli
 
 from .conftest import folder_archive, ingest_pdf, store_path
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], Message]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
-        return "250 OK"
-
-    def wait(self, n: int = 1, timeout: float = 10) -> None:
-        deadline = time.time() + timeout
-        while len(self.messages) < n and time.time() < deadline:
-            time.sleep(0.05)
-
-
 @pytest.fixture
 def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
+    with smtp_server() as (inbox, port):
+        yield inbox, port
 
 
 def env_for(a: Archive, **extra: str) -> dict[str, str]:
