@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     smtp_from: str = "hoso@localhost"
     alert_emails: list[str] | str = Field(default_factory=list)
+    # an inspection package e-mailed as attachments is cut into numbered messages no larger than this (whole message)
+    inspection_mail_max_bytes: int = Field(default=20_000_000, ge=100_000)
 
     @field_validator("replicas", "alert_emails", mode="before")
     @classmethod

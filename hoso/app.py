@@ -17,7 +17,7 @@ from archive.errors import ArchiveError
 from archive.settings import Settings
 from archive.signatures import signing_error
 from hoso import http_headers, http_limits, web
-from hoso.api import chains_routes, documents, health, orgs, people, probes, retention, signing
+from hoso.api import chains_routes, documents, health, inspection, orgs, people, probes, retention, signing
 from hoso.bootstrap import build_archive, scheduler_for
 from hoso.metrics import Metrics
 from hoso.observability import RequestContext
@@ -27,7 +27,7 @@ from storage import StorageError
 
 API = "/api/v1"
 # the routes that receive files of up to HOSO_MAX_UPLOAD_BYTES; every other body is held to HOSO_MAX_REQUEST_BYTES
-UPLOAD_PATHS = (f"{API}/documents", "/tai-len")
+UPLOAD_PATHS = (f"{API}/documents", "/tai-len", "/chuyen-truong/nhan")
 
 
 def create_app(settings: Settings | None = None, *, archive: Archive | None = None) -> FastAPI:
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(retention.router, prefix=API)
     app.include_router(chains_routes.router, prefix=API)  # before signing: /signing-sessions/batch
     app.include_router(signing.router, prefix=API)
+    app.include_router(inspection.router, prefix=API)
     web.install(app)  # HTML pages outside /api/v1 + /static (hoso/web)
     return app
 

@@ -25,6 +25,9 @@ MODEL_MODULES = (
     "retention.models",
     "retention.integrity_models",
     "retention.job_results",
+    "retention.inspection_models",
+    "retention.check_record_models",
+    "retention.media_models",
 )
 
 

@@ -374,12 +374,25 @@ def documents_content(c: Ctx, doc_id: str, out: Path, version: int | None) -> No
 
 def _register_extensions() -> None:
     from hoso.cli import certificates as cli_certificates
+    from hoso.cli import check_records as cli_check_records
+    from hoso.cli import inspection as cli_inspection
+    from hoso.cli import media as cli_media
     from hoso.cli import people as cli_people
     from hoso.cli import retention as cli_retention
     from hoso.cli import roster as cli_roster
     from hoso.cli import signing as cli_signing
+    from hoso.cli import transfer as cli_transfer
 
-    for module in (cli_people, cli_retention, cli_signing, cli_roster):
+    for module in (
+        cli_people,
+        cli_retention,
+        cli_signing,
+        cli_roster,
+        cli_inspection,
+        cli_check_records,
+        cli_media,
+        cli_transfer,
+    ):
         for command in module.COMMANDS:
             main.add_command(command)
     # people adds subcommands to the existing groups (org import, user grant/reset-password, token revoke …)

@@ -18,8 +18,12 @@ from hoso.web import (
     pages_chains,
     pages_documents,
     pages_inbox,
+    pages_inspection,
+    pages_integrity,
+    pages_media,
     pages_roster,
     pages_signing,
+    pages_transfer,
     pages_upload,
 )
 
@@ -35,6 +39,10 @@ PAGE_ROUTERS = (
     pages_audit.router,
     pages_account.router,
     pages_roster.router,
+    pages_inspection.router,
+    pages_integrity.router,
+    pages_media.router,
+    pages_transfer.router,
 )
 router = APIRouter(include_in_schema=False)
 for _pages in PAGE_ROUTERS:

@@ -134,4 +134,13 @@ EVENT_ACTION = {
     "roster.teacher_add": ("Phân công giáo viên bộ môn", "Subject teacher added"),
     "roster.teacher_remove": ("Bỏ phân công giáo viên bộ môn", "Subject teacher removed"),
     "roster.group_head": ("Đặt tổ trưởng chuyên môn", "Group head set"),
+    "fixity.check_record": ("Lập biên bản kiểm tra định kỳ", "Check record made"),
+    "media.export": ("Ghi hồ sơ ra vật mang tin", "Offline media written"),
+    "media.renewal_due": ("Nhắc ghi lại vật mang tin", "Media due for renewal"),
+    "transfer.export": ("Chuyển hồ sơ học sinh đi", "Student records sent"),
+    "transfer.import": ("Nhận hồ sơ học sinh chuyển đến", "Student records received"),
+    "inspection.package": ("Tạo gói hồ sơ kiểm tra", "Inspection package made"),
+    "inspection.include": ("Đưa hồ sơ vào gói kiểm tra", "Document put in an inspection package"),
+    "inspection.download": ("Tải gói hồ sơ kiểm tra", "Inspection package downloaded"),
+    "inspection.email": ("Gửi gói kiểm tra qua e-mail", "Inspection package e-mailed"),
 }

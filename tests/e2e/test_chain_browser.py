@@ -75,7 +75,9 @@ def _sign_from_the_page(live: LiveServer, page: Any, doc_url: str, username: str
     run_cli("sign-digest", str(request), "--p12", str(p12), "--out", str(signature), env=env)
     page.set_input_files("#signature", str(signature))
     page.get_by_role("button", name="Nộp chữ ký").click()
-    page.wait_for_selector("#ket-qua-ky, #loi-ky, .error", timeout=240_000)  # signing + validating, under load
+    page.wait_for_selector(
+        "#ket-qua-ky, #loi-ky, .error", timeout=240_000
+    )  # signing + validating, under load
     assert page.locator("#loi-ky").count() == 0, page.locator("#loi-ky").inner_text()
     assert "Hợp lệ" in page.locator("#ket-qua-ky").inner_text()
     logout(page, live.base_url)

@@ -32,7 +32,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     add_server_user(server, OFFICE[0], OFFICE[1], OFFICE[2], ("van_thu", "T01"))
     add_server_user(server, TEACHER[0], TEACHER[1], TEACHER[2], ("gvbm", "T01"))
     pki = Path(server.env["HOSO_DATA_DIR"]) / "dev-pki"
-    server.cli("user", "cert", "add", TEACHER[0], str(pki / "teacher.cert.pem"))  # her certificate, registered
+    server.cli(
+        "user", "cert", "add", TEACHER[0], str(pki / "teacher.cert.pem")
+    )  # her certificate, registered
     yield server
     stop_server(server)
 
