@@ -155,6 +155,7 @@ def call(
         "hold_id": ids["hold_id"],
         "batch_id": ids["batch_id"],
         "doc_id": ids["doc_id"],
+        "certificate_id": 1,
         "type_code": "hoc-ba",
         "package_id": ids["package_id"],
     }
