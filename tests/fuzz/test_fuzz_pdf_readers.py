@@ -116,7 +116,9 @@ def seeds() -> dict[str, tuple[bytes, list[ax509.Certificate], tuple[int, int] |
 def _signed_bytes_changed(original: bytes, mutated: bytes, gap: tuple[int, int]) -> bool:
     if len(original) != len(mutated):
         return mutated.rstrip(b"\x00\t\n\x0c\r ") != original.rstrip(b"\x00\t\n\x0c\r ")
-    return any(a != b for i, (a, b) in enumerate(zip(original, mutated, strict=True)) if not gap[0] <= i < gap[1])
+    return any(
+        a != b for i, (a, b) in enumerate(zip(original, mutated, strict=True)) if not gap[0] <= i < gap[1]
+    )
 
 
 @pytest.mark.slow
