@@ -20,6 +20,7 @@ MODEL_MODULES = (
     "archive.models",
     "archive.signing_models",
     "archive.content_checks",
+    "archive.renditions",
     "retention.models",
     "retention.integrity_models",
 )

@@ -5,6 +5,7 @@ so a page never shows what GET /api/v1/documents would refuse."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -12,8 +13,8 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive import conversion, renditions, signatures
 from archive import documents as docs
-from archive import signatures
 from archive.models import Document, DocumentType, Organisation, User
 from archive.permissions import authorize, permitted, school_ids_for
 from hoso.api.schemas import DocumentOut, DocumentSummary
@@ -93,6 +94,9 @@ def document_page(
         data = DocumentOut.full(session, doc).model_dump()
         may = _may(session, user, doc)
         may["sign_personal"] = may_sign_personally(session, user, doc)
+        first = doc.versions[0].id if doc.versions else None
+        source = renditions.originals_of(session, [first]).get(first) if first is not None else None
+        original = {"filename": source.filename, "ext": Path(source.filename).suffix} if source else None
     versions = data.get("versions", [])
     signed_now = next((v for v in versions if v["number"] == da_ky), None)
     current = next((v for v in versions if v["number"] == data["version"]), None)
@@ -102,7 +106,8 @@ def document_page(
     return render(
         request, "document.html", doc=data, may=may, signed_now=signed_now, created=moi, personal=ca_nhan == 1,
         can_seal=may["seal"] and signable and not sealed, sealed=sealed,
-        can_sign_personal=may["sign_personal"] and signable,
+        can_sign_personal=may["sign_personal"] and signable, original=original,
+        not_converted=data["media_type"] in conversion.CONVERTIBLE,
     )  # fmt: skip
 
 
