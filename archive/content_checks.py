@@ -330,6 +330,15 @@ def inspect(path: Path, media_type: str, type_code: str) -> list[Finding]:
         return [Finding(RUT_KINH_NGHIEM, "unknown", f"{type(exc).__name__}: {exc}"[:1000])]
 
 
+def inspect_text(text: str, type_code: str, source: str) -> list[Finding]:
+    """The findings for text read some other way (OCR of a scan); ``source`` says how, in the finding's detail."""
+    if type_code != LESSON_PLAN:
+        return []
+    finding = search(text.splitlines())
+    detail = "; ".join(d for d in (source, finding.detail) if d)
+    return [Finding(finding.name, finding.result, detail[:1000])]
+
+
 def record(session: Session, version: Version, findings: Iterable[Finding]) -> list[ContentCheck]:
     """Store findings for a version inside the caller's transaction (they commit with the version)."""
     rows = [

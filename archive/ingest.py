@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from storage import NotEnoughReplicas, ReplicaResult, content_key
 
-from . import content_checks, conversion, renditions, sniff
+from . import content_checks, conversion, ocr, renditions, sniff
 from .context import Archive
 from .db import utcnow
 from .errors import Conflict, IngestRefused, InvalidInput, NotFound, StorageDown
@@ -247,6 +247,11 @@ def _store_new(
     # read the text here, not inside the transaction below: pdftotext may take seconds and the transaction holds the
     # audit chain's lock; only the finding is stored with the version (a finding, never a refusal)
     findings = content_checks.inspect(path, media_type, type_code)
+    scan = _read_scan(archive, path) if media_type == sniff.PDF and office is None else None
+    if scan is not None:
+        findings = content_checks.inspect_text(
+            scan.text, type_code, "đọc bằng OCR (tesseract, tiếng Việt) / OCR"
+        )
     with archive.sessions() as session, session.begin():
         org, dtype = resolve_school_and_type(session, school, type_code)
         doc = Document(
@@ -298,8 +303,47 @@ def _store_new(
                     created_at=utcnow(),
                 )
             )
+        if scan is not None:
+            track_object(session, content_key(scan.sha256), scan.sha256, scan.size, "content", scan.results)
+            session.add(
+                renditions.Rendition(
+                    version_id=version.id,
+                    kind=renditions.OCR_TEXT,
+                    sha256=scan.sha256,
+                    size=scan.size,
+                    media_type="text/plain; charset=utf-8",
+                    filename=Path(filename).stem + ".txt",
+                    detail=f"OCR {ocr.LANGUAGES}, {ocr.MAX_PAGES} trang đầu / first pages",
+                    created_at=utcnow(),
+                )
+            )
         content_checks.record(session, version, findings)
     return IngestResult(doc, version, True, results)
+
+
+@dataclass(frozen=True)
+class _ScanText:
+    text: str
+    sha256: str
+    size: int
+    results: list[ReplicaResult]
+
+
+def _read_scan(archive: Archive, path: Path) -> _ScanText | None:
+    """OCR of an image-only PDF, its text stored in the replicas (before the catalog rows, like any content)."""
+    text = ocr.read_scan(path, workdir=archive.spool_dir)
+    if text is None:
+        return None
+    data = text.encode("utf-8")
+    sha = hashlib.sha256(data).hexdigest()
+    fd, name = tempfile.mkstemp(prefix="ocr-", suffix=".txt", dir=archive.spool_dir)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        results = write_copies(archive, content_key(sha), Path(name), sha)
+    finally:
+        Path(name).unlink(missing_ok=True)
+    return _ScanText(text, sha, len(data), results)
 
 
 def resolve_school_and_type(

@@ -1,5 +1,6 @@
-"""Other forms of a version's file kept beside it. Today one kind: ``original``, the Office file a teacher uploaded,
-whose PDF/A conversion (archive/conversion.py) is the version itself — what is shown, validated and signed.
+"""Other forms of a version's file kept beside it: ``original``, the Office file a teacher uploaded, whose PDF/A
+conversion (archive/conversion.py) is the version itself — what is shown, validated and signed; and ``ocr_text``,
+the text OCR read from a scanned PDF (archive/ocr.py).
 
 The original is stored like any content (addressed by its SHA-256 in every replica, tracked for fixity) and served
 on request (`GET /api/v1/documents/{id}/content?rendition=original`).
@@ -19,7 +20,8 @@ from .errors import InvalidInput, NotFound
 from .models import Base, Document, User, Version
 
 ORIGINAL = "original"
-KINDS = (ORIGINAL,)
+OCR_TEXT = "ocr_text"  # the text OCR read from a scan (UTF-8), see archive/ocr.py
+KINDS = (ORIGINAL, OCR_TEXT)
 
 
 class Rendition(Base):
@@ -74,12 +76,15 @@ def open_rendition(
         # a signed version's original is the one of the first version: signing never changes the source
         first = doc.versions[0]
         r = session.scalar(
-            select(Rendition).where(Rendition.version_id.in_([v.id, first.id]), Rendition.kind == kind)
+            select(Rendition)
+            .where(Rendition.version_id.in_([v.id, first.id]), Rendition.kind == kind)
+            .order_by(Rendition.version_id.desc())
+            .limit(1)
         )
         if r is None:
             raise NotFound(
-                "Hồ sơ này không có tệp gốc khác (tệp tải lên chính là tệp đang lưu)",
-                "This record has no separate original (the upload is the stored file itself)",
+                f"Hồ sơ này không có dạng «{kind}» (tệp tải lên chính là tệp đang lưu)",
+                f"This record has no {kind!r} rendition (the upload is the stored file itself)",
                 code="rendition_not_found",
             )
         sha, filename, media_type, size, school_id = r.sha256, r.filename, r.media_type, r.size, doc.school_id
