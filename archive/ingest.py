@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from storage import NotEnoughReplicas, ReplicaResult, content_key
 
-from . import content_checks, conversion, ocr, renditions, sniff
+from . import content_checks, conversion, fulltext, ocr, renditions, sniff
 from .context import Archive
 from .db import utcnow
 from .errors import Conflict, IngestRefused, InvalidInput, NotFound, StorageDown
@@ -252,6 +252,10 @@ def _store_new(
         findings = content_checks.inspect_text(
             scan.text, type_code, "đọc bằng OCR (tesseract, tiếng Việt) / OCR"
         )
+    if scan is not None:
+        body, source = scan.text, "ocr"
+    else:
+        body, source = fulltext.extract(path, media_type), "office" if office else "file"
     with archive.sessions() as session, session.begin():
         org, dtype = resolve_school_and_type(session, school, type_code)
         doc = Document(
@@ -303,6 +307,7 @@ def _store_new(
                     created_at=utcnow(),
                 )
             )
+        fulltext.index(session, doc, version.number, body, source)
         if scan is not None:
             track_object(session, content_key(scan.sha256), scan.sha256, scan.size, "content", scan.results)
             session.add(

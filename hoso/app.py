@@ -18,6 +18,7 @@ from archive.settings import Settings
 from archive.signatures import signing_error
 from hoso import http_headers, http_limits, web
 from hoso.api import documents, health, orgs, people, retention, signing
+from hoso.api import search as content_search
 from hoso.bootstrap import build_archive, scheduler_for
 from hoso.redact import redact
 from signing import SigningError, dev_pki_wsgi_app
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(people.router, prefix=API)
     app.include_router(retention.router, prefix=API)
     app.include_router(signing.router, prefix=API)
+    app.include_router(content_search.router, prefix=API)
     web.install(app)  # HTML pages outside /api/v1 + /static (hoso/web)
     return app
 

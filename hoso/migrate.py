@@ -21,6 +21,7 @@ MODEL_MODULES = (
     "archive.signing_models",
     "archive.content_checks",
     "archive.renditions",
+    "archive.fulltext",
     "retention.models",
     "retention.integrity_models",
 )

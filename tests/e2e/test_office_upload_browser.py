@@ -81,3 +81,20 @@ def test_macro_document_is_refused_on_a_vietnamese_page(live: LiveServer, page: 
     assert "macro" in text and "không có macro" in text
     assert "/ho-so/" not in page.url
     _shoot(page, "office-macro-refused")
+
+
+def test_content_search_finds_the_plan_with_its_passage(live: LiveServer, page: Any, tmp_path: Path):
+    base = live.base_url
+    login(page, base, TEACHER[0], TEACHER[1])
+    page.get_by_role("link", name="Tìm nội dung").click()
+    page.wait_for_url(base + "/tim-kiem")
+    page.get_by_label("Từ cần tìm").fill("chieu doi do LY CONG UAN")
+    page.locator("#tim").click()
+    page.wait_for_load_state()
+    assert "1 hồ sơ" in page.locator("#tong-so").inner_text()
+    result = page.locator("#ket-qua li").first
+    assert "Chiếu dời đô" in result.inner_text() and "Lý Công Uẩn" in result.inner_text()
+    assert [m for m in page.locator("#ket-qua mark").all_inner_texts()][:2] == ["“Chiếu", "dời"]
+    _shoot(page, "content-search")
+    page.goto(base + "/tim-kiem?q=kh%C3%B4ng+c%C3%B3+t%E1%BB%AB+n%C3%A0y")
+    assert "Không tìm thấy" in page.locator("#ket-qua").inner_text()
