@@ -436,8 +436,13 @@ async def _validate_signature(
     if problem is not None:
         verdict, sub, message = problem
         errors.append(message)
+    modification = _modification(status)
     for found_verdict, found_sub, message in _findings(sig, status, reader):
         errors.append(message)
+        if (
+            found_sub == "FORMAT_FAILURE"
+        ):  # signed content re-drawn: not the harmless form filling pyHanko saw
+            modification = "other"
         # a crypto-constraint failure names the reason even when the chain is unknown too (both INDETERMINATE)
         if _RANK[found_verdict] > _RANK[verdict] or (
             found_verdict == verdict == INDETERMINATE and found_sub == "CRYPTO_CONSTRAINTS_FAILURE"
@@ -458,7 +463,7 @@ async def _validate_signature(
         trusted=trusted,
         revocation=revocation,  # type: ignore[arg-type]
         coverage=status.coverage.name.lower() if status.coverage is not None else None,
-        modification=_modification(status),  # type: ignore[arg-type]
+        modification=modification,  # type: ignore[arg-type]
         level=level,
         certification=_certification(sig),
         warnings=tuple(warnings),

@@ -98,3 +98,25 @@ def test_content_search_finds_the_plan_with_its_passage(live: LiveServer, page: 
     _shoot(page, "content-search")
     page.goto(base + "/tim-kiem?q=kh%C3%B4ng+c%C3%B3+t%E1%BB%AB+n%C3%A0y")
     assert "Không tìm thấy" in page.locator("#ket-qua").inner_text()
+
+
+def test_validation_page_says_what_changed_after_signing(live: LiveServer, page: Any, tmp_path: Path):
+    """A form signed, then its filled field re-drawn (a shadow attack): the report page names the field."""
+    from signing import sign_pdf
+    from tests.fuzz.test_fuzz_pdf_readers import _self_signed_signer
+    from tests.integration.signing.attackfiles import form_pdf, set_field
+
+    _, signer = _self_signed_signer()
+    attacked = set_field(sign_pdf(form_pdf(), signer, level="B-B"), "diem", b"10")
+    path = tmp_path / "bang-diem-da-ky.pdf"
+    path.write_bytes(attacked)
+    base = live.base_url
+    login(page, base, TEACHER[0], TEACHER[1])
+    _upload(page, base, path, "Bảng điểm đã ký")
+    assert "/ho-so/" in page.url, page.content()[:2000]
+    page.locator("#kiem-tra").click()
+    page.wait_for_url("**/kiem-tra")
+    assert "Không hợp lệ" in page.locator("#ket-luan").inner_text()
+    findings = page.locator(".findings").inner_text()
+    assert "diem" in findings and "sau khi ký" in findings
+    _shoot(page, "validation-shadow-attack")
