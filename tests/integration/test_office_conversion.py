@@ -171,3 +171,22 @@ def test_plan_typed_in_a_legacy_font_has_its_heading_found(archive: Archive, tmp
         (check,) = checks_for_version(s, result.version.id)
     assert check["result"] == "present", check
     assert encoding in check["detail"]
+
+
+def test_a_converted_word_plan_is_signed_and_keeps_its_original(tmp_path: Path, plans):
+    import signing
+    from archive.signatures import setup_of, sign_document
+    from tests.factories import dev_pki_archive
+    from tests.processes import free_port
+
+    (tmp_path / "pki").mkdir()
+    (tmp_path / "archive").mkdir()
+    with dev_pki_archive(tmp_path / "archive", (tmp_path / "pki", f"http://127.0.0.1:{free_port()}")) as a:
+        doc = _ingest(a, plans["docx"]).document
+        signed = sign_document(a, doc.id, reason="Đóng dấu", appearance=signing.Appearance.invisible())
+        assert signed.number == 2 and signed.signed and signed.media_type == sniff.PDF
+        report = signing.validate_pdf(b"".join(open_content(a, doc.id).chunks), setup_of(a).trust_roots)
+        assert report.verdict == "TOTAL_PASSED", report.to_dict()
+        # the signed version still offers the Word file the teacher uploaded
+        original = renditions.open_rendition(a, doc.id, renditions.ORIGINAL)
+        assert b"".join(original.chunks) == plans["docx"].read_bytes()
