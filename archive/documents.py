@@ -135,6 +135,21 @@ def open_content(
             v.size,
             doc.school_id,
         )
+    return open_verified_content(archive, sha, filename, media_type, size, doc_id, school_id, actor)
+
+
+def open_verified_content(
+    archive: Archive,
+    sha: str,
+    filename: str,
+    media_type: str,
+    size: int,
+    doc_id: str,
+    school_id: int | None,
+    actor: User | None,
+) -> Content:
+    """Open stored bytes from the first replica whose copy hashes to ``sha``, recording bad copies and the download
+    (a version's file, or a rendition of it such as the original Office upload)."""
     bad: list[ReplicaResult] = []
     try:
         store, chunks = archive.replicas.open_verified(content_key(sha), sha, on_bad=bad.append)

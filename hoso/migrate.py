@@ -22,6 +22,8 @@ MODEL_MODULES = (
     "archive.signing_models",
     "archive.chain_models",
     "archive.content_checks",
+    "archive.renditions",
+    "archive.fulltext",
     "retention.models",
     "retention.integrity_models",
     "retention.job_results",

@@ -8,6 +8,7 @@ from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 
 from archive import documents as docs
+from archive import renditions
 from archive.context import Archive
 from archive.ingest import ingest_stream, resolve_school_and_type
 from archive.permissions import upload_action
@@ -118,13 +119,23 @@ def get_document(doc_id: str, archive: ArchiveDep, guard: GuardDep) -> DocumentO
     },
 )
 def get_content(
-    doc_id: str, archive: ArchiveDep, guard: GuardDep, version: int | None = None
+    doc_id: str,
+    archive: ArchiveDep,
+    guard: GuardDep,
+    version: int | None = None,
+    rendition: Annotated[
+        str | None,
+        Query(description="`original`: the Office file as uploaded, instead of the PDF/A made from it"),
+    ] = None,
 ) -> StreamingResponse:
     with archive.sessions() as session:
         doc = docs.get_document(session, doc_id)
         user = guard.check(session, "document.download", doc.school, document_id=doc.id)
         session.expunge(user)
-    content = docs.open_content(archive, doc_id, version=version, actor=user)
+    if rendition is not None:
+        content = renditions.open_rendition(archive, doc_id, rendition, version=version, actor=user)
+    else:
+        content = docs.open_content(archive, doc_id, version=version, actor=user)
     headers = {
         "Content-Disposition": docs.content_disposition(content.filename),
         "Content-Length": str(content.size),

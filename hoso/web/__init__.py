@@ -22,6 +22,7 @@ from hoso.web import (
     pages_integrity,
     pages_media,
     pages_roster,
+    pages_search,
     pages_signing,
     pages_transfer,
     pages_upload,
@@ -43,6 +44,7 @@ PAGE_ROUTERS = (
     pages_integrity.router,
     pages_media.router,
     pages_transfer.router,
+    pages_search.router,
 )
 router = APIRouter(include_in_schema=False)
 for _pages in PAGE_ROUTERS:

@@ -45,7 +45,10 @@ KIND = {
 UPLOAD_HINT = {
     "not_pdf": "Tệp không đọc được như PDF. Hãy xuất lại tệp PDF từ phần mềm quản lý trường rồi tải lên lại.",
     "encrypted_pdf": "Hãy bỏ mật khẩu / mã hóa của tệp PDF rồi tải lên lại.",
-    "active_content": "Hãy xuất lại PDF không kèm mã lệnh (JavaScript) hay tệp đính kèm.",
+    "active_content": "Hãy xuất lại tệp không kèm mã lệnh (JavaScript, macro) hay tệp đính kèm.",
+    "too_complex": "Hãy mở tệp bằng phần mềm soạn thảo và xuất lại PDF rồi tải lên lại.",
+    "conversion_failed": "Hãy mở tệp bằng Word hoặc LibreOffice, lưu lại (hoặc xuất PDF) rồi tải lên lại.",
+    "conversion_unavailable": "Tạm thời hãy xuất tệp sang PDF rồi tải lên; báo quản trị viên cài LibreOffice.",
     "too_large": "Hãy chia nhỏ tệp hoặc giảm độ phân giải bản quét.",
     "unsupported_type": "Chỉ nhận PDF, Word, Excel, OpenDocument hoặc XML.",
     "empty_file": "Tệp không có nội dung; hãy chọn đúng tệp.",

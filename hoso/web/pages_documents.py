@@ -5,6 +5,7 @@ so a page never shows what GET /api/v1/documents would refuse."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
@@ -12,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import chains, signatures
+from archive import chains, conversion, renditions, signatures
 from archive import documents as docs
 from archive.models import Document, DocumentType, Organisation, User
 from archive.permissions import authorize, permitted, school_ids_for
@@ -95,6 +96,9 @@ def document_page(
         may["sign_personal"] = may_sign_personally(session, user, doc)
         turn = chains.turn_of(session, doc, user)
         seal_turn = chains.turn_of(session, doc, user, seal=True) if may["seal"] else "not_a_signer"
+        first = doc.versions[0].id if doc.versions else None
+        source = renditions.originals_of(session, [first]).get(first) if first is not None else None
+        original = {"filename": source.filename, "ext": Path(source.filename).suffix} if source else None
     versions = data.get("versions", [])
     signed_now = next((v for v in versions if v["number"] == da_ky), None)
     current = next((v for v in versions if v["number"] == data["version"]), None)
@@ -109,6 +113,7 @@ def document_page(
         request, "document.html", doc=data, may=may, signed_now=signed_now, created=moi, personal=ca_nhan == 1,
         can_seal=can_seal, sealed=sealed and not can_seal, can_sign_personal=can_sign, turn=turn,
         seal_turn=seal_turn, returned=request.query_params.get("tra_lai") == "1",
+        original=original, not_converted=data["media_type"] in conversion.CONVERTIBLE,
     )  # fmt: skip
 
 
