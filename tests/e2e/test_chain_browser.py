@@ -64,6 +64,8 @@ def _sign_from_the_page(live: LiveServer, page: Any, doc_url: str, username: str
     page.wait_for_url(doc_url + "/ky-ca-nhan")
     preview = page.locator("#xem-truoc-chu-ky").inner_text()
     assert PEOPLE[label][0] in preview  # the name comes from the account, nobody types it
+    if username == "gv.ly":
+        page.screenshot(path=str(SHOTS / "sign-step1.png"), full_page=True)
     page.locator("#mo-phien-ky").click()
     page.wait_for_url(doc_url + "/ky-ca-nhan/*")
     with page.expect_download() as info:
@@ -112,6 +114,12 @@ def test_hoc_ba_through_four_teachers_homeroom_principal_and_seal(
     page.goto(doc_url)
     assert page.locator("#ky-ca-nhan").count() == 0
     assert "Giáo viên bộ môn" in page.locator("#chua-den-luot").inner_text()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(SHOTS / "document-waiting-390.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(base + "/quy-trinh-ky")
+    page.screenshot(path=str(SHOTS / "chains.png"), full_page=True)
+    page.goto(doc_url)
     refused = page.request.post(
         f"{base}/api/v1/documents/{doc_id}/signing-sessions",
         data=json.dumps(
