@@ -7,16 +7,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import NoGoodCopy, ReplicaResult, content_key
 
 from .context import Archive
 from .db import utcnow
+from .download_names import ascii_name, download_name
 from .errors import Gone, NotFound, StorageDown
 from .events import record_event
-from .models import Document, Event, Organisation, ReplicaCopy, StoredObject, User
+from .finding import DocumentFilter, find_documents
+from .models import Document, Event, ReplicaCopy, StoredObject, User
 
 
 def get_document(session: Session, doc_id: str) -> Document:
@@ -37,36 +39,21 @@ def list_documents(
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[Document], int]:
-    stmt = select(Document).join(Organisation, Document.school_id == Organisation.id)
-    if school:
-        stmt = stmt.where(Organisation.code == school)
-    if school_ids is not None:
-        stmt = stmt.where(Document.school_id.in_(school_ids))
-    if type_code:
-        stmt = stmt.where(Document.type_code == type_code)
-    if year:
-        stmt = stmt.where(Document.school_year == year)
-    if q:
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(
-            or_(Document.title.ilike(like), Document.class_name.ilike(like), Document.teacher.ilike(like))
-        )
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Document.created_at.desc(), Document.id).limit(limit).offset(offset))
-    return list(rows), total
+    """The default list (withdrawn records left out), newest first; archive/finding.py has every filter and order."""
+    f = DocumentFilter(school=school, type_code=type_code, year=year, q=q)
+    return find_documents(session, f, school_ids=school_ids, limit=limit, offset=offset)
 
 
 def content_disposition(filename: str) -> str:
     """RFC 6266: an ASCII fallback plus the UTF-8 name in filename*."""
-    fallback = (
-        filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_").replace("\\", "_")
-    )
+    fallback = ascii_name(filename)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @dataclass(frozen=True)
 class Content:
-    filename: str
+    filename: str  # as uploaded (kept in the catalog)
+    download_name: str  # <school>_<year>_<type>_<class>_<title>.ext, what the person's browser saves
     media_type: str
     size: int
     sha256: str
@@ -127,6 +114,14 @@ def open_content(
             v.size,
             doc.school_id,
         )
+        saved_as = download_name(
+            school=doc.school.code,
+            year=doc.school_year,
+            type_code=doc.type_code,
+            class_name=doc.class_name,
+            title=doc.title,
+            original=filename,
+        )
     bad: list[ReplicaResult] = []
     try:
         store, chunks = archive.replicas.open_verified(content_key(sha), sha, on_bad=bad.append)
@@ -148,7 +143,7 @@ def open_content(
             organisation_id=school_id,
             detail={"sha256": sha, "store": store.url},
         )
-    return Content(filename, media_type, size, sha, chunks, store.url)
+    return Content(filename, saved_as, media_type, size, sha, chunks, store.url)
 
 
 def _record_bad_copies(

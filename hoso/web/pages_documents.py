@@ -6,6 +6,7 @@ so a page never shows what GET /api/v1/documents would refuse."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -13,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive import documents as docs
-from archive import signatures
+from archive import finding, signatures
 from archive.models import Document, DocumentType, Organisation, User
-from archive.permissions import authorize, permitted, school_ids_for
+from archive.permissions import authorize, permitted
 from hoso.api.schemas import DocumentOut, DocumentSummary
 from hoso.web.common import Viewer, WebRoute, archive_of, form_viewer, pager, render, viewer
 from hoso.web.pages_signing import may_sign_personally
@@ -44,6 +45,19 @@ def school_years(session: Session, ids: list[int] | None) -> list[str]:
     return list(session.scalars(stmt))
 
 
+# the list's columns: (sort key, Vietnamese heading, English); "Lớp / môn" sorts by class
+COLUMNS = (
+    ("title", "Tên hồ sơ", "Title"),
+    ("type", "Loại", "Type"),
+    ("school", "Trường", "School"),
+    ("year", "Năm học", "Year"),
+    ("class", "Lớp / môn", "Class"),
+    ("signed", "Ký số", "Signed"),
+    ("created", "Ngày tiếp nhận", "Received"),
+)
+LOCKED_CHOICES = {"": None, "1": True, "0": False}
+
+
 @router.get("/ho-so")
 def document_list(
     request: Request,
@@ -51,24 +65,59 @@ def document_list(
     type_code: str = Query("", alias="type"),
     year: str = "",
     q: str = Query("", max_length=200),
+    status: str = Query("", pattern="^(|active|withdrawn|disposed)$"),
+    mine: str = Query("", pattern="^(|1)$"),
+    locked: str = Query("", pattern="^(|0|1)$"),
+    damaged: str = Query("", pattern="^(|1)$"),
+    awaiting: str = Query("", pattern="^(|1)$"),
+    sort: str = Query("created", pattern="^(" + "|".join(finding.SORT_KEYS) + ")$"),
+    order: str = Query("desc", pattern="^(asc|desc)$"),
     page: int = Query(1, ge=1, le=1_000_000),
     who: Viewer = Depends(viewer),
 ) -> Response:
-    filters = {"school": school, "type": type_code, "year": year, "q": q.strip()}
+    filters = {
+        "school": school, "type": type_code, "year": year, "q": q.strip(), "status": status, "mine": mine,
+        "locked": locked, "damaged": damaged, "awaiting": awaiting, "sort": sort, "order": order,
+    }  # fmt: skip
+    wanted = finding.DocumentFilter(
+        school=school or None, type_code=type_code or None, year=year or None, q=filters["q"] or None,
+        status=status or None, mine=mine == "1", locked=LOCKED_CHOICES[locked], damaged=True if damaged else None,
+        awaiting_me=awaiting == "1", sort=sort, descending=order == "desc",
+    )  # fmt: skip
     with archive_of(request).sessions() as session:
         user = session.merge(who.user)
-        ids = school_ids_for(session, user, "document.read")
-        rows, total = docs.list_documents(
-            session, school=school or None, type_code=type_code or None, year=year or None,
-            q=filters["q"] or None, school_ids=ids, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+        ids = finding.visible_school_ids(session, user, wanted)
+        rows, total = finding.find_documents(
+            session, wanted, school_ids=ids, user_id=user.id, user_name=user.full_name or None,
+            limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
         )  # fmt: skip
-        items = [DocumentSummary.of(d).model_dump() for d in rows]
-        schools = [(o.code, o.name) for o in readable_schools(session, ids)]
+        locked_now = finding.locked_keys(session, rows)
+        damaged_now = finding.damaged_ids(session, rows)
+        items = [
+            DocumentSummary.of(d).model_dump()
+            | {
+                "locked": (d.school_id, d.type_code, d.school_year) in locked_now,
+                "damaged": d.id in damaged_now,
+            }
+            for d in rows
+        ]
+        reads = finding.visible_school_ids(session, user, finding.DocumentFilter())
+        schools = [(o.code, o.name) for o in readable_schools(session, reads)]
         types = [(t.code, t.name_vi) for t in document_types(session)]
-        years = school_years(session, ids)
+        years = school_years(session, reads)
+        keeps_records = (
+            finding.visible_school_ids(session, user, finding.DocumentFilter(status="withdrawn")) != []
+        )
+
+    def sort_url(key: str) -> str:
+        flip = "asc" if sort == key and order == "desc" else "desc"
+        kept = {k: v for k, v in filters.items() if v and k not in ("sort", "order")}
+        return "/ho-so?" + urlencode(kept | {"sort": key, "order": flip})
+
     return render(
         request, "documents.html", items=items, total=total, **pager("/ho-so", filters, page, total, PAGE_SIZE),
-        filters=filters, schools=schools, types=types, years=years, no_scope=ids == [],
+        filters=filters, schools=schools, types=types, years=years, no_scope=reads == [], columns=COLUMNS,
+        sort_url=sort_url, keeps_records=keeps_records, awaiting_offered=finding.awaiting_condition is not None,
     )  # fmt: skip
 
 

@@ -69,7 +69,10 @@ def test_office_uploads_finds_downloads_seals_and_validates(live: LiveServer, pa
     with page.expect_download() as info:
         page.locator("#tai-ve").click()
     download = info.value
-    assert download.suggested_filename == pdf.name
+    assert (
+        download.suggested_filename
+        == "T01_2024-2025_so-theo-doi-danh-gia-lop_10A1_Sổ-theo-dõi-và-đánh-giá-học-sinh-lớp-10A1.pdf"
+    )
     assert Path(download.path()).read_bytes() == data
 
     # the school seal (the browser's confirm dialog is accepted) → a new signed version, validated
