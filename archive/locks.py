@@ -23,6 +23,15 @@ from .school_year import check_school_year
 CorrectionCheck = Callable[[Session, RecordLock, int], bool]
 correction_check: CorrectionCheck | None = None
 
+# The events of new versions that are not content changes and so pass a lock (issue 12: "signatures of a record's
+# chain and long-term renewal are not blocked by a lock"). Empty until the signing chains (issue 10) let signatures
+# through; add_version and the pages that offer actions both ask `passes_lock`, so they never disagree.
+PASSES_LOCK: frozenset[str] = frozenset()
+
+
+def passes_lock(event: str) -> bool:
+    return event in PASSES_LOCK
+
 
 def find_lock(session: Session, school_id: int, type_code: str, year: str) -> RecordLock | None:
     return session.scalar(
@@ -56,7 +65,7 @@ def ensure_unlocked(
     )
 
 
-def _is_principal(session: Session, user: User, school: Organisation) -> bool:
+def is_principal(session: Session, user: User, school: Organisation) -> bool:
     return (
         session.scalar(
             select(RoleAssignment.id).where(
@@ -69,11 +78,27 @@ def _is_principal(session: Session, user: User, school: Organisation) -> bool:
     )
 
 
+def principals_of(session: Session, school: Organisation) -> list[User]:
+    """The school's principals (active accounts): whose instruction a school administrator may act on."""
+    return list(
+        session.scalars(
+            select(User)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(
+                RoleAssignment.role == "hieu_truong",
+                RoleAssignment.organisation_id == school.id,
+                User.is_active.is_(True),
+            )
+            .order_by(User.full_name, User.username)
+        )
+    )
+
+
 def _instruction(
     session: Session, actor: User | None, school: Organisation, instructed_by: User | None
 ) -> User | None:
     """Who instructed: required (and must be the school's principal) when the actor is not the principal."""
-    if actor is not None and _is_principal(session, actor, school):
+    if actor is not None and is_principal(session, actor, school):
         return instructed_by if instructed_by is not None and instructed_by.id != actor.id else None
     if instructed_by is None:
         raise InvalidInput(
@@ -81,7 +106,7 @@ def _instruction(
             "Name the principal who instructed this lock change (instructed_by)",
             code="instruction_required",
         )
-    if not _is_principal(session, instructed_by, school):
+    if not is_principal(session, instructed_by, school):
         raise InvalidInput(
             f"{instructed_by.username} không phải hiệu trưởng của {school.code}",
             f"{instructed_by.username} is not the principal of {school.code}",
@@ -182,8 +207,12 @@ def remove_lock(
     )
 
 
-def list_locks(session: Session, school_ids: list[int] | None = None) -> list[RecordLock]:
+def list_locks(
+    session: Session, school_ids: list[int] | None = None, *, year: str | None = None
+) -> list[RecordLock]:
     stmt = select(RecordLock).order_by(RecordLock.school_id, RecordLock.school_year, RecordLock.type_code)
     if school_ids is not None:
         stmt = stmt.where(RecordLock.school_id.in_(school_ids))
+    if year is not None:
+        stmt = stmt.where(RecordLock.school_year == year)
     return list(session.scalars(stmt))

@@ -11,7 +11,15 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from hoso.web import pages_account, pages_audit, pages_auth, pages_documents, pages_signing, pages_upload
+from hoso.web import (
+    pages_account,
+    pages_audit,
+    pages_auth,
+    pages_documents,
+    pages_locks,
+    pages_signing,
+    pages_upload,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -22,6 +30,7 @@ PAGE_ROUTERS = (
     pages_signing.router,
     pages_audit.router,
     pages_account.router,
+    pages_locks.router,
 )
 router = APIRouter(include_in_schema=False)
 for _pages in PAGE_ROUTERS:

@@ -56,6 +56,7 @@ class Viewer:
     csrf_token: str
     can_upload: bool
     can_audit: bool = False
+    can_lock: bool = False
 
 
 def archive_of(request: Request) -> Archive:
@@ -71,14 +72,15 @@ def load_viewer(request: Request) -> Viewer:
     try:
         with archive.sessions() as session, session.begin():
             user, row = sessions.authenticate_session(session, secret)
-            reach = school_ids_by_action(session, user, (*UPLOAD_ACTIONS, "audit.read"))
+            reach = school_ids_by_action(session, user, (*UPLOAD_ACTIONS, "audit.read", "lock.manage"))
             can_upload = any(reach[a] != [] for a in UPLOAD_ACTIONS)
             can_audit = reach["audit.read"] != []
+            can_lock = reach["lock.manage"] != []
             session.expunge(user)
             session_id = row.id
     except AuthError:
         raise LoginRequired from None
-    viewer = Viewer(user, session_id, sessions.csrf_token_for(secret), can_upload, can_audit)
+    viewer = Viewer(user, session_id, sessions.csrf_token_for(secret), can_upload, can_audit, can_lock)
     request.state.viewer = viewer
     return viewer
 

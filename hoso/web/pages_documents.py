@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive import documents as docs
-from archive import finding, signatures
+from archive import finding, locks, signatures
 from archive.models import Document, DocumentType, Organisation, User
 from archive.permissions import authorize, permitted
 from hoso.api.schemas import DocumentOut, DocumentSummary
@@ -110,7 +110,11 @@ def document_list(
         )
 
     def sort_url(key: str) -> str:
-        flip = "asc" if sort == key and order == "desc" else "desc"
+        # the same heading again turns the order round; a new one starts A→Z (dates and signatures newest first)
+        if sort == key:
+            flip = "asc" if order == "desc" else "desc"
+        else:
+            flip = "desc" if key in ("created", "signed") else "asc"
         kept = {k: v for k, v in filters.items() if v and k not in ("sort", "order")}
         return "/ho-so?" + urlencode(kept | {"sort": key, "order": flip})
 
@@ -142,16 +146,22 @@ def document_page(
         data = DocumentOut.full(session, doc).model_dump()
         may = _may(session, user, doc)
         may["sign_personal"] = may_sign_personally(session, user, doc)
+        lock = locks.find_lock(session, doc.school_id, doc.type_code, doc.school_year)
+        locked = None if lock is None else {
+            "at": lock.locked_at, "by": lock.locked_by.full_name or lock.locked_by.username if lock.locked_by else None,
+            "instructed_by": (lock.instructed_by.full_name or lock.instructed_by.username) if lock.instructed_by else None,
+        }  # fmt: skip
     versions = data.get("versions", [])
     signed_now = next((v for v in versions if v["number"] == da_ky), None)
     current = next((v for v in versions if v["number"] == data["version"]), None)
     signable = data["media_type"] == "application/pdf" and data["status"] == "active"
     # once the current version carries the school seal, a second seal is pointless: say so instead of offering it
     sealed = signable and may["seal"] and carries_seal(archive, (current or {}).get("validation"))
+    sign_open = locked is None or locks.passes_lock("document.sign")  # a lock forbids it: not offered
     return render(
         request, "document.html", doc=data, may=may, signed_now=signed_now, created=moi, personal=ca_nhan == 1,
-        can_seal=may["seal"] and signable and not sealed, sealed=sealed,
-        can_sign_personal=may["sign_personal"] and signable,
+        can_seal=may["seal"] and signable and not sealed and sign_open, sealed=sealed,
+        can_sign_personal=may["sign_personal"] and signable and sign_open, locked=locked,
     )  # fmt: skip
 
 
