@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from .errors import InvalidInput
+from .errors import InvalidInput, NotFound
 from .models import Document, DocumentType, Organisation, RecordLock, ReplicaCopy, StoredObject, User, Version
-from .permissions import school_ids_by_action
+from .permissions import permitted, school_ids_by_action
 from .search_text import like_patterns
 
 # how a list may be ordered: the name a page or the API uses → the column (or expression) behind it
@@ -145,6 +145,16 @@ def document_query(
     if f.awaiting_me and user_id is not None and awaiting_condition is not None:
         stmt = stmt.where(awaiting_condition(user_id))
     return stmt.order_by(*_order(f.sort, f.descending))
+
+
+def may_see_withdrawn(session: Session, user: User, doc: Document) -> bool:
+    return any(permitted(session, user, action, doc.school) for action in WITHDRAWN_READERS)
+
+
+def ensure_visible(session: Session, user: User, doc: Document) -> None:
+    """A withdrawn record does not exist for inspectors (404, as for a record they may not know of)."""
+    if doc.status == "withdrawn" and not may_see_withdrawn(session, user, doc):
+        raise NotFound(f"Không tìm thấy hồ sơ {doc.id}", f"No document {doc.id}", code="document_not_found")
 
 
 def _merge(a: list[int] | None, b: list[int] | None) -> list[int] | None:

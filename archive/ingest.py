@@ -159,31 +159,15 @@ def ingest_file(
             select(Document)
             .join(Version)
             .where(Document.school_id == org.id, Document.type_code == dtype.code, Version.sha256 == sha256)
-            # a disposed record is a tombstone: the same bytes uploaded again are a new record, stored anew
-            .where(Document.status != "disposed")
+            # a disposed record is a tombstone, a withdrawn one was a mistake: the same bytes uploaded again are a new
+            # record, stored anew
+            .where(Document.status.not_in(("disposed", "withdrawn")))
         )
         if existing is not None:
             version = next(v for v in existing.versions if v.sha256 == sha256)
             return IngestResult(existing, version, False, _replica_states(session, content_key(sha256)))
         ensure_unlocked(session, org.id, dtype.code, year)
-    media_type = sniff.sniff(path, filename)
-    if media_type is None:
-        raise IngestRefused(
-            "Loại tệp không được hỗ trợ (chấp nhận PDF, Word, Excel, OpenDocument, XML)",
-            "Unsupported file type (PDF, Word, Excel, OpenDocument and XML are accepted)",
-            code="unsupported_type",
-            status=415,
-        )
-    filename = clean_filename(filename, media_type)  # the stored name ends with the sniffed type's extension
-    page_count = None
-    signed = False
-    if media_type == sniff.PDF:
-        facts = inspect_pdf(path)
-        page_count, signed = facts.page_count, facts.signed
-
-    validation = None
-    if signed and archive.signing is not None:
-        validation = archive.signing.validate(path.read_bytes())
+    media_type, filename, page_count, signed, validation = examine(archive, path, filename)
 
     results = write_copies(archive, content_key(sha256), path, sha256)
     # read the text here, not inside the transaction below: pdftotext may take seconds and the transaction holds the
@@ -221,6 +205,32 @@ def ingest_file(
         )
         content_checks.record(session, version, findings)
     return IngestResult(doc, version, True, results)
+
+
+def examine(
+    archive: Archive, path: Path, filename: str
+) -> tuple[str, str, int | None, bool, dict[str, object] | None]:
+    """The checks every file a person sends passes before any copy is written (a new record or a replacement): its
+    type sniffed from the bytes, a PDF inspected with limits, an already signed PDF validated. Returns the media type,
+    the stored name (with the sniffed type's extension), page count, signed, validation report."""
+    media_type = sniff.sniff(path, filename)
+    if media_type is None:
+        raise IngestRefused(
+            "Loại tệp không được hỗ trợ (chấp nhận PDF, Word, Excel, OpenDocument, XML)",
+            "Unsupported file type (PDF, Word, Excel, OpenDocument and XML are accepted)",
+            code="unsupported_type",
+            status=415,
+        )
+    stored_name = clean_filename(filename, media_type)
+    page_count = None
+    signed = False
+    if media_type == sniff.PDF:
+        facts = inspect_pdf(path)
+        page_count, signed = facts.page_count, facts.signed
+    validation = None
+    if signed and archive.signing is not None:
+        validation = archive.signing.validate(path.read_bytes())
+    return media_type, stored_name, page_count, signed, validation
 
 
 def resolve_school_and_type(

@@ -20,6 +20,7 @@ MODEL_MODULES = (
     "archive.models",
     "archive.signing_models",
     "archive.content_checks",
+    "archive.record_models",
     "retention.models",
     "retention.integrity_models",
 )

@@ -9,7 +9,7 @@ from starlette.datastructures import UploadFile
 
 from archive import documents as docs
 from archive.context import Archive
-from archive.finding import SORT_KEYS, DocumentFilter, find_documents, visible_school_ids
+from archive.finding import SORT_KEYS, DocumentFilter, ensure_visible, find_documents, visible_school_ids
 from archive.ingest import ingest_stream, resolve_school_and_type
 from archive.permissions import upload_action
 from hoso.api.deps import ArchiveDep, Guard, GuardDep
@@ -120,7 +120,8 @@ def list_documents(
 def get_document(doc_id: str, archive: ArchiveDep, guard: GuardDep) -> DocumentOut:
     with archive.sessions() as session:
         doc = docs.get_document(session, doc_id)
-        guard.check(session, "document.read", doc.school, document_id=doc.id)
+        user = guard.check(session, "document.read", doc.school, document_id=doc.id)
+        ensure_visible(session, user, doc)
         return DocumentOut.full(session, doc)
 
 
@@ -141,6 +142,7 @@ def get_content(
     with archive.sessions() as session:
         doc = docs.get_document(session, doc_id)
         user = guard.check(session, "document.download", doc.school, document_id=doc.id)
+        ensure_visible(session, user, doc)
         session.expunge(user)
     content = docs.open_content(archive, doc_id, version=version, actor=user)
     headers = {

@@ -17,6 +17,7 @@ from hoso.web import (
     pages_auth,
     pages_documents,
     pages_locks,
+    pages_record_changes,
     pages_signing,
     pages_upload,
 )
@@ -31,6 +32,7 @@ PAGE_ROUTERS = (
     pages_audit.router,
     pages_account.router,
     pages_locks.router,
+    pages_record_changes.router,
 )
 router = APIRouter(include_in_schema=False)
 for _pages in PAGE_ROUTERS:

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive import documents as docs
-from archive import finding, locks, signatures
-from archive.models import Document, DocumentType, Organisation, User
+from archive import finding, locks, record_changes, signatures
+from archive.models import Document, DocumentType, Event, Organisation, User
 from archive.permissions import authorize, permitted
 from hoso.api.schemas import DocumentOut, DocumentSummary
 from hoso.web.common import Viewer, WebRoute, archive_of, form_viewer, pager, render, viewer
@@ -125,6 +125,33 @@ def document_list(
     )  # fmt: skip
 
 
+def _name(user: User | None) -> str:
+    return (user.full_name or user.username) if user is not None else "hệ thống"
+
+
+def _shown(session: Session, field: str, value: str | None) -> str:
+    """A changed value as a person reads it: a type by its name, an empty field as a dash."""
+    if value and field == "type_code":
+        t = session.get(DocumentType, value)
+        return t.name_vi if t is not None else value
+    return value or "—"
+
+
+def _withdrawal(session: Session, doc: Document) -> dict[str, Any]:
+    ev = session.scalar(
+        select(Event)
+        .where(Event.document_id == doc.id, Event.action == "document.withdraw")
+        .order_by(Event.id.desc())
+        .limit(1)
+    )
+    by = session.get(User, ev.actor_id) if ev is not None and ev.actor_id is not None else None
+    return {
+        "at": ev.occurred_at if ev else None,
+        "by": _name(by) if by else (ev.actor if ev else ""),
+        "reason": (ev.detail or {}).get("reason", "") if ev else "",
+    }
+
+
 def _may(session: Session, user: User, doc: Document) -> dict[str, bool]:
     return {action.split(".")[1]: permitted(session, user, action, doc.school) for action in DOC_ACTIONS}
 
@@ -136,6 +163,9 @@ def document_page(
     da_ky: int | None = Query(None, ge=1),
     moi: int | None = Query(None),
     ca_nhan: int | None = Query(None),
+    da_sua: int | None = Query(None),
+    thay: int | None = Query(None, ge=1),
+    da_rut: int | None = Query(None),
     who: Viewer = Depends(viewer),
 ) -> Response:
     archive = archive_of(request)
@@ -143,10 +173,27 @@ def document_page(
         doc = docs.get_document(session, doc_id)
         user = session.merge(who.user)
         authorize(session, user, "document.read", doc.school, document_id=doc.id)
+        finding.ensure_visible(session, user, doc)
+        changes = [
+            {"at": c.changed_at, "by": _name(c.changed_by), "field": record_changes.LABELS_VI.get(c.field, c.field),
+             "old": _shown(session, c.field, c.old_value), "new": _shown(session, c.field, c.new_value),
+             "reason": c.reason}
+            for c in record_changes.history(session, doc.id)
+        ]  # fmt: skip
+        withdrawal = _withdrawal(session, doc) if doc.status == "withdrawn" else None
+        # people by their full names (the API answers usernames, which a page does not show)
+        names = {
+            u.username: _name(u)
+            for u in [doc.created_by, *(v.created_by for v in doc.versions)]
+            if u is not None
+        }
         data = DocumentOut.full(session, doc).model_dump()
         may = _may(session, user, doc)
         may["sign_personal"] = may_sign_personally(session, user, doc)
         lock = locks.find_lock(session, doc.school_id, doc.type_code, doc.school_year)
+        may["change"] = (
+            doc.status == "active" and lock is None and record_changes.may_change(session, user, doc)
+        )
         locked = None if lock is None else {
             "at": lock.locked_at, "by": lock.locked_by.full_name or lock.locked_by.username if lock.locked_by else None,
             "instructed_by": (lock.instructed_by.full_name or lock.instructed_by.username) if lock.instructed_by else None,
@@ -161,7 +208,8 @@ def document_page(
     return render(
         request, "document.html", doc=data, may=may, signed_now=signed_now, created=moi, personal=ca_nhan == 1,
         can_seal=may["seal"] and signable and not sealed and sign_open, sealed=sealed,
-        can_sign_personal=may["sign_personal"] and signable and sign_open, locked=locked,
+        can_sign_personal=may["sign_personal"] and signable and sign_open, locked=locked, changes=changes,
+        withdrawal=withdrawal, names=names, edited=da_sua == 1, replaced=thay, withdrawn_now=da_rut == 1,
     )  # fmt: skip
 
 

@@ -1,17 +1,19 @@
 """Issue 12 in a real Chromium: the office finds records without typing diacritics and sorts the list; the principal
 locks a school year's học bạ on the Khóa sổ page, the lock shows on the list and on the record; the school
-administrator unlocks only on the principal's instruction. Every page at desktop and phone width."""
+administrator unlocks only on the principal's instruction; a teacher edits, replaces and withdraws a record before the
+lock. Every page at desktop and phone width."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.webkit import chromium_path, login, logout
 from tests.e2e.year_pages import PASSWORD, fits_phone, seed, shots
-from tests.factories import boot
+from tests.factories import boot, make_pdf
 from tests.processes import LiveServer, stop_server
 
 
@@ -141,3 +143,64 @@ def test_administrator_unlocks_only_on_the_principals_instruction(
     response = page.goto(base + "/khoa-so")
     assert response is not None and response.status == 403
     assert "Chỉ Hiệu trưởng" in page.locator("main").inner_text()
+
+
+def test_teacher_fixes_a_mistake_before_the_lock(
+    world: tuple[LiveServer, dict[str, str]], page: Any, tmp_path: Path
+):
+    server, _ = world
+    base = server.base_url
+    login(page, base, "gvbm", PASSWORD)
+    page.goto(base + "/tai-len")
+    # only the types a teacher may upload, and the teacher field already holds the account's name
+    offered = page.locator("#type option").all_inner_texts()
+    assert "Kế hoạch bài dạy (giáo án)" in offered and "Học bạ (học bạ số)" not in offered
+    assert page.get_by_label("Giáo viên").input_value() == "Nguyễn Thị Ánh"
+    page.get_by_label("Loại hồ sơ").select_option("ke-hoach-bai-day")
+    page.get_by_label("Tên hồ sơ").fill("Kế hoạch bài dạy Toán 10")
+    page.locator("#class_name").fill("10A9")
+    page.set_input_files("#file", str(make_pdf(tmp_path / "Giáo án Toán.pdf", extra=b"teacher")))
+    page.get_by_role("button", name="Tải lên").click()
+    page.wait_for_url("**moi=1")
+    doc_url = page.url.split("?")[0]
+
+    page.locator("#sua").click()
+    page.wait_for_url(doc_url + "/sua")
+    shots(page, "sua-ho-so")
+    assert fits_phone(page)
+    page.get_by_label("Lớp").fill("10A2")
+    page.locator("#edit-reason").fill("nhập nhầm lớp")
+    page.locator("#luu-thong-tin").click()
+    page.wait_for_url("**da_sua=1**")
+    history = page.locator("#lich-su-sua tbody").inner_text()
+    assert (
+        "10A9" in history and "10A2" in history and "nhập nhầm lớp" in history and "Nguyễn Thị Ánh" in history
+    )
+
+    page.locator("#sua").click()
+    page.set_input_files("#file", str(make_pdf(tmp_path / "Giáo án Toán (sửa).pdf", extra=b"teacher-2")))
+    page.locator("#replace-reason").fill("tải nhầm bản nháp")
+    page.locator("#thay").click()
+    page.wait_for_url("**thay=2")
+    assert "phiên bản 2" in page.locator("#thong-bao").inner_text()
+    assert "tải nhầm bản nháp" in page.locator("#phien-ban tbody tr").first.inner_text()
+
+    page.locator("#sua").click()
+    page.locator("#withdraw-reason").fill("tải lên nhầm năm học")
+    page.once("dialog", lambda d: d.accept())
+    page.locator("#rut").click()
+    page.wait_for_url("**da_rut=1")
+    assert "tải lên nhầm năm học" in page.locator("#da-rut").inner_text()
+    assert page.locator("#sua").count() == 0  # a withdrawn record is not changed any more
+    shots(page, "ho-so-da-rut")
+    page.goto(base + "/ho-so?q=toan 10")
+    assert rows(page) == []
+    page.goto(base + "/ho-so?q=toan 10&status=withdrawn")
+    assert rows(page) == ["Kế hoạch bài dạy Toán 10"]
+    logout(page, base)
+
+    # the inspector finds nothing, not even by its address
+    login(page, base, "thanhtra", PASSWORD)
+    response = page.goto(doc_url)
+    assert response is not None and response.status == 404
+    assert "Không tìm thấy" in page.locator("main").inner_text()
