@@ -96,11 +96,18 @@ def tombstone(session: Session, doc: Document) -> dict[str, Any]:
 
 
 def open_content(
-    archive: Archive, doc_id: str, *, version: int | None = None, actor: User | None = None
+    archive: Archive,
+    doc_id: str,
+    *,
+    version: int | None = None,
+    actor: User | None = None,
+    record_download: bool = True,
 ) -> Content:
     """Open the version's bytes from the first replica whose copy hashes to the catalog digest.
 
-    Bad copies are marked in the catalog and recorded as events; they are never served."""
+    Bad copies are marked in the catalog and recorded as events; they are never served. A caller reading the bytes
+    for its own work (validating signatures, which records document.validate) passes record_download=False: the trail
+    must not say a person downloaded a file they only had checked."""
     with archive.sessions() as session:
         doc = get_document(session, doc_id)
         ensure_not_disposed(session, doc)
@@ -134,6 +141,8 @@ def open_content(
             code="no_intact_copy",
         ) from None
     _record_bad_copies(archive, content_key(sha), bad, doc_id, school_id)
+    if not record_download:
+        return Content(filename, saved_as, media_type, size, sha, chunks, store.url)
     with archive.sessions() as session, session.begin():
         record_event(
             session,

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -205,12 +205,39 @@ def document_page(
     # once the current version carries the school seal, a second seal is pointless: say so instead of offering it
     sealed = signable and may["seal"] and carries_seal(archive, (current or {}).get("validation"))
     sign_open = locked is None or locks.passes_lock("document.sign")  # a lock forbids it: not offered
+    # every copy of the current file damaged: nothing can be served or signed until fixity repairs one
+    states = [r["state"] for r in data.get("replicas", [])]
+    all_damaged = bool(states) and all(x in finding.DAMAGED_STATES for x in states)
+    if all_damaged:
+        may["download"] = may["validate"] = sign_open = False
     return render(
         request, "document.html", doc=data, may=may, signed_now=signed_now, created=moi, personal=ca_nhan == 1,
         can_seal=may["seal"] and signable and not sealed and sign_open, sealed=sealed,
         can_sign_personal=may["sign_personal"] and signable and sign_open, locked=locked, changes=changes,
-        withdrawal=withdrawal, names=names, edited=da_sua == 1, replaced=thay, withdrawn_now=da_rut == 1,
+        withdrawal=withdrawal, names=names, all_damaged=all_damaged, edited=da_sua == 1, replaced=thay, withdrawn_now=da_rut == 1,
     )  # fmt: skip
+
+
+@router.get("/ho-so/{doc_id}/tai-ve")
+def download(
+    request: Request, doc_id: str, version: int | None = Query(None, ge=1), who: Viewer = Depends(viewer)
+) -> Response:
+    """The file as an attachment, like GET /api/v1/documents/{id}/content; a failure (no intact copy, a disposed
+    record …) is a Vietnamese page, not the API's JSON."""
+    archive = archive_of(request)
+    with archive.sessions() as session:
+        doc = docs.get_document(session, doc_id)
+        user = session.merge(who.user)
+        authorize(session, user, "document.download", doc.school, document_id=doc.id)
+        finding.ensure_visible(session, user, doc)
+    content = docs.open_content(archive, doc_id, version=version, actor=who.user)
+    headers = {
+        "Content-Disposition": docs.content_disposition(content.download_name),
+        "Content-Length": str(content.size),
+        "X-Content-SHA256": content.sha256,
+        "Cache-Control": "private, no-store",
+    }
+    return StreamingResponse(content.chunks, media_type=content.media_type, headers=headers)
 
 
 @router.post("/ho-so/{doc_id}/ky-so")

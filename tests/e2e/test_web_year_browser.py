@@ -111,6 +111,21 @@ def test_principal_locks_a_year_and_the_lock_shows_everywhere(
     shots(page, "ho-so-da-khoa")
     page.goto(base + f"/ho-so/{ids['Sổ đăng bộ khóa 2022-2025']}")
     assert page.locator("#da-khoa").count() == 0
+
+    # the audit trail, newest first, says who locked what in Vietnamese; the record's page leads to its events
+    page.goto(base + "/nhat-ky")
+    first = page.locator("#su-kien tbody tr").first.inner_text()
+    assert (
+        "Phạm Văn Hiệu" in first and "Khóa hồ sơ" in first and "Học bạ (học bạ số) năm học 2024-2025" in first
+    )
+    assert "lock.add" not in first and "hieutruong" not in first
+    shots(page, "nhat-ky")
+    page.goto(base + f"/ho-so/{ids['Học bạ lớp 10A1']}")
+    page.locator("#nhat-ky-ho-so").click()
+    page.wait_for_load_state()
+    events = page.locator("#su-kien tbody tr").all_inner_texts()
+    assert events and all("Học bạ lớp 10A1" in e for e in events)
+    assert "Tiếp nhận hồ sơ" in events[-1] and "Nguyễn Thị Thư" in events[-1]  # the oldest last
     logout(page, base)
 
 
@@ -204,3 +219,31 @@ def test_teacher_fixes_a_mistake_before_the_lock(
     response = page.goto(doc_url)
     assert response is not None and response.status == 404
     assert "Không tìm thấy" in page.locator("main").inner_text()
+
+
+def test_a_record_whose_copies_are_all_damaged_shows_a_red_banner(
+    world: tuple[LiveServer, dict[str, str]], page: Any
+):
+    server, ids = world
+    base = server.base_url
+    doc_id = ids["Sổ đăng bộ khóa 2022-2025"]
+    with server.client(server.token("vanthu")) as c:
+        sha = c.get(f"/api/v1/documents/{doc_id}").json()["sha256"]
+    var = Path(server.env["HOSO_DATA_DIR"])
+    copies = [p for p in (var / "replicas").rglob(sha) if p.is_file()]
+    assert len(copies) == 3
+    for p in copies:
+        p.chmod(0o644)
+        p.write_bytes(b"%PDF-1.7 damaged beyond repair")
+    login(page, base, "vanthu", PASSWORD)
+    # a download from the page fails as a Vietnamese page, never the API's JSON
+    response = page.goto(base + f"/ho-so/{doc_id}/tai-ve")
+    assert response is not None and response.status == 503
+    assert "Không có bản sao nào còn nguyên vẹn" in page.locator("main").inner_text()
+    assert "application/json" not in (response.headers.get("content-type") or "")
+    page.goto(base + f"/ho-so/{doc_id}")
+    assert "Tất cả bản sao của tệp này đều hỏng" in page.locator("#hong-het").inner_text()
+    assert page.locator("#tai-ve").count() == 0 and page.locator("#ky-so").count() == 0
+    assert page.locator("#kiem-tra").count() == 0
+    shots(page, "ho-so-hong-het")
+    assert fits_phone(page)
