@@ -28,9 +28,10 @@ from .errors import Conflict, IngestRefused, InvalidInput, NotFound, StorageDown
 from .events import record_event
 from .locks import ensure_unlocked, passes_lock
 from .manifests import build_manifest, manifest_key, serialise
-from .models import Document, DocumentType, Organisation, ReplicaCopy, StoredObject, User, Version
+from .models import Document, DocumentType, Organisation, StoredObject, User, Version
 from .pdfcheck import inspect_pdf
 from .school_year import check_school_year
+from .stored_objects import track_object
 
 CHUNK = 1024 * 1024
 
@@ -349,30 +350,6 @@ def add_version(
         },
     )
     return version
-
-
-def track_object(
-    session: Session, key: str, sha256: str, size: int, kind: str, results: Sequence[ReplicaResult]
-) -> StoredObject:
-    """Record an object that must be in every replica, and the state of each copy just written."""
-    obj = session.scalar(select(StoredObject).where(StoredObject.key == key))
-    if obj is None:
-        obj = StoredObject(key=key, sha256=sha256, size=size, kind=kind, created_at=utcnow())
-        session.add(obj)
-        session.flush()
-    now = utcnow()
-    by_url = {c.store_url: c for c in obj.copies}
-    for r in results:
-        copy = by_url.get(r.store)
-        if copy is None:
-            copy = ReplicaCopy(object=obj, store_url=r.store)
-            session.add(copy)
-        copy.state = r.state
-        copy.detail = r.detail[:1000]
-        if r.ok:
-            copy.verified_at = now
-            copy.checked_at = now
-    return obj
 
 
 def _replica_states(session: Session, key: str) -> list[ReplicaResult]:

@@ -17,6 +17,7 @@ from .errors import Conflict, InvalidInput, NotFound
 from .events import record_event
 from .models import DocumentType, Organisation, RecordLock, RoleAssignment, User
 from .school_year import check_school_year
+from .state_records import username, write_record
 
 # Hook for the corrections feature (a later issue): given (session, lock, correction_id) it returns True when that
 # correction is approved for the locked records. Until it is registered, no correction can pass a lock.
@@ -159,6 +160,7 @@ def add_lock(
     )
     session.add(lock)
     session.flush()
+    write_record(session, "lock", _lock_record("add", school, type_code, year, actor, instructed, reason))
     record_event(
         session,
         "lock.add",
@@ -193,6 +195,7 @@ def remove_lock(
         )
     instructed = _instruction(session, actor, school, instructed_by)
     session.delete(lock)
+    write_record(session, "lock", _lock_record("remove", school, type_code, year, actor, instructed, reason))
     record_event(
         session,
         "lock.remove",
@@ -205,6 +208,21 @@ def remove_lock(
             "reason": reason[:500],
         },
     )
+
+
+def _lock_record(
+    op: str,
+    school: Organisation,
+    type_code: str,
+    year: str,
+    actor: User | None,
+    instructed: User | None,
+    reason: str,
+) -> dict[str, object]:
+    return {
+        "op": op, "school": school.code, "type": type_code, "year": year, "by": username(actor),
+        "instructed_by": username(instructed), "reason": reason[:500],
+    }  # fmt: skip
 
 
 def list_locks(

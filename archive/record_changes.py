@@ -28,6 +28,7 @@ from .locks import ensure_unlocked
 from .models import Document, DocumentType, User, Version
 from .permissions import authorize, permitted, record_denial, upload_action
 from .record_models import EDITABLE, DocumentChange
+from .state_records import write_record
 
 REASON_MAX = 500
 LABELS_VI = {
@@ -108,6 +109,10 @@ def edit_details(
     for field, (_old, new) in diff.items():
         if field != "type_code":
             setattr(doc, field, new)
+    changes = {k: [o, n] for k, (o, n) in diff.items()}
+    write_record(
+        session, "edit", {"document_id": doc.id, "by": actor.username, "changes": changes, "reason": why}
+    )
     event = record_event(
         session,
         "document.edit",
@@ -140,6 +145,7 @@ def withdraw(session: Session, doc: Document, *, actor: User, reason: str) -> No
     check_change(session, actor, doc)
     why = _reason(reason, required=True)
     doc.status = "withdrawn"
+    write_record(session, "withdrawal", {"document_id": doc.id, "by": actor.username, "reason": why})
     record_event(
         session, "document.withdraw", actor=actor, document_id=doc.id, organisation_id=doc.school_id,
         detail={"reason": why, "type": doc.type_code, "year": doc.school_year},
