@@ -17,6 +17,7 @@ from hoso.web import (
     pages_auth,
     pages_documents,
     pages_locks,
+    pages_overview,
     pages_record_changes,
     pages_signing,
     pages_upload,
@@ -33,6 +34,7 @@ PAGE_ROUTERS = (
     pages_account.router,
     pages_locks.router,
     pages_record_changes.router,
+    pages_overview.router,
 )
 router = APIRouter(include_in_schema=False)
 for _pages in PAGE_ROUTERS:

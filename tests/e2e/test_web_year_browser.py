@@ -221,6 +221,31 @@ def test_teacher_fixes_a_mistake_before_the_lock(
     assert "Không tìm thấy" in page.locator("main").inner_text()
 
 
+def test_the_year_overview_grid_and_its_csv(world: tuple[LiveServer, dict[str, str]], page: Any):
+    server, _ = world
+    base = server.base_url
+    login(page, base, "hieutruong", PASSWORD)
+    page.get_by_role("link", name="Tổng quan").click()
+    page.get_by_label("Năm học").select_option("2024-2025")
+    page.get_by_role("button", name="Xem").click()
+    page.wait_for_load_state()
+    rows = [r.split("\t")[0].strip() for r in page.locator("#luoi tbody tr").all_inner_texts()]
+    assert rows == ["10A1", "10A2", "Toàn trường"]
+    cell = page.locator("#luoi tbody tr").first.locator("td[data-type=hoc-ba]").inner_text()
+    assert "1 · 0 đã ký" in cell
+    assert (
+        page.locator("#luoi tbody tr").nth(1).locator("td[data-type=so-theo-doi-danh-gia-lop]").inner_text()
+        == "—"
+    )
+    shots(page, "tong-quan")
+    with page.expect_download() as info:
+        page.locator("#tai-csv").click()
+    text = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("truong,nam_hoc,lop,loai_ho_so")
+    assert "T01,2024-2025,10A2,hoc-ba,Học bạ (học bạ số),1,0,0,0," in text
+    logout(page, base)
+
+
 def test_a_record_whose_copies_are_all_damaged_shows_a_red_banner(
     world: tuple[LiveServer, dict[str, str]], page: Any
 ):
