@@ -28,9 +28,10 @@ from .errors import Conflict, IngestRefused, InvalidInput, NotFound, StorageDown
 from .events import record_event
 from .locks import ensure_unlocked
 from .manifests import build_manifest, manifest_key, serialise
-from .models import Document, DocumentType, Organisation, ReplicaCopy, StoredObject, User, Version
+from .models import Document, DocumentType, Organisation, StoredObject, User, Version
 from .pdfcheck import inspect_pdf
 from .school_year import check_school_year
+from .stored_objects import track_object
 
 CHUNK = 1024 * 1024
 
@@ -159,8 +160,9 @@ def ingest_file(
             select(Document)
             .join(Version)
             .where(Document.school_id == org.id, Document.type_code == dtype.code, Version.sha256 == sha256)
-            # a disposed record is a tombstone: the same bytes uploaded again are a new record, stored anew
-            .where(Document.status != "disposed")
+            # a disposed record is a tombstone, a withdrawn one was a mistake: the same bytes uploaded again are a new
+            # record, stored anew
+            .where(Document.status.not_in(("disposed", "withdrawn")))
         )
         if existing is None:  # an Office upload is kept as the original rendition of its PDF/A version
             existing = renditions.document_with_original(session, org.id, dtype.code, sha256)
@@ -351,6 +353,32 @@ def _read_scan(archive: Archive, path: Path) -> _ScanText | None:
     return _ScanText(text, sha, len(data), results)
 
 
+def examine(
+    archive: Archive, path: Path, filename: str
+) -> tuple[str, str, int | None, bool, dict[str, object] | None]:
+    """The checks every file a person sends passes before any copy is written (a new record or a replacement): its
+    type sniffed from the bytes, a PDF inspected with limits, an already signed PDF validated. Returns the media type,
+    the stored name (with the sniffed type's extension), page count, signed, validation report."""
+    media_type = sniff.sniff(path, filename)
+    if media_type is None:
+        raise IngestRefused(
+            "Loại tệp không được hỗ trợ (chấp nhận PDF, Word, Excel, OpenDocument, XML)",
+            "Unsupported file type (PDF, Word, Excel, OpenDocument and XML are accepted)",
+            code="unsupported_type",
+            status=415,
+        )
+    stored_name = clean_filename(filename, media_type)
+    page_count = None
+    signed = False
+    if media_type == sniff.PDF:
+        facts = inspect_pdf(path)
+        page_count, signed = facts.page_count, facts.signed
+    validation = None
+    if signed and archive.signing is not None:
+        validation = archive.signing.validate(path.read_bytes())
+    return media_type, stored_name, page_count, signed, validation
+
+
 def resolve_school_and_type(
     session: Session, school: str, type_code: str
 ) -> tuple[Organisation, DocumentType]:
@@ -473,30 +501,6 @@ def add_version(
         # new content (a first upload, a replacement) opens the record's signing chain, or restarts it
         chains.open_chain(session, doc, actor=session.merge(actor) if actor else None)
     return version
-
-
-def track_object(
-    session: Session, key: str, sha256: str, size: int, kind: str, results: Sequence[ReplicaResult]
-) -> StoredObject:
-    """Record an object that must be in every replica, and the state of each copy just written."""
-    obj = session.scalar(select(StoredObject).where(StoredObject.key == key))
-    if obj is None:
-        obj = StoredObject(key=key, sha256=sha256, size=size, kind=kind, created_at=utcnow())
-        session.add(obj)
-        session.flush()
-    now = utcnow()
-    by_url = {c.store_url: c for c in obj.copies}
-    for r in results:
-        copy = by_url.get(r.store)
-        if copy is None:
-            copy = ReplicaCopy(object=obj, store_url=r.store)
-            session.add(copy)
-        copy.state = r.state
-        copy.detail = r.detail[:1000]
-        if r.ok:
-            copy.verified_at = now
-            copy.checked_at = now
-    return obj
 
 
 def _replica_states(session: Session, key: str) -> list[ReplicaResult]:

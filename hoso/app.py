@@ -28,7 +28,7 @@ from storage import StorageError
 
 API = "/api/v1"
 # the routes that receive files of up to HOSO_MAX_UPLOAD_BYTES; every other body is held to HOSO_MAX_REQUEST_BYTES
-UPLOAD_PATHS = (f"{API}/documents", "/tai-len", "/chuyen-truong/nhan")
+UPLOAD_PATHS = (f"{API}/documents", "/tai-len", "/chuyen-truong/nhan", "/ho-so/*/thay-tep")
 
 
 def create_app(settings: Settings | None = None, *, archive: Archive | None = None) -> FastAPI:

@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "archive.content_checks",
     "archive.renditions",
     "archive.fulltext",
+    "archive.record_models",
     "retention.models",
     "retention.integrity_models",
     "retention.job_results",

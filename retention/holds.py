@@ -26,6 +26,7 @@ from archive.errors import Conflict, InvalidInput, NotFound
 from archive.events import record_event
 from archive.manifests import manifest_key
 from archive.models import Document, User
+from archive.state_records import write_record
 from storage import StorageError, Store, content_key
 
 from . import clock
@@ -132,6 +133,10 @@ def place_hold(
         )
         session.add(hold)
         session.flush()
+        write_record(session, "hold", {
+            "op": "place", "hold": hold.id, "document_id": doc.id, "reason": reason, "reference": hold.reference,
+            "note": note, "by": user.username,
+        })  # fmt: skip
         record_event(
             session,
             "retention.hold_place",
@@ -157,6 +162,9 @@ def release_hold(archive: Archive, *, hold_id: int, user: User, note: str = "") 
         if hold.released_at is not None:
             raise Conflict("Lệnh phong tỏa đã được gỡ", "The hold was already released", code="hold_released")
         hold.released_at, hold.released_by, hold.release_note = utcnow(), session.merge(user), note
+        write_record(session, "hold", {
+            "op": "release", "hold": hold.id, "document_id": hold.document_id, "note": note, "by": user.username,
+        })  # fmt: skip
         record_event(
             session,
             "retention.hold_release",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from archive.errors import InvalidInput, NotFound
 from archive.events import record_event
 from archive.models import Document, DocumentType, Organisation, User
 from archive.permissions import authorize, permitted
+from archive.state_records import write_record
 
 from . import clock, rules
 from .errors import RuleError
@@ -155,6 +156,46 @@ def in_force_schedule(session: Session, kind: str = "law", on: date | None = Non
     return rows
 
 
+def apply_confirmation(
+    session: Session,
+    *,
+    schedule: str,
+    type_code: str,
+    level: str,
+    retention: str,
+    source: str,
+    user: User | None,
+    at: datetime,
+) -> tuple[RetentionRule, RetentionRule | None]:
+    """The confirmed row replaces the current one (kept, superseded). Checked by the caller: confirm_rule for a
+    person, the catalog rebuild replaying a confirmation a person made (retention/state_replay.py)."""
+    current = session.scalar(
+        select(RetentionRule).where(
+            RetentionRule.schedule_code == schedule,
+            RetentionRule.type_code == type_code,
+            RetentionRule.level == level,
+            RetentionRule.superseded_at.is_(None),
+        )
+    )
+    new = RetentionRule(
+        schedule_code=schedule,
+        type_code=type_code,
+        level=level,
+        retention=retention,
+        counted_from=current.counted_from if current else rules.WORK_END_YEAR,
+        status="sourced",
+        source=source.strip(),
+        notes=f"Xác nhận bởi / confirmed by {user.username if user else '?'}",
+        recorded_at=at,
+        recorded_by=user,
+    )
+    if current is not None:
+        current.superseded_at = at
+    session.add(new)
+    session.flush()
+    return new, current
+
+
 def confirm_rule(
     session: Session,
     *,
@@ -190,31 +231,15 @@ def confirm_rule(
             f"Unknown document type {type_code!r}",
             code="unknown_type",
         )
-    current = session.scalar(
-        select(RetentionRule).where(
-            RetentionRule.schedule_code == sched.code,
-            RetentionRule.type_code == type_code,
-            RetentionRule.level == level,
-            RetentionRule.superseded_at.is_(None),
-        )
-    )
-    now = utcnow()
-    new = RetentionRule(
-        schedule_code=sched.code,
-        type_code=type_code,
-        level=level,
-        retention=period.text,
-        counted_from=current.counted_from if current else rules.WORK_END_YEAR,
-        status="sourced",
-        source=source.strip(),
-        notes=f"Xác nhận bởi / confirmed by {user.username}",
-        recorded_at=now,
-        recorded_by=user,
-    )
-    if current is not None:
-        current.superseded_at = now
-    session.add(new)
-    session.flush()
+    new, current = apply_confirmation(
+        session, schedule=sched.code, type_code=type_code, level=level, retention=period.text, source=source,
+        user=user, at=utcnow(),
+    )  # fmt: skip
+    # written to every replica, so a catalog rebuilt from one replica keeps the confirmed value (issue 12)
+    write_record(session, "retention_confirmation", {
+        "schedule": sched.code, "type_code": type_code, "level": level, "retention": period.text,
+        "source": new.source, "by": user.username,
+    })  # fmt: skip
     record_event(
         session,
         "retention.confirm",

@@ -20,7 +20,10 @@ from hoso.web import (
     pages_inbox,
     pages_inspection,
     pages_integrity,
+    pages_locks,
     pages_media,
+    pages_overview,
+    pages_record_changes,
     pages_roster,
     pages_search,
     pages_signing,
@@ -45,6 +48,9 @@ PAGE_ROUTERS = (
     pages_media.router,
     pages_transfer.router,
     pages_search.router,
+    pages_locks.router,
+    pages_record_changes.router,
+    pages_overview.router,
 )
 router = APIRouter(include_in_schema=False)
 for _pages in PAGE_ROUTERS:
