@@ -6,13 +6,13 @@ searched is documents.search_text (archive/search_text.py); filters are plain SQ
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from .chain_models import SigningRequest
 from .errors import InvalidInput, NotFound
 from .models import Document, DocumentType, Organisation, RecordLock, ReplicaCopy, StoredObject, User, Version
 from .permissions import permitted, school_ids_by_action
@@ -25,10 +25,14 @@ DAMAGED_STATES = ("missing", "corrupt")
 # a withdrawn record is shown only to the school's own people who keep records, never to inspectors (issue 12)
 WITHDRAWN_READERS = ("document.upload", "document.upload_group", "document.upload_own")
 
-# Hook for the signing chains (issue 10): given the viewer's user id, a condition true for documents whose next
-# signing step waits for that person. Until it is registered the "waiting for me" filter is not offered.
-AwaitingCondition = Callable[[int], ColumnElement[bool]]
-awaiting_condition: AwaitingCondition | None = None
+
+def awaiting_condition(user_id: int) -> ColumnElement[bool]:
+    """Documents whose open signing step waits for this person (archive/chains.py: a request `waiting` for them)."""
+    return Document.id.in_(
+        select(SigningRequest.document_id).where(
+            SigningRequest.status == "waiting", SigningRequest.user_id == user_id
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,7 @@ def document_query(
         stmt = stmt.where(is_locked() if f.locked else ~is_locked())
     if f.damaged is not None:
         stmt = stmt.where(has_damaged_copy() if f.damaged else ~has_damaged_copy())
-    if f.awaiting_me and user_id is not None and awaiting_condition is not None:
+    if f.awaiting_me and user_id is not None:
         stmt = stmt.where(awaiting_condition(user_id))
     return stmt.order_by(*_order(f.sort, f.descending))
 

@@ -122,7 +122,7 @@ def document_list(
     return render(
         request, "documents.html", items=items, total=total, **pager("/ho-so", filters, page, total, PAGE_SIZE),
         filters=filters, schools=schools, types=types, years=years, no_scope=reads == [], columns=COLUMNS,
-        sort_url=sort_url, keeps_records=keeps_records, awaiting_offered=finding.awaiting_condition is not None,
+        sort_url=sort_url, keeps_records=keeps_records, awaiting_offered=True,
     )  # fmt: skip
 
 
