@@ -106,6 +106,7 @@ async def start_many(
     refused = await run_in_threadpool(_refusals, request, items)
     if not started:
         data = await run_in_threadpool(_inbox, request, who.user)
+    who.inbox_count = len(data["items"])  # the menu's count after this action, not before it
         return render(request, "inbox.html", status_code=409, refused=refused, **data)
     return render(request, "inbox_batch.html", sessions=",".join(started), count=len(started), refused=refused,
                   request_file=BATCH_REQUEST_FILE, signature_file=BATCH_SIGNATURE_FILE)  # fmt: skip
@@ -197,6 +198,7 @@ async def finish_many(
     signed = [i for i in items if i.version is not None]
     refused = await run_in_threadpool(_refusals, request, items)
     data = await run_in_threadpool(_inbox, request, who.user)
+    who.inbox_count = len(data["items"])  # the menu's count after this action, not before it
     return render(request, "inbox.html", signed_count=len(signed), refused=refused, **data)
 
 
@@ -229,5 +231,6 @@ async def seal_many(request: Request, who: Viewer = Depends(form_viewer)) -> Res
     items = await run_in_threadpool(run)
     refused = await run_in_threadpool(_refusals, request, items)
     data = await run_in_threadpool(_inbox, request, who.user)
+    who.inbox_count = len(data["items"])  # the menu's count after this action, not before it
     sealed = sum(1 for i in items if i.version is not None)
     return render(request, "inbox.html", sealed_count=sealed, refused=refused, **data)
