@@ -106,7 +106,7 @@ async def start_many(
     refused = await run_in_threadpool(_refusals, request, items)
     if not started:
         data = await run_in_threadpool(_inbox, request, who.user)
-    who.inbox_count = len(data["items"])  # the menu's count after this action, not before it
+        who.inbox_count = len(data["items"])  # the menu's count after this action, not before it
         return render(request, "inbox.html", status_code=409, refused=refused, **data)
     return render(request, "inbox_batch.html", sessions=",".join(started), count=len(started), refused=refused,
                   request_file=BATCH_REQUEST_FILE, signature_file=BATCH_SIGNATURE_FILE)  # fmt: skip
