@@ -27,8 +27,8 @@ test: $(STAMP) system-deps-test
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 check: $(STAMP)
-	$(BIN)/ruff format --check hoso archive signing storage retention tests bench
-	$(BIN)/ruff check hoso archive signing storage retention tests bench
+	$(BIN)/ruff format --check hoso archive signing signer_agent storage retention tests bench
+	$(BIN)/ruff check hoso archive signing signer_agent storage retention tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

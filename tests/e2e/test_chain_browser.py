@@ -80,7 +80,9 @@ def _sign_from_the_page(live: LiveServer, page: Any, doc_url: str, username: str
     logout(page, live.base_url)
 
 
-def test_hoc_ba_through_four_teachers_homeroom_principal_and_seal(live: LiveServer, page: Any, tmp_path: Path):
+def test_hoc_ba_through_four_teachers_homeroom_principal_and_seal(
+    live: LiveServer, page: Any, tmp_path: Path
+):
     SHOTS.mkdir(parents=True, exist_ok=True)
     base = live.base_url
     login(page, base, "vt.lan", PASSWORD)
@@ -90,7 +92,9 @@ def test_hoc_ba_through_four_teachers_homeroom_principal_and_seal(live: LiveServ
     page.get_by_label("Năm học").fill(YEAR)
     page.get_by_label("Tên hồ sơ").fill("Học bạ lớp 12A1")
     page.get_by_label("Lớp").fill("12A1")
-    page.set_input_files("#file", str(make_pdf(tmp_path / "hoc-ba-12A1.pdf", pages=2, text="Học bạ lớp 12A1")))
+    page.set_input_files(
+        "#file", str(make_pdf(tmp_path / "hoc-ba-12A1.pdf", pages=2, text="Học bạ lớp 12A1"))
+    )
     page.get_by_role("button", name="Tải lên").click()
     page.wait_for_url("**/ho-so/*?moi=1")
     doc_url = page.url.split("?")[0]
@@ -106,7 +110,9 @@ def test_hoc_ba_through_four_teachers_homeroom_principal_and_seal(live: LiveServ
     assert "Giáo viên bộ môn" in page.locator("#chua-den-luot").inner_text()
     refused = page.request.post(
         f"{base}/api/v1/documents/{doc_id}/signing-sessions",
-        data=json.dumps({"certificate": (Path(live.env["HOSO_DATA_DIR"]) / "dev-pki" / "principal.cert.pem").read_text()}),
+        data=json.dumps(
+            {"certificate": (Path(live.env["HOSO_DATA_DIR"]) / "dev-pki" / "principal.cert.pem").read_text()}
+        ),
         headers={"Content-Type": "application/json", "X-CSRF-Token": _csrf(page)},
     )
     assert refused.status == 409 and refused.json()["error"] == "signing_out_of_order"
@@ -156,7 +162,9 @@ def test_hoc_ba_through_four_teachers_homeroom_principal_and_seal(live: LiveServ
     with pikepdf.open(final) as pdf:
         pdf.flatten_annotations("all")
         pdf.save(flat)
-    text = subprocess.run(["pdftotext", "-q", str(flat), "-"], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-q", str(flat), "-"], capture_output=True, text=True, check=True
+    ).stdout
     for label, _, _ in SIGNERS.values():
         assert text.count(PEOPLE[label][0]) == 1, PEOPLE[label][0]
     page_ix = max(f.page for f in visible) + 1
