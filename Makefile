@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test check bench install system-deps-run system-deps-test clean
+.PHONY: run test check bench signer install system-deps-run system-deps-test clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,3 +37,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# hoso-signer alone: a wheel for pipx and a single-file zipapp (see scripts/build_signer.py)
+signer: $(STAMP)
+	$(BIN)/python scripts/build_signer.py
