@@ -234,10 +234,12 @@ class AgentHandler(BaseHTTPRequestHandler):
         )
 
     # --- the agent's own page: what is signed, and the PIN -------------------------------------------------
+    # Referrer-Policy same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on the PIN form,
+    # and the form is accepted only with the agent's own origin
     def _prompt_page(self, job_id: str, status: int = 200) -> None:
         job = self.agent.state.job(job_id)
         self._send(status if job else 404, render_prompt(job).encode(), "text/html; charset=utf-8", {
-            "Content-Security-Policy": PAGE_POLICY, "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"})  # fmt: skip
+            "Content-Security-Policy": PAGE_POLICY, "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"})  # fmt: skip
 
     def _prompt_submit(self, job_id: str) -> None:
         job = self.agent.state.job(job_id)
