@@ -111,6 +111,9 @@ def test_principal_signs_one_record_with_the_agent(world: World, page: Any, tmp_
     page.locator("#agent-ky").wait_for()
     assert "hoso-signer" in page.locator("#agent-trang-thai").inner_text()
     page.screenshot(path=str(SHOTS / "buoc2-agent.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(SHOTS / "buoc2-agent-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
     with page.expect_popup() as info:
         page.locator("#agent-ky").click()
     popup = info.value
