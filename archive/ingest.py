@@ -325,9 +325,6 @@ def add_version(
         raise storage_down(exc) from None
     track_object(session, content_key(sha256), sha256, size, "content", content_results)
     track_object(session, mkey, manifest_sha, len(manifest), "manifest", manifest_results)
-    if not appends:
-        # new content (a first upload, a replacement) opens the record's signing chain, or restarts it
-        chains.open_chain(session, doc, actor=session.merge(actor) if actor else None)
     _fault_point(archive, "before-commit")
     record_event(
         session,
@@ -344,6 +341,9 @@ def add_version(
             **(event_detail or {}),
         },
     )
+    if not appends:
+        # new content (a first upload, a replacement) opens the record's signing chain, or restarts it
+        chains.open_chain(session, doc, actor=session.merge(actor) if actor else None)
     return version
 
 

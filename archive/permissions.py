@@ -45,6 +45,10 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "correction.approve": ("phê duyệt chỉnh sửa dữ liệu", "approve a correction"),
     "lock.manage": ("khóa / mở khóa hồ sơ theo năm học", "lock / unlock a school year's records"),
     "user.manage": ("quản lý tài khoản và phân quyền", "manage accounts and roles"),
+    "roster.manage": (
+        "phân công giảng dạy (lớp, GVCN, GVBM, tổ chuyên môn)",
+        "keep classes, teachers and groups",
+    ),
     "org.manage": ("quản lý đơn vị", "manage organisations"),
     "chain.manage": ("sửa quy trình ký theo loại hồ sơ", "edit the signing chains of document types"),
     "audit.read": ("xem nhật ký truy vết", "read the audit trail"),
@@ -76,6 +80,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "school_admin": frozenset(
         _READ
         | {"user.manage", "lock.manage", "audit.read", "document.sign_own", "retention.propose_disposal"}
+        | {"roster.manage"}
     ),
     # the office: registers school records and applies the organisation's signature after the competent person
     "van_thu": frozenset(_READ | {"document.upload", "document.seal", "retention.propose_disposal"}),
@@ -89,6 +94,7 @@ MATRIX: dict[str, frozenset[str]] = {
             "lock.manage",
             "audit.read",
             "retention.approve_disposal",
+            "roster.manage",
         }
     ),
     "pho_hieu_truong": frozenset(_READ | {"document.upload", "document.review", "document.sign"}),

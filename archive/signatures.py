@@ -22,7 +22,7 @@ from signing import Appearance, SigningError
 from signing import trust as signing_trust
 from signing.signers import SignerConfig
 
-from . import chain_layout, chains
+from . import certificates, chain_layout, chains
 from .certificates import registered_certificate
 from .chain_models import SigningRequest
 from .context import Archive
@@ -96,20 +96,7 @@ def authorize_session_owner(
 
 def certificate_der(text: str) -> bytes:
     """A certificate given as text (PEM, or base64 of the DER) → DER; unreadable is a bilingual 422."""
-    text = text.strip()
-    try:
-        if text.startswith("-----BEGIN"):
-            from asn1crypto import pem
-
-            _, _, der = pem.unarmor(text.encode())
-            return bytes(der)
-        return base64.b64decode(text, validate=True)
-    except (ValueError, TypeError):
-        raise InvalidInput(
-            "Chứng thư số không đọc được",
-            "Unreadable certificate (PEM or base64 DER)",
-            code="bad_certificate",
-        ) from None
+    return certificates.certificate_der(text)
 
 
 def signing_of(archive: Archive) -> ArchiveSigning:

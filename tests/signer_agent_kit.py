@@ -96,32 +96,6 @@ class AgentProcess:
         return str(r.json()["token"])
 
 
-REGISTER = """
-import hashlib, sys
-from asn1crypto import pem, x509
-from sqlalchemy import select
-from archive.chain_models import SigningCertificate
-from archive.models import User
-from hoso.bootstrap import opened
-
-username, path = sys.argv[1], sys.argv[2]
-der = pem.unarmor(open(path, "rb").read())[2]
-cert = x509.Certificate.load(der)
-with opened() as archive, archive.sessions() as s, s.begin():
-    user = s.scalar(select(User).where(User.username == username))
-    s.add(SigningCertificate(user_id=user.id, sha256=hashlib.sha256(der).hexdigest(), der=der,
-        subject=cert.subject.human_friendly, issuer=cert.issuer.human_friendly, serial=format(cert.serial_number, "X"),
-        not_before=cert.not_valid_before, not_after=cert.not_valid_after,
-        check="test fixture"))
-"""
-
-
-def register_certificate(env: dict[str, str], username: str, cert_pem: Path) -> None:
-    """Bind a certificate to an account straight in the catalog (until `hoso user cert add` lands on main)."""
-    subprocess.run([sys.executable, "-c", REGISTER, username, str(cert_pem)], env=env, cwd=ROOT, check=True,
-                   capture_output=True, timeout=120)  # fmt: skip
-
-
 def start_agent(
     state: Path, origins: list[str], hsm_env: dict[str, str], port: int | None = None
 ) -> AgentProcess:

@@ -362,11 +362,13 @@ def documents_content(c: Ctx, doc_id: str, out: Path, version: int | None) -> No
 
 
 def _register_extensions() -> None:
+    from hoso.cli import certificates as cli_certificates
     from hoso.cli import people as cli_people
     from hoso.cli import retention as cli_retention
+    from hoso.cli import roster as cli_roster
     from hoso.cli import signing as cli_signing
 
-    for module in (cli_people, cli_retention, cli_signing):
+    for module in (cli_people, cli_retention, cli_signing, cli_roster):
         for command in module.COMMANDS:
             main.add_command(command)
     # people adds subcommands to the existing groups (org import, user grant/reset-password, token revoke …)
@@ -377,6 +379,7 @@ def _register_extensions() -> None:
     ):
         for command in commands:
             group.add_command(command)
+    user.add_command(cli_certificates.cert)
     from signer_agent.cli import signer_agent_command
 
     main.add_command(signer_agent_command)

@@ -168,13 +168,10 @@ def session_start(
 
 
 def _certificate(path: Path) -> bytes:
-    """A certificate file as DER: PEM is unarmoured (a clear error when it does not decode), DER is read as is."""
-    from archive.signatures import certificate_der
+    """A certificate file (PEM or DER) as DER, refused clearly when it is neither."""
+    from archive.certificates import certificate_der
 
-    data = path.read_bytes()
-    return (
-        certificate_der(data.decode("ascii", "replace")) if data.lstrip().startswith(b"-----BEGIN") else data
-    )
+    return certificate_der(path.read_bytes())
 
 
 @signing_session.command("finish")

@@ -18,6 +18,7 @@ from hoso.web import (
     pages_chains,
     pages_documents,
     pages_inbox,
+    pages_roster,
     pages_signing,
     pages_upload,
 )
@@ -33,6 +34,7 @@ PAGE_ROUTERS = (
     pages_chains.router,
     pages_audit.router,
     pages_account.router,
+    pages_roster.router,
 )
 router = APIRouter(include_in_schema=False)
 for _pages in PAGE_ROUTERS:

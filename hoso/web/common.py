@@ -57,6 +57,7 @@ class Viewer:
     can_upload: bool
     can_audit: bool = False
     inbox_count: int = 0  # signatures waiting for this person ("Chờ tôi ký" in the navigation)
+    can_roster: bool = False
 
 
 def archive_of(request: Request) -> Archive:
@@ -72,15 +73,18 @@ def load_viewer(request: Request) -> Viewer:
     try:
         with archive.sessions() as session, session.begin():
             user, row = sessions.authenticate_session(session, secret)
-            reach = school_ids_by_action(session, user, (*UPLOAD_ACTIONS, "audit.read"))
+            reach = school_ids_by_action(session, user, (*UPLOAD_ACTIONS, "audit.read", "roster.manage"))
             can_upload = any(reach[a] != [] for a in UPLOAD_ACTIONS)
             can_audit = reach["audit.read"] != []
             inbox_count = len(chains.inbox(session, user))
+            can_roster = reach["roster.manage"] != []
             session.expunge(user)
             session_id = row.id
     except AuthError:
         raise LoginRequired from None
-    viewer = Viewer(user, session_id, sessions.csrf_token_for(secret), can_upload, can_audit, inbox_count)
+    viewer = Viewer(
+        user, session_id, sessions.csrf_token_for(secret), can_upload, can_audit, inbox_count, can_roster
+    )
     request.state.viewer = viewer
     return viewer
 

@@ -126,4 +126,12 @@ EVENT_ACTION = {
     "token.revoke": ("Thu hồi mã truy cập API", "API token revoked"),
     "audit.anchor": ("Neo chuỗi nhật ký", "Audit anchor"),
     "fixity.run": ("Kiểm tra toàn vẹn bản sao", "Fixity run"),
+    "certificate.added": ("Đăng ký chứng thư số", "Certificate registered"),
+    "certificate.removed": ("Gỡ chứng thư số", "Certificate removed"),
+    "certificate.refused": ("Từ chối chứng thư số", "Certificate refused"),
+    "roster.import": ("Nhập phân công giảng dạy", "Roster imported"),
+    "roster.homeroom": ("Đặt giáo viên chủ nhiệm", "Homeroom teacher set"),
+    "roster.teacher_add": ("Phân công giáo viên bộ môn", "Subject teacher added"),
+    "roster.teacher_remove": ("Bỏ phân công giáo viên bộ môn", "Subject teacher removed"),
+    "roster.group_head": ("Đặt tổ trưởng chuyên môn", "Group head set"),
 }

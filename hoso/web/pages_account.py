@@ -1,4 +1,4 @@
-"""My account: where I may do what, my password, the TOTP second factor, my open sessions.
+"""My account: where I may do what, my signing certificates, my password, the TOTP second factor, my open sessions.
 
 Every change goes through the API's own /me handlers (hoso/api/auth_routes.py), called with the viewer's web session
 (deps.WebSession), so the page and the API cannot drift apart: the same current password, and a current TOTP
@@ -7,17 +7,19 @@ else's session."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pyotp
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
-from archive import auth, sessions
+from archive import auth, certificates, sessions
 from archive.errors import ArchiveError, AuthError, InvalidInput, NotFound
 from archive.models import User, WebSession
 from archive.permissions import ACTIONS
-from hoso.api import auth_routes, deps
+from hoso.api import auth_routes, certificates_routes, deps
 from hoso.api.deps import Guard, client_ip
 from hoso.api.schemas import SessionOut
 from hoso.web.common import LOGIN, Viewer, WebRoute, archive_of, form_viewer, render, viewer
@@ -58,7 +60,14 @@ def _state(request: Request, who: Viewer) -> dict[str, Any]:
             for r in sessions.list_sessions(session, user)
         ]
     where = [(action, ACTIONS[action], schools) for action, schools in me["permissions"].items()]
-    return {"me": me, "where": where, "totp": totp, "open_sessions": open_sessions}
+    mine = certificates_routes.list_certificates(who.user.username, Guard(who.user, None), archive)
+    return {
+        "me": me,
+        "where": where,
+        "totp": totp,
+        "open_sessions": open_sessions,
+        "certificates": [c.model_dump() for c in mine],
+    }
 
 
 def _page(request: Request, who: Viewer, status: int = 200, **extra: Any) -> Response:
@@ -159,3 +168,46 @@ def end_session(request: Request, session_id: int, who: Viewer = Depends(form_vi
     if session_id == who.session_id:
         return _signed_out(request, "da_dang_xuat")
     return RedirectResponse(f"{HERE}?xong=phien#phien", status_code=303)
+
+
+# --- my signing certificates (the API's handlers, hoso/api/certificates_routes.py) ---------------------------------
+@router.post("/tai-khoan/chung-thu")
+async def certificate_add(
+    request: Request, certificate: UploadFile | None = File(None), who: Viewer = Depends(form_viewer)
+) -> Response:
+    try:
+        data = await certificate.read(certificates.MAX_CERTIFICATE_BYTES + 1) if certificate else b""
+        if not data:
+            raise InvalidInput(
+                "Chưa chọn tệp chứng thư số.", "No certificate file chosen", code="missing_file"
+            )
+        # the API takes text: a PEM file as it is, a binary .cer/.crt as base64 of its DER
+        pem_text = data.lstrip().startswith(b"-----")
+        text = data.decode("ascii", "replace") if pem_text else base64.b64encode(data).decode()
+        body = certificates_routes.CertificateIn(certificate=text)
+        await run_in_threadpool(
+            certificates_routes.add_certificate,
+            who.user.username,
+            body,
+            Guard(who.user, None),
+            archive_of(request),
+        )
+    except ArchiveError as exc:
+        return await run_in_threadpool(_refused, request, who, exc, "chung-thu")
+    except ValueError:  # the model's length limit: a file far larger than any certificate
+        too_large = InvalidInput(
+            "Tệp chứng thư số quá lớn.", "The certificate file is too large", code="bad_certificate"
+        )
+        return await run_in_threadpool(_refused, request, who, too_large, "chung-thu")
+    return RedirectResponse(f"{HERE}?xong=chung_thu#chung-thu", status_code=303)
+
+
+@router.post("/tai-khoan/chung-thu/{certificate_id}/go")
+def certificate_remove(request: Request, certificate_id: int, who: Viewer = Depends(form_viewer)) -> Response:
+    try:
+        certificates_routes.remove_certificate(
+            who.user.username, certificate_id, Guard(who.user, None), archive_of(request)
+        )
+    except ArchiveError as exc:
+        return _refused(request, who, exc, "chung-thu")
+    return RedirectResponse(f"{HERE}?xong=chung_thu_go#chung-thu", status_code=303)

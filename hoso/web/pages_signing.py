@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from archive import chains, signatures
+from archive import certificates, chains, signatures
 from archive import documents as docs
 from archive.chain_models import SigningCertificate
 from archive.context import Archive
@@ -46,20 +46,14 @@ def may_sign_personally(session: Session, user: User, doc: Document) -> bool:
 
 def _certificate_der(data: bytes) -> bytes:
     """PEM or DER → DER, refusing anything that is not one X.509 certificate (before any session is opened)."""
-    from asn1crypto import pem, x509
-
-    unreadable = InvalidInput(
-        "Tệp chứng thư số không đọc được. Hãy chọn tệp chứng thư (.pem, .cer hoặc .crt) xuất từ USB token của bạn.",
-        "Unreadable certificate file (PEM or DER expected)",
-        code="bad_certificate",
-    )
     try:
-        der = bytes(pem.unarmor(data)[2]) if pem.detect(data) else data
-        cert = x509.Certificate.load(der)
-        _ = (cert.subject.native, cert.public_key.native)  # forces the parse: a truncated file fails here
-    except (ValueError, TypeError):
-        raise unreadable from None
-    return der
+        return certificates.certificate_der(data)
+    except InvalidInput:
+        raise InvalidInput(
+            "Tệp chứng thư số không đọc được. Hãy chọn tệp chứng thư (.pem, .cer hoặc .crt) xuất từ USB token của bạn.",
+            "Unreadable certificate file (PEM or DER expected)",
+            code="bad_certificate",
+        ) from None
 
 
 def _appearance(kind: str, image: bytes | None) -> dict[str, Any] | None:

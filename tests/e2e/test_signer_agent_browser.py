@@ -21,7 +21,6 @@ from tests.signer_agent_kit import (
     PIN,
     AgentProcess,
     make_token,
-    register_certificate,
     require_softhsm,
     start_agent,
     stop_agent,
@@ -35,6 +34,13 @@ SHOTS = Path(os.environ.get("HOSO_SHOTS", "/tmp/shots/w11"))
 class World:
     def __init__(self, live: LiveServer, agent: AgentProcess, restart: Any, clerk: str) -> None:
         self.live, self.agent, self.restart, self.clerk = live, agent, restart, clerk
+
+    def ensure_registered(self) -> None:
+        """The principal's certificate bound to his account (the first test does it from the token, on the page)."""
+        listed = self.live.cli("user", "cert", "list", PRINCIPAL[0], "--json").stdout
+        if "Nguyễn Văn Mẫu" not in listed:
+            pem = Path(self.live.env["HOSO_DATA_DIR"]) / "dev-pki" / "principal.cert.pem"
+            self.live.cli("user", "cert", "add", PRINCIPAL[0], str(pem))
 
     def upload(self, tmp: Path, title: str) -> str:
         pdf = make_pdf(tmp / f"{title}.pdf", pages=1, extra=title.encode())
@@ -57,7 +63,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     add_server_user(live, OFFICE[0], OFFICE[1], OFFICE[2], ("van_thu", "T01"))
     add_server_user(live, PRINCIPAL[0], PRINCIPAL[1], PRINCIPAL[2], ("hieu_truong", "T01"))
     pki = Path(live.env["HOSO_DATA_DIR"]) / "dev-pki"
-    register_certificate(live.env, PRINCIPAL[0], pki / "principal.cert.pem")
     hsm = make_token(home / "softhsm", pki)
     agents: list[AgentProcess] = []
 
@@ -94,13 +99,21 @@ def _sign_in_popup(page: Any, pins: list[str]) -> Any:
     return popup
 
 
-def test_principal_signs_one_record_with_the_agent(world: World, page: Any, tmp_path: Path):
+def test_principal_registers_from_the_token_and_signs_one_record(world: World, page: Any, tmp_path: Path):
     base = world.live.base_url
     doc_id = world.upload(tmp_path, "Sổ đăng bộ 2024-2025 khối 10")
     login(page, base, PRINCIPAL[0], PRINCIPAL[1])
     page.goto(f"{base}/ho-so/{doc_id}/ky-ca-nhan")
     page.locator("#agent-ghep-noi").wait_for()
     _pair(page, world.agent)
+    # nothing registered yet: the agent offers the token's certificates; he registers his own (checked by hoso)
+    offer = page.locator("#agent-chua-dang-ky li", has_text="Nguyễn Văn Mẫu")
+    offer.wait_for()
+    page.screenshot(path=str(SHOTS / "dang-ky-tu-token.png"), full_page=True)
+    offer.get_by_role("button", name="Đăng ký chứng thư này").click()
+    page.wait_for_url("**/tai-khoan?xong=chung_thu*")
+    assert "Nguyễn Văn Mẫu" in page.locator("#danh-sach-chung-thu").inner_text()
+    page.goto(f"{base}/ho-so/{doc_id}/ky-ca-nhan")
     # the registered certificate that is on the token is marked and chosen
     page.locator("#chung-thu-da-dang-ky .on-token").wait_for()
     assert "có trên USB token" in page.locator("#chung-thu-da-dang-ky").inner_text()
@@ -132,6 +145,7 @@ def test_principal_signs_one_record_with_the_agent(world: World, page: Any, tmp_
 
 def test_principal_signs_twenty_from_the_inbox_with_one_pin(world: World, page: Any, tmp_path: Path):
     base = world.live.base_url
+    world.ensure_registered()
     titles = [f"Sổ đăng bộ lớp 10A{n:02d}" for n in range(1, 21)]
     for title in titles:
         world.upload(tmp_path, title)
@@ -163,6 +177,7 @@ def test_principal_signs_twenty_from_the_inbox_with_one_pin(world: World, page: 
 
 def test_wrong_pin_twice_changes_nothing_and_the_token_is_not_locked(world: World, page: Any, tmp_path: Path):
     base = world.live.base_url
+    world.ensure_registered()
     doc_id = world.upload(tmp_path, "Sổ đăng bộ — thử PIN sai")
     login(page, base, PRINCIPAL[0], PRINCIPAL[1])
     page.goto(f"{base}/ho-so/{doc_id}/ky-ca-nhan")
@@ -198,6 +213,7 @@ def test_without_the_agent_the_page_explains_and_keeps_the_file_steps(
     world: World, page: Any, tmp_path: Path
 ):
     base = world.live.base_url
+    world.ensure_registered()
     doc_id = world.upload(tmp_path, "Sổ đăng bộ — không có agent")
     stop_agent(world.agent)
     try:

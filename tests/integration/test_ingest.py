@@ -61,7 +61,7 @@ def test_ingest_stores_three_verified_copies_and_catalogs(catalog: Archive, samp
         assert d["media_type"] == "application/pdf" and doc.current.page_count == 2
         assert [x["state"] for x in d["replicas"]] == ["ok"] * 3
         events = s.scalars(select(Event.action).where(Event.document_id == doc.id)).all()
-        assert events == ["document.ingest"]
+        assert events == ["document.ingest", "chain.open"]  # a class book's chain opens with its upload
     content = open_content(catalog, r.document.id)
     assert b"".join(content.chunks) == data
 

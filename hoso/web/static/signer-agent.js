@@ -92,12 +92,19 @@
           var c = onToken[sha];
           var li = document.createElement("li");
           li.textContent = c.subject + " · số sê-ri " + c.serial + " ";
-          var a = document.createElement("a");
-          a.textContent = "Tải chứng thư để đăng ký";
-          a.download = "chung-thu-" + c.serial + ".cer";
-          var bytes = Uint8Array.from(window.atob(c.certificate), function (ch) { return ch.charCodeAt(0); });
-          a.href = URL.createObjectURL(new Blob([bytes], { type: "application/pkix-cert" }));
-          li.appendChild(a);
+          var register = document.createElement("button");
+          register.type = "button";
+          register.className = "small";
+          register.textContent = "Đăng ký chứng thư này";
+          register.addEventListener("click", function () {
+            var bytes = Uint8Array.from(window.atob(c.certificate), function (ch) { return ch.charCodeAt(0); });
+            var form = $("agent-dang-ky");
+            var transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], "chung-thu-" + c.serial + ".cer", { type: "application/pkix-cert" }));
+            form.querySelector("input[type=file]").files = transfer.files;
+            form.submit();
+          });
+          li.appendChild(register);
           ul.appendChild(li);
         });
         show(list, true);

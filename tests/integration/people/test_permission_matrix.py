@@ -32,6 +32,7 @@ ALLOWED = {
     "correction.approve": {"hieu_truong"},
     "lock.manage": {"hieu_truong", "school_admin"},
     "user.manage": {"school_admin"},
+    "roster.manage": {"hieu_truong", "school_admin"},
     "org.manage": set(),
     "audit.read": {"hieu_truong", "school_admin"},
     "retention.propose_disposal": {"van_thu", "school_admin"},
