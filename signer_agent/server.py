@@ -13,7 +13,6 @@ import html
 import json
 import secrets
 import sys
-import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -254,7 +253,7 @@ class AgentHandler(BaseHTTPRequestHandler):
         if not isinstance(form, dict) or not secrets.compare_digest(str(form.get("nonce", "")), job.nonce):
             self._send(403, b"bad nonce", "text/plain")
             return
-        with _job_lock(job):
+        with job.lock:
             if job.status == "waiting":
                 if form.get("action") == "refuse":
                     job.status, job.code = "refused", "refused"
@@ -278,13 +277,6 @@ class AgentHandler(BaseHTTPRequestHandler):
                 job.status = "failed"
                 if exc.code == "pin_incorrect":
                     job.message_vi += " Đã sai PIN 2 lần: phần mềm dừng lại để token không bị khóa."
-
-
-_locks: dict[str, threading.Lock] = {}
-
-
-def _job_lock(job: Job) -> threading.Lock:
-    return _locks.setdefault(job.id, threading.Lock())
 
 
 def render_prompt(job: Job | None) -> str:

@@ -54,6 +54,7 @@ class Job:
     code: str = ""
     message_vi: str = ""
     message_en: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one PIN submission at a time
 
     def public(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status, "count": len(self.requests)}

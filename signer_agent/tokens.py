@@ -7,6 +7,7 @@ lock her token through the agent; when the token says only one try is left the a
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import threading
@@ -70,7 +71,7 @@ class TokenCertificate:
             "issuer": cert.issuer.human_friendly,
             "serial": format(cert.serial_number, "X"),
             "not_after": cert.not_valid_after.isoformat(),
-            "certificate": __import__("base64").b64encode(self.der).decode("ascii"),
+            "certificate": base64.b64encode(self.der).decode("ascii"),
         }
 
 
