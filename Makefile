@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test check bench signer install system-deps-run system-deps-test clean
+.PHONY: run test check bench fuzz signer install system-deps-run system-deps-test clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# hypothesis over mutated PDFs against every reader of an upload, bounded in time (see tests/fuzz)
+fuzz: $(STAMP) system-deps-test
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} FUZZ_SECONDS=$${FUZZ_SECONDS:-300} $(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -67,11 +67,13 @@ def _filtered(f: EventFilter) -> Select[Event]:
 
 
 def query_events(
-    session: Session, f: EventFilter, *, limit: int = 100, offset: int = 0
+    session: Session, f: EventFilter, *, limit: int = 100, offset: int = 0, newest_first: bool = False
 ) -> tuple[list[Event], int]:
+    """A page of events in chain order (exports, the API), or newest first (what a person reading the trail wants)."""
     stmt = _filtered(f)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Event.id).limit(limit).offset(offset))
+    order = Event.id.desc() if newest_first else Event.id
+    rows = session.scalars(stmt.order_by(order).limit(limit).offset(offset))
     return list(rows), total
 
 

@@ -33,7 +33,7 @@ from xml.parsers import expat
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import bounded, sniff
+from . import bounded, encodings, sniff
 from .db import utcnow
 from .models import Base, Version
 
@@ -112,15 +112,27 @@ def is_heading(paragraph: str) -> bool:
     return any(_HEADING.match(fold(line)) for line in paragraph.splitlines())
 
 
+def _encoding_note(found: set[str]) -> str:
+    if not found:
+        return ""
+    names = ", ".join(encodings.NAMES[e] for e in sorted(found))
+    return f"Văn bản gõ bằng bảng mã {names}, đã chuyển sang Unicode để kiểm tra (legacy encoding {names} converted)"
+
+
 def search(paragraphs: Iterable[str]) -> Finding:
-    """Read paragraphs until the heading is found, the text ends, or MAX_TEXT_CHARS have been read."""
+    """Read paragraphs until the heading is found, the text ends, or MAX_TEXT_CHARS have been read. Paragraphs typed
+    in the legacy TCVN3 or VNI encodings are read in Unicode, and the finding says which encoding it met."""
     seen = 0
     has_text = False
+    legacy: set[str] = set()
     it = iter(paragraphs)
     try:
-        for p in it:
+        for raw in it:
+            p, encoding = encodings.to_unicode(raw)
+            if encoding is not None:
+                legacy.add(encoding)
             if is_heading(p):
-                return Finding(RUT_KINH_NGHIEM, "present")
+                return Finding(RUT_KINH_NGHIEM, "present", _encoding_note(legacy))
             has_text = has_text or bool(p.strip())
             seen += len(p)
             if seen > MAX_TEXT_CHARS:
@@ -138,7 +150,7 @@ def search(paragraphs: Iterable[str]) -> Finding:
     if not has_text:
         # most often a scanned lesson plan (images only): we cannot tell whether the section is there
         return Finding(RUT_KINH_NGHIEM, "unknown", "no text found (scanned document?)")
-    return Finding(RUT_KINH_NGHIEM, "missing")
+    return Finding(RUT_KINH_NGHIEM, "missing", _encoding_note(legacy))
 
 
 # --- text extraction --------------------------------------------------------------------------------------------
@@ -316,6 +328,15 @@ def inspect(path: Path, media_type: str, type_code: str) -> list[Finding]:
         return [search(extract(path))]
     except Exception as exc:  # noqa: BLE001 — see the docstring
         return [Finding(RUT_KINH_NGHIEM, "unknown", f"{type(exc).__name__}: {exc}"[:1000])]
+
+
+def inspect_text(text: str, type_code: str, source: str) -> list[Finding]:
+    """The findings for text read some other way (OCR of a scan); ``source`` says how, in the finding's detail."""
+    if type_code != LESSON_PLAN:
+        return []
+    finding = search(text.splitlines())
+    detail = "; ".join(d for d in (source, finding.detail) if d)
+    return [Finding(finding.name, finding.result, detail[:1000])]
 
 
 def record(session: Session, version: Version, findings: Iterable[Finding]) -> list[ContentCheck]:

@@ -7,16 +7,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import NoGoodCopy, ReplicaResult, content_key
 
 from .context import Archive
 from .db import utcnow
+from .download_names import ascii_name, download_name
 from .errors import Gone, NotFound, StorageDown
 from .events import record_event
-from .models import Document, Event, Organisation, ReplicaCopy, StoredObject, User
+from .finding import DocumentFilter, find_documents
+from .models import Document, Event, ReplicaCopy, StoredObject, User
 
 
 def get_document(session: Session, doc_id: str) -> Document:
@@ -37,36 +39,21 @@ def list_documents(
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[Document], int]:
-    stmt = select(Document).join(Organisation, Document.school_id == Organisation.id)
-    if school:
-        stmt = stmt.where(Organisation.code == school)
-    if school_ids is not None:
-        stmt = stmt.where(Document.school_id.in_(school_ids))
-    if type_code:
-        stmt = stmt.where(Document.type_code == type_code)
-    if year:
-        stmt = stmt.where(Document.school_year == year)
-    if q:
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(
-            or_(Document.title.ilike(like), Document.class_name.ilike(like), Document.teacher.ilike(like))
-        )
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Document.created_at.desc(), Document.id).limit(limit).offset(offset))
-    return list(rows), total
+    """The default list (withdrawn records left out), newest first; archive/finding.py has every filter and order."""
+    f = DocumentFilter(school=school, type_code=type_code, year=year, q=q)
+    return find_documents(session, f, school_ids=school_ids, limit=limit, offset=offset)
 
 
 def content_disposition(filename: str) -> str:
     """RFC 6266: an ASCII fallback plus the UTF-8 name in filename*."""
-    fallback = (
-        filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_").replace("\\", "_")
-    )
+    fallback = ascii_name(filename)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @dataclass(frozen=True)
 class Content:
-    filename: str
+    filename: str  # as uploaded (kept in the catalog)
+    download_name: str  # <school>_<year>_<type>_<class>_<title>.ext, what the person's browser saves
     media_type: str
     size: int
     sha256: str
@@ -109,11 +96,18 @@ def tombstone(session: Session, doc: Document) -> dict[str, Any]:
 
 
 def open_content(
-    archive: Archive, doc_id: str, *, version: int | None = None, actor: User | None = None
+    archive: Archive,
+    doc_id: str,
+    *,
+    version: int | None = None,
+    actor: User | None = None,
+    record_download: bool = True,
 ) -> Content:
     """Open the version's bytes from the first replica whose copy hashes to the catalog digest.
 
-    Bad copies are marked in the catalog and recorded as events; they are never served."""
+    Bad copies are marked in the catalog and recorded as events; they are never served. A caller reading the bytes
+    for its own work (validating signatures, which records document.validate) passes record_download=False: the trail
+    must not say a person downloaded a file they only had checked."""
     with archive.sessions() as session:
         doc = get_document(session, doc_id)
         ensure_not_disposed(session, doc)
@@ -127,6 +121,36 @@ def open_content(
             v.size,
             doc.school_id,
         )
+        saved_as = download_name(
+            school=doc.school.code,
+            year=doc.school_year,
+            type_code=doc.type_code,
+            class_name=doc.class_name,
+            title=doc.title,
+            original=filename,
+        )
+    return open_verified_content(
+        archive, sha, filename, media_type, size, doc_id, school_id, actor,
+        saved_as=saved_as, record_download=record_download,
+    )  # fmt: skip
+
+
+def open_verified_content(
+    archive: Archive,
+    sha: str,
+    filename: str,
+    media_type: str,
+    size: int,
+    doc_id: str,
+    school_id: int | None,
+    actor: User | None,
+    *,
+    saved_as: str | None = None,
+    record_download: bool = True,
+) -> Content:
+    """Open stored bytes from the first replica whose copy hashes to ``sha``, recording bad copies and the download
+    (a version's file, or a rendition of it such as the original Office upload)."""
+    saved_as = saved_as or filename
     bad: list[ReplicaResult] = []
     try:
         store, chunks = archive.replicas.open_verified(content_key(sha), sha, on_bad=bad.append)
@@ -139,6 +163,8 @@ def open_content(
             code="no_intact_copy",
         ) from None
     _record_bad_copies(archive, content_key(sha), bad, doc_id, school_id)
+    if not record_download:
+        return Content(filename, saved_as, media_type, size, sha, chunks, store.url)
     with archive.sessions() as session, session.begin():
         record_event(
             session,
@@ -148,7 +174,7 @@ def open_content(
             organisation_id=school_id,
             detail={"sha256": sha, "store": store.url},
         )
-    return Content(filename, media_type, size, sha, chunks, store.url)
+    return Content(filename, saved_as, media_type, size, sha, chunks, store.url)
 
 
 def _record_bad_copies(

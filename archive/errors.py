@@ -1,7 +1,7 @@
 """The archive's exception hierarchy; one FastAPI handler and the CLI map these to HTTP status / exit codes.
 
 ArchiveError(code, message_vi, message_en, status)
- ├── IngestRefused      the file is refused (not_pdf, encrypted_pdf, active_content, too_large, unsupported_type, empty_file)
+ ├── IngestRefused      the file is refused (not_pdf, encrypted_pdf, active_content, decompression_bomb, too_complex, too_large, unsupported_type, empty_file)
  ├── NotFound           no such document / organisation / user (404)
  ├── Conflict           duplicate codes, locked records (409)
  ├── InvalidInput       a bad parameter (422)

@@ -14,23 +14,24 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import NotEnoughReplicas, ReplicaResult, content_key
 
-from . import chains, content_checks, sniff
+from . import chains, content_checks, conversion, fulltext, ocr, renditions, sniff
 from .context import Archive
 from .db import utcnow
 from .errors import Conflict, IngestRefused, InvalidInput, NotFound, StorageDown
 from .events import record_event
 from .locks import ensure_unlocked
 from .manifests import build_manifest, manifest_key, serialise
-from .models import Document, DocumentType, Organisation, ReplicaCopy, StoredObject, User, Version
+from .models import Document, DocumentType, Organisation, StoredObject, User, Version
 from .pdfcheck import inspect_pdf
 from .school_year import check_school_year
+from .stored_objects import track_object
 
 CHUNK = 1024 * 1024
 
@@ -159,11 +160,14 @@ def ingest_file(
             select(Document)
             .join(Version)
             .where(Document.school_id == org.id, Document.type_code == dtype.code, Version.sha256 == sha256)
-            # a disposed record is a tombstone: the same bytes uploaded again are a new record, stored anew
-            .where(Document.status != "disposed")
+            # a disposed record is a tombstone, a withdrawn one was a mistake: the same bytes uploaded again are a new
+            # record, stored anew
+            .where(Document.status.not_in(("disposed", "withdrawn")))
         )
+        if existing is None:  # an Office upload is kept as the original rendition of its PDF/A version
+            existing = renditions.document_with_original(session, org.id, dtype.code, sha256)
         if existing is not None:
-            version = next(v for v in existing.versions if v.sha256 == sha256)
+            version = next((v for v in existing.versions if v.sha256 == sha256), existing.versions[0])
             return IngestResult(existing, version, False, _replica_states(session, content_key(sha256)))
         ensure_unlocked(session, org.id, dtype.code, year)
     media_type = sniff.sniff(path, filename)
@@ -175,6 +179,59 @@ def ingest_file(
             status=415,
         )
     filename = clean_filename(filename, media_type)  # the stored name ends with the sniffed type's extension
+    meta: dict[str, Any] = {"school": school, "type_code": type_code, "year": year, "title": title}
+    meta |= {"class_name": class_name, "subject": subject, "teacher": teacher, "actor": actor}
+    if media_type not in conversion.CONVERTIBLE:
+        return _store_new(archive, path, sha256, size, media_type, filename, None, **meta)
+    try:
+        office = conversion.convert_upload(
+            path,
+            media_type,
+            filename,
+            sha256,
+            size,
+            profiles=archive.settings.data_dir / "office-profiles",
+            workdir=archive.spool_dir,
+        )
+    except conversion.NotConverted as exc:  # kept as uploaded (not signable); the record's page says so
+        return _store_new(
+            archive, path, sha256, size, media_type, filename, None, not_converted=exc.en, **meta
+        )
+    try:
+        return _store_new(
+            archive,
+            office.pdfa_path,
+            office.pdfa_sha256,
+            office.pdfa_size,
+            sniff.PDF,
+            office.pdfa_filename,
+            office,
+            **meta,
+        )
+    finally:
+        office.pdfa_path.unlink(missing_ok=True)
+
+
+def _store_new(
+    archive: Archive,
+    path: Path,
+    sha256: str,
+    size: int,
+    media_type: str,
+    filename: str,
+    office: conversion.Converted | None,
+    *,
+    not_converted: str | None = None,
+    school: str,
+    type_code: str,
+    year: str,
+    title: str | None,
+    class_name: str | None,
+    subject: str | None,
+    teacher: str | None,
+    actor: User | None,
+) -> IngestResult:
+    """Inspect, copy and catalog a new record's file (with the Office original beside a converted PDF/A)."""
     page_count = None
     signed = False
     if media_type == sniff.PDF:
@@ -186,9 +243,21 @@ def ingest_file(
         validation = archive.signing.validate(path.read_bytes())
 
     results = write_copies(archive, content_key(sha256), path, sha256)
+    original_results = (
+        write_copies(archive, content_key(office.sha256), office.path, office.sha256) if office else []
+    )
     # read the text here, not inside the transaction below: pdftotext may take seconds and the transaction holds the
     # audit chain's lock; only the finding is stored with the version (a finding, never a refusal)
     findings = content_checks.inspect(path, media_type, type_code)
+    scan = _read_scan(archive, path) if media_type == sniff.PDF and office is None else None
+    if scan is not None:
+        findings = content_checks.inspect_text(
+            scan.text, type_code, "đọc bằng OCR (tesseract, tiếng Việt) / OCR"
+        )
+    if scan is not None:
+        body, source = scan.text, "ocr"
+    else:
+        body, source = fulltext.extract(path, media_type), "office" if office else "file"
     with archive.sessions() as session, session.begin():
         org, dtype = resolve_school_and_type(session, school, type_code)
         doc = Document(
@@ -218,9 +287,96 @@ def ingest_file(
             actor=actor,
             content_results=results,
             event="document.ingest",
+            event_detail=(
+                {"converted_from": office.media_type, "original_sha256": office.sha256}
+                if office
+                else ({"not_converted": not_converted[:300]} if not_converted else None)
+            ),
         )
+        if office is not None:
+            track_object(
+                session, content_key(office.sha256), office.sha256, office.size, "content", original_results
+            )
+            session.add(
+                renditions.Rendition(
+                    version_id=version.id,
+                    kind=renditions.ORIGINAL,
+                    sha256=office.sha256,
+                    size=office.size,
+                    media_type=office.media_type,
+                    filename=office.filename,
+                    detail="PDF/A-2b do LibreOffice chuyển đổi / converted to PDF/A-2b by LibreOffice",
+                    created_at=utcnow(),
+                )
+            )
+        fulltext.index(session, doc, version.number, body, source)
+        if scan is not None:
+            track_object(session, content_key(scan.sha256), scan.sha256, scan.size, "content", scan.results)
+            session.add(
+                renditions.Rendition(
+                    version_id=version.id,
+                    kind=renditions.OCR_TEXT,
+                    sha256=scan.sha256,
+                    size=scan.size,
+                    media_type="text/plain; charset=utf-8",
+                    filename=Path(filename).stem + ".txt",
+                    detail=f"OCR {ocr.LANGUAGES}, {ocr.MAX_PAGES} trang đầu / first pages",
+                    created_at=utcnow(),
+                )
+            )
         content_checks.record(session, version, findings)
     return IngestResult(doc, version, True, results)
+
+
+@dataclass(frozen=True)
+class _ScanText:
+    text: str
+    sha256: str
+    size: int
+    results: list[ReplicaResult]
+
+
+def _read_scan(archive: Archive, path: Path) -> _ScanText | None:
+    """OCR of an image-only PDF, its text stored in the replicas (before the catalog rows, like any content)."""
+    text = ocr.read_scan(path, workdir=archive.spool_dir)
+    if text is None:
+        return None
+    data = text.encode("utf-8")
+    sha = hashlib.sha256(data).hexdigest()
+    fd, name = tempfile.mkstemp(prefix="ocr-", suffix=".txt", dir=archive.spool_dir)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        results = write_copies(archive, content_key(sha), Path(name), sha)
+    finally:
+        Path(name).unlink(missing_ok=True)
+    return _ScanText(text, sha, len(data), results)
+
+
+def examine(
+    archive: Archive, path: Path, filename: str
+) -> tuple[str, str, int | None, bool, dict[str, object] | None]:
+    """The checks every file a person sends passes before any copy is written (a new record or a replacement): its
+    type sniffed from the bytes, a PDF inspected with limits, an already signed PDF validated. Returns the media type,
+    the stored name (with the sniffed type's extension), page count, signed, validation report."""
+    media_type = sniff.sniff(path, filename)
+    if media_type is None:
+        raise IngestRefused(
+            "Loại tệp không được hỗ trợ (chấp nhận PDF, Word, Excel, OpenDocument, XML)",
+            "Unsupported file type (PDF, Word, Excel, OpenDocument and XML are accepted)",
+            code="unsupported_type",
+            status=415,
+        )
+    stored_name = clean_filename(filename, media_type)
+    page_count = None
+    signed = False
+    if media_type == sniff.PDF:
+        facts = inspect_pdf(path)
+        page_count, signed = facts.page_count, facts.signed
+    validation = None
+    if signed and archive.signing is not None:
+        validation = archive.signing.validate(path.read_bytes())
+    return media_type, stored_name, page_count, signed, validation
 
 
 def resolve_school_and_type(
@@ -345,30 +501,6 @@ def add_version(
         # new content (a first upload, a replacement) opens the record's signing chain, or restarts it
         chains.open_chain(session, doc, actor=session.merge(actor) if actor else None)
     return version
-
-
-def track_object(
-    session: Session, key: str, sha256: str, size: int, kind: str, results: Sequence[ReplicaResult]
-) -> StoredObject:
-    """Record an object that must be in every replica, and the state of each copy just written."""
-    obj = session.scalar(select(StoredObject).where(StoredObject.key == key))
-    if obj is None:
-        obj = StoredObject(key=key, sha256=sha256, size=size, kind=kind, created_at=utcnow())
-        session.add(obj)
-        session.flush()
-    now = utcnow()
-    by_url = {c.store_url: c for c in obj.copies}
-    for r in results:
-        copy = by_url.get(r.store)
-        if copy is None:
-            copy = ReplicaCopy(object=obj, store_url=r.store)
-            session.add(copy)
-        copy.state = r.state
-        copy.detail = r.detail[:1000]
-        if r.ok:
-            copy.verified_at = now
-            copy.checked_at = now
-    return obj
 
 
 def _replica_states(session: Session, key: str) -> list[ReplicaResult]:

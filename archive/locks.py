@@ -17,11 +17,21 @@ from .errors import Conflict, InvalidInput, NotFound
 from .events import record_event
 from .models import DocumentType, Organisation, RecordLock, RoleAssignment, User
 from .school_year import check_school_year
+from .state_records import username, write_record
 
 # Hook for the corrections feature (a later issue): given (session, lock, correction_id) it returns True when that
 # correction is approved for the locked records. Until it is registered, no correction can pass a lock.
 CorrectionCheck = Callable[[Session, RecordLock, int], bool]
 correction_check: CorrectionCheck | None = None
+
+# Actions a lock does not stop, as the pages offer them: signatures of a record's chain (and the seal, and long-term
+# renewal) only append to the signed file. add_version enforces it by bytes, not by name: a new version passes a lock
+# only when it is told `appends` and add_version_from_bytes checked that it begins with the previous version's bytes.
+PASSES_LOCK: frozenset[str] = frozenset({"document.sign"})
+
+
+def passes_lock(event: str) -> bool:
+    return event in PASSES_LOCK
 
 
 def find_lock(session: Session, school_id: int, type_code: str, year: str) -> RecordLock | None:
@@ -56,7 +66,7 @@ def ensure_unlocked(
     )
 
 
-def _is_principal(session: Session, user: User, school: Organisation) -> bool:
+def is_principal(session: Session, user: User, school: Organisation) -> bool:
     return (
         session.scalar(
             select(RoleAssignment.id).where(
@@ -69,11 +79,27 @@ def _is_principal(session: Session, user: User, school: Organisation) -> bool:
     )
 
 
+def principals_of(session: Session, school: Organisation) -> list[User]:
+    """The school's principals (active accounts): whose instruction a school administrator may act on."""
+    return list(
+        session.scalars(
+            select(User)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(
+                RoleAssignment.role == "hieu_truong",
+                RoleAssignment.organisation_id == school.id,
+                User.is_active.is_(True),
+            )
+            .order_by(User.full_name, User.username)
+        )
+    )
+
+
 def _instruction(
     session: Session, actor: User | None, school: Organisation, instructed_by: User | None
 ) -> User | None:
     """Who instructed: required (and must be the school's principal) when the actor is not the principal."""
-    if actor is not None and _is_principal(session, actor, school):
+    if actor is not None and is_principal(session, actor, school):
         return instructed_by if instructed_by is not None and instructed_by.id != actor.id else None
     if instructed_by is None:
         raise InvalidInput(
@@ -81,7 +107,7 @@ def _instruction(
             "Name the principal who instructed this lock change (instructed_by)",
             code="instruction_required",
         )
-    if not _is_principal(session, instructed_by, school):
+    if not is_principal(session, instructed_by, school):
         raise InvalidInput(
             f"{instructed_by.username} không phải hiệu trưởng của {school.code}",
             f"{instructed_by.username} is not the principal of {school.code}",
@@ -134,6 +160,7 @@ def add_lock(
     )
     session.add(lock)
     session.flush()
+    write_record(session, "lock", _lock_record("add", school, type_code, year, actor, instructed, reason))
     record_event(
         session,
         "lock.add",
@@ -168,6 +195,7 @@ def remove_lock(
         )
     instructed = _instruction(session, actor, school, instructed_by)
     session.delete(lock)
+    write_record(session, "lock", _lock_record("remove", school, type_code, year, actor, instructed, reason))
     record_event(
         session,
         "lock.remove",
@@ -182,8 +210,27 @@ def remove_lock(
     )
 
 
-def list_locks(session: Session, school_ids: list[int] | None = None) -> list[RecordLock]:
+def _lock_record(
+    op: str,
+    school: Organisation,
+    type_code: str,
+    year: str,
+    actor: User | None,
+    instructed: User | None,
+    reason: str,
+) -> dict[str, object]:
+    return {
+        "op": op, "school": school.code, "type": type_code, "year": year, "by": username(actor),
+        "instructed_by": username(instructed), "reason": reason[:500],
+    }  # fmt: skip
+
+
+def list_locks(
+    session: Session, school_ids: list[int] | None = None, *, year: str | None = None
+) -> list[RecordLock]:
     stmt = select(RecordLock).order_by(RecordLock.school_id, RecordLock.school_year, RecordLock.type_code)
     if school_ids is not None:
         stmt = stmt.where(RecordLock.school_id.in_(school_ids))
+    if year is not None:
+        stmt = stmt.where(RecordLock.school_year == year)
     return list(session.scalars(stmt))

@@ -16,11 +16,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .db import UTCDateTime, utcnow
+from .search_text import document_search_text
 
 ORG_KINDS = ("so", "phong", "truong")
 LEVELS = ("THCS", "THPT", "GDTX", "multi")
@@ -114,6 +116,8 @@ class Document(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")  # active / disposed
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # title, class, subject and teacher folded (archive/search_text.py), kept by the listener below (migration 0009)
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     school: Mapped[Organisation] = relationship()
     doc_type: Mapped[DocumentType] = relationship()
@@ -125,6 +129,13 @@ class Document(Base):
     @property
     def current(self) -> Version | None:
         return self.versions[-1] if self.versions else None
+
+
+@event.listens_for(Document, "before_insert")
+@event.listens_for(Document, "before_update")
+def _fold_search_text(_mapper: object, _connection: object, doc: Document) -> None:
+    # every writer (ingest, rebuild, an edit of the details) goes through here, so the folded copy never goes stale
+    doc.search_text = document_search_text(doc.title, doc.class_name, doc.subject, doc.teacher)
 
 
 class Version(Base):

@@ -35,6 +35,11 @@ MAX_STREAM_DECODED = 256 * 1024 * 1024
 MAX_TOTAL_DECODED = 4 * 1024 * 1024 * 1024
 # Objects and array elements visited in the walk. A 500-page tagged report has a few hundred thousand.
 MAX_VISITS = 5_000_000
+# Pages a document may declare. A year's class register of a large school is a few thousand pages.
+MAX_PAGES = 20_000
+# What qpdf says when a file nests deeper than its parser allows (it drops the rest silently), or when references or
+# cross-reference sections run in a circle: readers disagree on such files, so they are refused, not repaired.
+_STRUCTURE_WARNINGS = re.compile(r"parser-max-nesting|too deeply nested|loop detected", re.IGNORECASE)
 # The inspection child: address space on top of what the forked server already maps (the child reads one raw stream
 # at a time, at most the file size, and qpdf's object table), and wall-clock time.
 CHILD_MEMORY_HEADROOM = 512 * 1024 * 1024
@@ -121,8 +126,19 @@ def _memory_refusal() -> tuple[str, str, str]:
     mb = CHILD_MEMORY_HEADROOM // (1024 * 1024)
     return (
         "decompression_bomb",
-        f"Tệp PDF cần quá nhiều bộ nhớ để kiểm tra (hơn {mb} MB), có thể là «bom giải nén»; tệp không được lưu",
-        f"The PDF needs more than {mb} MB of memory to inspect (a decompression bomb?); it was not stored",
+        f"Tệp PDF cần quá nhiều bộ nhớ để kiểm tra (hơn {mb} MB), có thể là «bom giải nén» hoặc cây trang quá lớn; "
+        "tệp không được lưu",
+        f"The PDF needs more than {mb} MB of memory to inspect (a decompression bomb or a huge page tree?); "
+        "it was not stored",
+    )
+
+
+def _structure_refusal(detail: str) -> _Refusal:
+    return _refuse(
+        "too_complex",
+        "Tệp PDF có cấu trúc lồng nhau quá sâu hoặc tham chiếu vòng; tệp không được lưu",
+        f"The PDF nests too deeply or its references run in a loop ({_without_path(detail)[:200]}); "
+        "it was not stored",
     )
 
 
@@ -191,12 +207,15 @@ def _inspect(path: Path) -> PdfFacts:
             "encrypted_pdf", "Tệp PDF được bảo vệ bằng mật khẩu", "The PDF is password-protected"
         ) from None
     except (pikepdf.PdfError, OSError, ValueError, RuntimeError) as exc:
+        if _STRUCTURE_WARNINGS.search(str(exc)):
+            raise _structure_refusal(str(exc)) from None
         raise _refuse(
             "not_pdf", "Tệp không phải PDF hợp lệ hoặc bị hỏng", f"The file is not a readable PDF ({exc})"
         ) from None
     with pdf:
         if pdf.is_encrypted:
             raise _refuse("encrypted_pdf", "Tệp PDF bị mã hóa", "The PDF is encrypted")
+        _check_declared_pages(pdf)
         walk = _Walk(pdf)
         try:
             walk.object_streams()  # before anything resolves an object stored in one of them
@@ -209,6 +228,8 @@ def _inspect(path: Path) -> PdfFacts:
                 "is not stored",
             ) from None
         except pikepdf.PdfError as exc:
+            if _STRUCTURE_WARNINGS.search(str(exc)):
+                raise _structure_refusal(str(exc)) from None
             raise _refuse("not_pdf", "Tệp PDF bị hỏng", f"Broken PDF ({exc})") from None
         if reason:
             raise _refuse(
@@ -219,13 +240,38 @@ def _inspect(path: Path) -> PdfFacts:
         try:
             pages = len(pdf.pages)
         except pikepdf.PdfError as exc:
+            if _STRUCTURE_WARNINGS.search(str(exc)):
+                raise _structure_refusal(str(exc)) from None
             raise _refuse(
                 "not_pdf", "Tệp PDF bị hỏng (không đọc được trang)", f"Broken PDF page tree ({exc})"
             ) from None
         if pages == 0:
             raise _refuse("not_pdf", "Tệp PDF không có trang nào", "The PDF has no pages")
         sigs = _signature_count(pdf)
+        # every object has been parsed by now (the walk resolved them all): qpdf's warnings are complete
+        structural = [w for w in pdf.get_warnings() if _STRUCTURE_WARNINGS.search(w)]
+        if structural:
+            raise _structure_refusal(structural[0])
     return PdfFacts(page_count=pages, signed=sigs > 0, signature_count=sigs)
+
+
+def _without_path(message: str) -> str:
+    # qpdf starts its messages with the file's path, a server detail the uploader has no business seeing
+    return message.split(": ", 1)[-1]
+
+
+def _check_declared_pages(pdf: pikepdf.Pdf) -> None:
+    """Refuse a page tree that declares more pages than any school document has, before qpdf builds its list."""
+    try:
+        count = int(pdf.Root.Pages.get("/Count", 0))
+    except (AttributeError, TypeError, ValueError, pikepdf.PdfError):
+        return  # a missing or odd tree is judged when the pages are counted
+    if count > MAX_PAGES:
+        raise _refuse(
+            "too_complex",
+            f"Tệp PDF khai báo {count} trang, quá {MAX_PAGES} trang cho phép; tệp không được lưu",
+            f"The PDF declares {count} pages, more than the {MAX_PAGES} allowed; it was not stored",
+        )
 
 
 class _Walk:

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     fixity_retries: int = 2
     lta_renewal_margin_days: int = 365
     scheduler_enabled: bool = True
+    log_format: Literal["json", "text"] = (
+        "json"  # `hoso serve` / `hoso worker` logs: one JSON object a line, or text
+    )
     # test-only: kill the process at a named point of the write path (see archive/ingest.py)
     fault_inject: str | None = None
 
@@ -89,6 +92,8 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     smtp_from: str = "hoso@localhost"
     alert_emails: list[str] | str = Field(default_factory=list)
+    # an inspection package e-mailed as attachments is cut into numbered messages no larger than this (whole message)
+    inspection_mail_max_bytes: int = Field(default=20_000_000, ge=100_000)
 
     @field_validator("replicas", "alert_emails", mode="before")
     @classmethod

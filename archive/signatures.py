@@ -536,7 +536,7 @@ def validate_document(
     at: datetime | None = None,
     actor: User | None = None,
 ) -> dict[str, Any]:
-    content = open_content(archive, doc_id, version=version, actor=None)
+    content = open_content(archive, doc_id, version=version, actor=None, record_download=False)
     if content.media_type != "application/pdf":
         raise InvalidInput(
             "Chỉ kiểm tra chữ ký số trên tệp PDF", "Only PDF files carry PAdES signatures", code="not_pdf"

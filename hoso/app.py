@@ -17,15 +17,18 @@ from archive.errors import ArchiveError
 from archive.settings import Settings
 from archive.signatures import signing_error
 from hoso import http_headers, http_limits, web
-from hoso.api import chains_routes, documents, health, orgs, people, retention, signing
+from hoso.api import chains_routes, documents, health, inspection, orgs, people, probes, retention, signing
+from hoso.api import search as content_search
 from hoso.bootstrap import build_archive, scheduler_for
+from hoso.metrics import Metrics
+from hoso.observability import RequestContext
 from hoso.redact import redact
 from signing import SigningError, dev_pki_wsgi_app
 from storage import StorageError
 
 API = "/api/v1"
 # the routes that receive files of up to HOSO_MAX_UPLOAD_BYTES; every other body is held to HOSO_MAX_REQUEST_BYTES
-UPLOAD_PATHS = (f"{API}/documents", "/tai-len")
+UPLOAD_PATHS = (f"{API}/documents", "/tai-len", "/chuyen-truong/nhan", "/ho-so/*/thay-tep")
 
 
 def create_app(settings: Settings | None = None, *, archive: Archive | None = None) -> FastAPI:
@@ -53,15 +56,20 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     install_docs(app, production=settings.environment == "production")
     http_limits.install(app, archive.settings, UPLOAD_PATHS)
     app.add_middleware(http_headers.SecurityHeaders)
+    app.state.metrics = Metrics(archive)
+    app.add_middleware(RequestContext, metrics=app.state.metrics)  # outermost: ids and counts every answer
     mount_dev_pki(app, archive)
     install_error_handlers(app)
     app.include_router(health.router, prefix=API)
+    app.include_router(probes.router)  # /livez, /readyz, /metrics
     app.include_router(documents.router, prefix=API)
     app.include_router(orgs.router, prefix=API)
     app.include_router(people.router, prefix=API)
     app.include_router(retention.router, prefix=API)
     app.include_router(chains_routes.router, prefix=API)  # before signing: /signing-sessions/batch
     app.include_router(signing.router, prefix=API)
+    app.include_router(inspection.router, prefix=API)
+    app.include_router(content_search.router, prefix=API)
     web.install(app)  # HTML pages outside /api/v1 + /static (hoso/web)
     return app
 
@@ -103,6 +111,7 @@ def mount_dev_pki(app: FastAPI, archive: Archive) -> None:
 def install_error_handlers(app: FastAPI) -> None:
     def answer(request: Request, err: ArchiveError, headers: dict[str, str] | None = None) -> JSONResponse:
         body = err.to_dict()
+        request.app.state.metrics.refused(err.code)
         settings = request.app.state.archive.settings
         for key in ("message", "message_vi", "message_en"):
             body[key] = redact(str(body[key]), settings)

@@ -13,6 +13,7 @@ from archive.context import Archive
 from archive.db import make_engine, make_sessionmaker
 from archive.secrets_box import SESSION_INFO_KEY
 from archive.settings import Settings
+from archive.state_records import REPLICAS_KEY
 from retention.scheduler import start_scheduler
 from storage import ReplicaSet, open_store
 
@@ -27,7 +28,8 @@ def build_archive(settings: Settings, *, migrate: bool = False) -> Archive:
     stores = [open_store(url) for url in settings.replica_urls]
     replicas = ReplicaSet(stores, settings.min_replicas)
     sessions = make_sessionmaker(engine)
-    sessions.configure(info={SESSION_INFO_KEY: settings})  # where archive.auth finds the TOTP secrets' key
+    # where archive.auth finds the TOTP secrets' key, and archive.state_records the replicas to write records to
+    sessions.configure(info={SESSION_INFO_KEY: settings, REPLICAS_KEY: replicas})
     # signing comes configured from the same Settings (ArchiveSigning, lazy: the dev PKI is made on first use)
     return Archive(settings, engine, sessions, replicas)
 

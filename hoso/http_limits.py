@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Callable, Collection
 from typing import Any
@@ -145,10 +146,16 @@ async def _refuse(send: Send, exc: HTTPException) -> None:
 
 
 def route_limits(upload_paths: Collection[str], *, upload: int, other: int) -> Callable[[Scope], int]:
-    """The body limit of a request: uploads (POST to one of `upload_paths`) get `upload` + multipart framing."""
+    """The body limit of a request: uploads (POST to one of `upload_paths`, where "*" stands for one path segment such
+    as a document id) get `upload` + multipart framing."""
+    exact = {p for p in upload_paths if "*" not in p}
+    patterns = [
+        re.compile("^" + re.escape(p).replace(r"\*", "[^/]+") + "$") for p in upload_paths if "*" in p
+    ]
 
     def limit_for(scope: Scope) -> int:
-        if scope.get("method") == "POST" and scope.get("path") in upload_paths:
+        path = scope.get("path", "")
+        if scope.get("method") == "POST" and (path in exact or any(p.match(path) for p in patterns)):
             return upload + MULTIPART_SLACK
         return other
 

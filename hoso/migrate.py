@@ -22,8 +22,15 @@ MODEL_MODULES = (
     "archive.signing_models",
     "archive.chain_models",
     "archive.content_checks",
+    "archive.renditions",
+    "archive.fulltext",
+    "archive.record_models",
     "retention.models",
     "retention.integrity_models",
+    "retention.job_results",
+    "retention.inspection_models",
+    "retention.check_record_models",
+    "retention.media_models",
 )
 
 

@@ -25,9 +25,9 @@ from archive.context import Archive
 from archive.db import utcnow
 from archive.errors import StorageDown
 from archive.events import record_event
-from archive.ingest import track_object
 from archive.manifests import file_code
 from archive.models import Document, Organisation, StoredObject
+from archive.stored_objects import track_object
 from storage import NotEnoughReplicas, ReplicaResult, content_key
 
 from . import rules

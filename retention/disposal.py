@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from archive.context import Archive
 from archive.db import utcnow
@@ -45,7 +45,7 @@ from storage import ObjectNotFound, StorageError, content_key
 from . import clock
 from .disposal_record import attach_listing, render_record
 from .models import DisposalBatch, DisposalItem, DisposalKey, DisposedVersion
-from .schedules import decide_document, load_schedules
+from .schedules import FACTS_CHUNK, decide_document, decide_documents, load_schedules
 
 OPEN_STATES = ("proposed", "approved", "executing")
 RECORD_TYPE = "bien-ban-tieu-huy"
@@ -134,10 +134,15 @@ def due_documents(session: Session, today: date, *, school: str | None = None) -
         )
     in_batch = _open_batch_by_document(session)
     out = []
-    for doc in session.scalars(stmt.order_by(Document.school_year, Document.id)):
-        if doc.type_code == RECORD_TYPE:
-            continue  # disposal records are kept permanently, whatever a row says
-        d = decide_document(session, doc, today, schedules)
+    docs = session.scalars(
+        stmt.where(
+            Document.type_code != RECORD_TYPE
+        )  # disposal records are kept permanently, whatever a row says
+        .options(joinedload(Document.school))
+        .order_by(Document.school_year, Document.id)
+        .execution_options(yield_per=FACTS_CHUNK)
+    )
+    for doc, d in decide_documents(session, docs, today, schedules):
         if d.due and d.disposable_from is not None:
             out.append(
                 DueItem(

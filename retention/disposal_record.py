@@ -7,29 +7,13 @@ from __future__ import annotations
 import json
 from datetime import date
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 import pikepdf
 
-FONT_PATH = Path("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf")
-FONT_BOLD_PATH = Path("/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf")
+from .pdf_text import fonts, wrap
+
 LISTING_NAME = "danh-sach-tieu-huy.json"  # the embedded JSON listing
-
-
-def _fonts() -> tuple[str, str]:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    # Vietnamese needs a real Unicode font: the PDF base-14 fonts have no ư, ơ, ạ …
-    if "NotoSans" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont("NotoSans", str(FONT_PATH)))
-    bold = "NotoSans"
-    if FONT_BOLD_PATH.exists():
-        if "NotoSans-Bold" not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(TTFont("NotoSans-Bold", str(FONT_BOLD_PATH)))
-        bold = "NotoSans-Bold"
-    return "NotoSans", bold
 
 
 def render_record(
@@ -39,7 +23,7 @@ def render_record(
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
-    regular, bold = _fonts()
+    regular, bold = fonts()
     buf = BytesIO()
     c = canvas.Canvas(buf, pagesize=A4, pageCompression=1)
     c.setTitle(f"Biên bản tiêu hủy hồ sơ — đợt {batch_id}")
@@ -74,7 +58,7 @@ def render_record(
     y -= 6
     if warning:
         c.setFillColorRGB(0.75, 0, 0)
-        for part in _wrap(warning, 95):
+        for part in wrap(warning, 95):
             line(part, 10, bold)
         c.setFillColorRGB(0, 0, 0)
         y -= 4
@@ -130,17 +114,3 @@ def attach_listing(pdf: bytes, listing: dict[str, Any]) -> bytes:
         out = BytesIO()
         doc.save(out)
     return out.getvalue()
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    out: list[str] = []
-    current = ""
-    for word in text.split():
-        if current and len(current) + 1 + len(word) > width:
-            out.append(current)
-            current = word
-        else:
-            current = f"{current} {word}".strip()
-    if current:
-        out.append(current)
-    return out

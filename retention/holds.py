@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from archive.context import Archive
 from archive.db import utcnow
@@ -26,11 +26,12 @@ from archive.errors import Conflict, InvalidInput, NotFound
 from archive.events import record_event
 from archive.manifests import manifest_key
 from archive.models import Document, User
+from archive.state_records import write_record
 from storage import StorageError, Store, content_key
 
 from . import clock
 from .models import HOLD_REASONS, LegalHold
-from .schedules import decide_document, load_schedules, require_manager
+from .schedules import FACTS_CHUNK, decide_documents, load_schedules, require_manager
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,10 @@ def place_hold(
         )
         session.add(hold)
         session.flush()
+        write_record(session, "hold", {
+            "op": "place", "hold": hold.id, "document_id": doc.id, "reason": reason, "reference": hold.reference,
+            "note": note, "by": user.username,
+        })  # fmt: skip
         record_event(
             session,
             "retention.hold_place",
@@ -157,6 +162,9 @@ def release_hold(archive: Archive, *, hold_id: int, user: User, note: str = "") 
         if hold.released_at is not None:
             raise Conflict("Lệnh phong tỏa đã được gỡ", "The hold was already released", code="hold_released")
         hold.released_at, hold.released_by, hold.release_note = utcnow(), session.merge(user), note
+        write_record(session, "hold", {
+            "op": "release", "hold": hold.id, "document_id": hold.document_id, "note": note, "by": user.username,
+        })  # fmt: skip
         record_event(
             session,
             "retention.hold_release",
@@ -226,8 +234,13 @@ def sync_object_locks(
     targets: dict[str, tuple[datetime, timedelta, bool]] = {}
     with archive.sessions() as session:
         schedules = load_schedules(session)
-        for doc in session.scalars(select(Document).where(Document.status != "disposed")):
-            d = decide_document(session, doc, today, schedules)
+        docs = session.scalars(
+            select(Document)
+            .where(Document.status != "disposed")
+            .options(joinedload(Document.school), selectinload(Document.versions))
+            .execution_options(yield_per=FACTS_CHUNK)  # a province's documents are streamed, not held at once
+        )
+        for doc, d in decide_documents(session, docs, today, schedules):
             until, slack, held = d.lock_until(now), d.lock_slack(), bool(d.holds)
             for key in _document_keys(doc):
                 if key in targets:  # shared bytes: the longest retention, held if any holder is held
@@ -243,7 +256,9 @@ def sync_object_locks(
             try:
                 info = store.head(key)
                 current = info.retain_until
-                if current is None or until - current > slack:
+                # a date already past needs no lock (disposal decides now), and S3 refuses one (AWS and Ceph RGW
+                # answer InvalidArgument; moto took it silently, which hid the error on every overdue record)
+                if until > now and (current is None or until - current > slack):
                     action = "retention"
                     store.set_retention(key, max(until, current) if current else until)
                     counts["retention"] += 1

@@ -3,8 +3,9 @@
 Every version wrote a self-describing manifest to every replica (archive/manifests.py), so one surviving store is
 enough to find every organisation, document, version, checksum and signature report again. What the manifests do not
 carry is not invented: people missing from the catalog come back as inactive placeholders (no password, no role),
-retention confirmations, holds and the audit trail start again (unconfirmed rows count as permanent, so nothing becomes
-disposable by losing them).
+retention confirmations and the audit trail start again (unconfirmed rows count as permanent, so nothing becomes
+disposable by losing them). Locks, withdrawals, edits of details and legal holds come back from the replica's state
+records (archive/state_records.py, retention/state_replay.py).
 
 Copies: the source store's copies are read and hashed here (`ok`, `corrupt` or `missing`); the other configured stores'
 copies are `pending`, for the fixity run to check.
@@ -45,6 +46,7 @@ from storage import StorageError, Store, content_key, open_store
 from storage.replicas import verify_copy
 
 from .backup import EXPORT_PREFIX, METADATA_PREFIX, read_organisations
+from .state_replay import replay
 
 _KEY_RE = re.compile(rf"^{PREFIX}([0-9a-fA-F-]{{36}})/(\d{{6}})\.json$")
 
@@ -89,6 +91,8 @@ class RebuildReport:
     skipped_orphans: tuple[
         SkippedOrphan, ...
     ] = ()  # expected after a crash: not a reason for `ok` to be False
+    state_records: int = 0  # locks, withdrawals, edits, holds replayed (retention/state_replay.py)
+    unmatched_records: tuple[str, ...] = ()  # records naming what the rebuilt catalog does not hold
 
     @property
     def ok(self) -> bool:
@@ -195,6 +199,12 @@ def _rebuild(archive: Archive, store: Store) -> RebuildReport:
                 )
                 ckey = v.get("content_key") or content_key(v["sha256"])
                 _object(archive, session, objects, bad, store, ckey, v["sha256"], v["size"], "content")
+        session.flush()
+        # locks, withdrawals, edits and holds: the state records the replica holds besides manifests
+        state = replay(session, store, lambda name: _user(session, users, created_users, name))
+        for key, sha, size in state.read:
+            _object(archive, session, objects, bad, store, key, sha, size, "record", verified=True)
+        unreadable.extend(state.unreadable)
         n_exports = _exports(archive, session, objects, bad, store)
         session.flush()
         report = RebuildReport(
@@ -209,6 +219,8 @@ def _rebuild(archive: Archive, store: Store) -> RebuildReport:
             bad_copies=tuple(bad),
             unreadable=tuple(unreadable),
             skipped_orphans=tuple(skipped),
+            state_records=state.applied,
+            unmatched_records=tuple(state.unmatched),
         )
         record_event(
             session,
@@ -453,4 +465,6 @@ def report_to_dict(r: RebuildReport) -> dict[str, Any]:
         "bad_copies": [b.__dict__ for b in r.bad_copies],
         "unreadable": list(r.unreadable),
         "skipped_orphans": [o.__dict__ for o in r.skipped_orphans],
+        "state_records": r.state_records,
+        "unmatched_records": list(r.unmatched_records),
     }

@@ -32,7 +32,7 @@ from archive import chain_mail
 from archive.context import Archive
 from archive.db import utcnow
 
-from . import fixity, reconcile, upkeep, worm
+from . import fixity, job_results, reconcile, upkeep, worm
 from .integrity_models import JobClaim
 
 log = logging.getLogger("hoso.scheduler")
@@ -132,6 +132,24 @@ def job_signing_digest(archive: Archive) -> chain_mail.MailRun | None:
     return chain_mail.daily_digest(archive)
 
 
+def job_check_record(archive: Archive) -> Any:
+    """Daily: the signed biên bản kiểm tra định kỳ, once a full-check period has passed since the last one."""
+    from . import check_records
+
+    if archive.signing is None or not claim_job(archive, "check-record", today().isoformat()):
+        return None
+    return check_records.due_cycle_record(archive)
+
+
+def job_media_reminder(archive: Archive) -> Any:
+    """Daily: remind of offline media older than the renewal period (Thông tư 02/2019: 3 years)."""
+    from . import media
+
+    if not claim_job(archive, "media-reminder", today().isoformat()):
+        return None
+    return media.remind_due_media(archive)
+
+
 def today() -> date:
     return datetime.now(TZ).date()
 
@@ -185,6 +203,8 @@ def register_jobs(scheduler: BaseScheduler, archive: Archive) -> list[Job]:
         add(job_signing_notify, IntervalTrigger(minutes=2, timezone=TZ), "signing-notify", now + timedelta(seconds=30 + jitter)),
         add(job_signing_digest, CronTrigger(hour=6, minute=30, timezone=TZ), "signing-digest"),
         add(job_replica_reconcile, CronTrigger(day_of_week="sun", hour=4, minute=0, timezone=TZ), "replica-reconcile"),
+        add(job_check_record, CronTrigger(hour=5, minute=0, timezone=TZ), "check-record"),
+        add(job_media_reminder, CronTrigger(hour=7, minute=0, timezone=TZ), "media-reminder"),
     ]  # fmt: skip
 
 
@@ -192,6 +212,7 @@ def start_scheduler(archive: Any) -> Any:
     """Start the background scheduler for `hoso serve`; returns an object with .shutdown(), or None."""
     scheduler = BackgroundScheduler(timezone=TZ, job_defaults=dict(JOB_DEFAULTS))
     register_jobs(scheduler, archive)
+    job_results.install_listener(scheduler, archive)
     scheduler.start()
     return scheduler
 

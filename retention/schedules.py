@@ -9,9 +9,9 @@ by a redeploy.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from archive.errors import InvalidInput, NotFound
 from archive.events import record_event
 from archive.models import Document, DocumentType, Organisation, User
 from archive.permissions import authorize, permitted
+from archive.state_records import write_record
 
 from . import clock, rules
 from .errors import RuleError
@@ -155,6 +156,46 @@ def in_force_schedule(session: Session, kind: str = "law", on: date | None = Non
     return rows
 
 
+def apply_confirmation(
+    session: Session,
+    *,
+    schedule: str,
+    type_code: str,
+    level: str,
+    retention: str,
+    source: str,
+    user: User | None,
+    at: datetime,
+) -> tuple[RetentionRule, RetentionRule | None]:
+    """The confirmed row replaces the current one (kept, superseded). Checked by the caller: confirm_rule for a
+    person, the catalog rebuild replaying a confirmation a person made (retention/state_replay.py)."""
+    current = session.scalar(
+        select(RetentionRule).where(
+            RetentionRule.schedule_code == schedule,
+            RetentionRule.type_code == type_code,
+            RetentionRule.level == level,
+            RetentionRule.superseded_at.is_(None),
+        )
+    )
+    new = RetentionRule(
+        schedule_code=schedule,
+        type_code=type_code,
+        level=level,
+        retention=retention,
+        counted_from=current.counted_from if current else rules.WORK_END_YEAR,
+        status="sourced",
+        source=source.strip(),
+        notes=f"Xác nhận bởi / confirmed by {user.username if user else '?'}",
+        recorded_at=at,
+        recorded_by=user,
+    )
+    if current is not None:
+        current.superseded_at = at
+    session.add(new)
+    session.flush()
+    return new, current
+
+
 def confirm_rule(
     session: Session,
     *,
@@ -190,31 +231,15 @@ def confirm_rule(
             f"Unknown document type {type_code!r}",
             code="unknown_type",
         )
-    current = session.scalar(
-        select(RetentionRule).where(
-            RetentionRule.schedule_code == sched.code,
-            RetentionRule.type_code == type_code,
-            RetentionRule.level == level,
-            RetentionRule.superseded_at.is_(None),
-        )
-    )
-    now = utcnow()
-    new = RetentionRule(
-        schedule_code=sched.code,
-        type_code=type_code,
-        level=level,
-        retention=period.text,
-        counted_from=current.counted_from if current else rules.WORK_END_YEAR,
-        status="sourced",
-        source=source.strip(),
-        notes=f"Xác nhận bởi / confirmed by {user.username}",
-        recorded_at=now,
-        recorded_by=user,
-    )
-    if current is not None:
-        current.superseded_at = now
-    session.add(new)
-    session.flush()
+    new, current = apply_confirmation(
+        session, schedule=sched.code, type_code=type_code, level=level, retention=period.text, source=source,
+        user=user, at=utcnow(),
+    )  # fmt: skip
+    # written to every replica, so a catalog rebuilt from one replica keeps the confirmed value (issue 12)
+    write_record(session, "retention_confirmation", {
+        "schedule": sched.code, "type_code": type_code, "level": level, "retention": period.text,
+        "source": new.source, "by": user.username,
+    })  # fmt: skip
     record_event(
         session,
         "retention.confirm",
@@ -345,6 +370,10 @@ def document_facts(session: Session, doc: Document) -> rules.DocumentFacts:
             )
         )
     }
+    return _facts(doc, holds, events)
+
+
+def _facts(doc: Document, holds: tuple[int, ...], events: dict[str, date]) -> rules.DocumentFacts:
     return rules.DocumentFacts(
         document_id=doc.id,
         type_code=doc.type_code,
@@ -355,6 +384,49 @@ def document_facts(session: Session, doc: Document) -> rules.DocumentFacts:
         holds=holds,
         event_dates=events,
     )
+
+
+FACTS_CHUNK = 1000  # documents whose holds and event dates are read together (one IN list each)
+
+
+def decide_documents(
+    session: Session, docs: Iterable[Document], today: date, schedules: Sequence[rules.Schedule] | None = None
+) -> Iterator[tuple[Document, rules.Decision]]:
+    """decide_document for many documents with a constant number of statements per FACTS_CHUNK documents (not two
+    per document): holds and event dates are read for a chunk at once. Documents should come with their school
+    loaded (joinedload), or each school is loaded once by the session."""
+    schedules = schedules or load_schedules(session)
+    chunk: list[Document] = []
+    for doc in docs:
+        chunk.append(doc)
+        if len(chunk) == FACTS_CHUNK:
+            yield from _decide_chunk(session, chunk, today, schedules)
+            chunk = []
+    if chunk:
+        yield from _decide_chunk(session, chunk, today, schedules)
+
+
+def _decide_chunk(
+    session: Session, docs: list[Document], today: date, schedules: Sequence[rules.Schedule]
+) -> Iterator[tuple[Document, rules.Decision]]:
+    ids = [d.id for d in docs]
+    holds: dict[str, list[int]] = {}
+    for doc_id, hold_id in session.execute(
+        select(LegalHold.document_id, LegalHold.id)
+        .where(LegalHold.document_id.in_(ids), LegalHold.released_at.is_(None))
+        .order_by(LegalHold.id)
+    ):
+        holds.setdefault(doc_id, []).append(hold_id)
+    events: dict[str, dict[str, date]] = {}
+    for e in session.scalars(
+        select(RetentionEventDate).where(
+            RetentionEventDate.document_id.in_(ids), RetentionEventDate.superseded_at.is_(None)
+        )
+    ):
+        events.setdefault(e.document_id, {})[e.event] = e.occurred_on
+    for doc in docs:
+        facts = _facts(doc, tuple(holds.get(doc.id, ())), events.get(doc.id, {}))
+        yield doc, rules.decide(facts, schedules, today)
 
 
 def decide_document(

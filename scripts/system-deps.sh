@@ -3,8 +3,12 @@
 # Usage: scripts/system-deps.sh run|test
 set -euo pipefail
 want=(fonts-noto-core poppler-utils)  # poppler-utils: pdftotext, for the lesson-plan content check
+# Office lesson plans to PDF/A (LibreOffice; Liberation has the metrics of Times New Roman), OCR of scans
+want+=(libreoffice-writer-nogui fonts-liberation2 tesseract-ocr tesseract-ocr-vie ocrmypdf)
 if [ "${1:-test}" = test ]; then
   want+=(softhsm2 opensc chromium)
+  want+=(radosgw ceph-mon ceph-osd ceph-common curl)  # Ceph RGW, the real S3 server of the tests (scripts/ceph-rgw-start.sh)
+  want+=(prometheus)  # promtool: checks and unit-tests deploy/prometheus-alerts.yml
 fi
 missing=()
 for p in "${want[@]}"; do

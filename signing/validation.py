@@ -6,6 +6,7 @@ that makes the parser loop or explode yields a report with an error, never a han
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import multiprocessing
 import os
@@ -16,9 +17,12 @@ from datetime import UTC, datetime
 from asn1crypto import x509
 
 from ._runtime import quiet_pyhanko_logs, run_sync
+from .algorithms import digest_mismatch
 from .certinfo import certificate_info
+from .coverage import covers_whole_file
 from .errors import InvalidDocument, ValidationFailed
 from .report import FAILED, INDETERMINATE, PASSED, SignatureReport, ValidationReport, Verdict, overall
+from .tampering import prefilled_fields_changed, unexplained_tail, unreadable_timestamp_token
 from .trust import PathLike, load_certificates
 
 # The child's address space over what the forked parent maps (the PDF bytes included). pyHanko bounds every stream it
@@ -36,6 +40,7 @@ _REVINFO_MISSING = {"TRY_LATER", "REVOCATION_OUT_OF_BOUNDS_NO_POE"}
 NO_REVINFO_WARNING = (
     "Không có CRL hoặc OCSP để kiểm tra tình trạng thu hồi chứng thư số (no CRL/OCSP available)"
 )
+_RANK = {PASSED: 0, INDETERMINATE: 1, FAILED: 2}
 
 
 def validate_pdf(
@@ -157,17 +162,62 @@ async def _async_validate(pdf_bytes, roots, at, allow_fetching, now) -> Validati
     for sig in sigs:
         try:
             if sig.sig_object_type == "/DocTimeStamp":
-                reports.append(await _validate_doc_timestamp(sig, reader, roots, at, allow_fetching))
+                reports.append(
+                    await _validate_doc_timestamp(sig, reader, pdf_bytes, roots, at, allow_fetching)
+                )
             else:
+                broken_token = unreadable_timestamp_token(sig.signer_info)
+                if broken_token is not None:
+                    reports.append(_broken_token_report(sig, broken_token))
+                    continue
                 lta = bool(has_dss and any(rev > sig.signed_revision for rev in doc_ts_revisions))
                 reports.append(
-                    await _validate_signature(sig, reader, roots, at, allow_fetching, lta, has_dss)
+                    await _validate_signature(sig, reader, pdf_bytes, roots, at, allow_fetching, lta, has_dss)
                 )
         except Exception as exc:
             reports.append(_error_report(sig, exc))
-    signatures = tuple(reports)
+    signatures = _after_the_last_revision(tuple(reports), pdf_bytes, reader, bool(read_warnings))
     verdict, sub = overall(signatures)
     return ValidationReport(verdict, sub, signatures, now, warnings=tuple(read_warnings))
+
+
+def _after_the_last_revision(
+    reports: tuple[SignatureReport, ...], pdf_bytes: bytes, reader, read_leniently: bool
+) -> tuple[SignatureReport, ...]:
+    """Bytes no revision accounts for (an appended update whose xref is broken or missing), and files whose later
+    revisions could only be read leniently, make every signature that does not cover the whole file suspect."""
+    if not reports or any(r.coverage == "entire_file" for r in reports):
+        return reports
+    tail = unexplained_tail(pdf_bytes, reader)
+    if tail:
+        message = (
+            f"{tail} byte được nối thêm sau phiên bản cuối cùng mà không có bảng tham chiếu (xref) hợp lệ; trình xem "
+            f"PDF có thể hiển thị nội dung này (incremental update with a broken or missing xref: {tail} bytes)"
+        )
+        verdict, sub = FAILED, "FORMAT_FAILURE"
+    elif read_leniently:
+        message = (
+            "Cấu trúc tệp bị lỗi nên không kiểm tra chắc chắn được những thay đổi sau khi ký "
+            "(changes after signing cannot be checked reliably: the file structure is broken)"
+        )
+        verdict, sub = INDETERMINATE, "FORMAT_FAILURE"
+    else:
+        return reports
+    return tuple(
+        r if r.coverage == "entire_file" else _flagged(r, verdict, sub, message, modification="other")
+        for r in reports
+    )
+
+
+def _flagged(
+    report: SignatureReport, verdict: Verdict, sub: str, message: str, modification: str | None = None
+) -> SignatureReport:
+    changes: dict = {"errors": (*report.errors, message)}
+    if _RANK[verdict] > _RANK[report.verdict]:
+        changes.update(verdict=verdict, sub_indication=sub)
+    if modification is not None:
+        changes["modification"] = modification
+    return dataclasses.replace(report, **changes)
 
 
 def _field_name(sig) -> str:
@@ -200,6 +250,15 @@ def _error_report(sig, exc: Exception) -> SignatureReport:
     )
 
 
+def _broken_token_report(sig, problem: str) -> SignatureReport:
+    report = _error_report(sig, ValueError(problem))
+    return dataclasses.replace(
+        report,
+        verdict=FAILED,
+        errors=(f"Dấu thời gian của chữ ký bị hỏng, không đọc được (timestamp token unreadable: {problem})",),
+    )
+
+
 def _safe_type(sig) -> str | None:
     try:
         return str(sig.sig_object_type)
@@ -220,18 +279,32 @@ def _modification(status) -> str:
     }.get(level, "other")
 
 
-def _structural_problem(status) -> tuple[Verdict, str] | None:
-    """Integrity, coverage and modification checks that trump any trust result (the known PDF attacks land here)."""
+def _structural_problem(status) -> tuple[Verdict, str, str] | None:
+    """Integrity, coverage and modification checks that trump any trust result (the known PDF attacks land here),
+    with what failed in words."""
+    from pyhanko.sign.diff_analysis import SuspiciousModification
     from pyhanko.sign.validation.status import SignatureCoverageLevel
 
     if not status.intact:
-        return FAILED, "HASH_FAILURE"
+        return FAILED, "HASH_FAILURE", "Nội dung đã ký bị thay đổi: mã băm không khớp (signed bytes changed)"
     if not status.valid:
-        return FAILED, "SIG_CRYPTO_FAILURE"
+        return FAILED, "SIG_CRYPTO_FAILURE", "Giá trị chữ ký không đúng (signature value does not verify)"
     if status.coverage is None or status.coverage < SignatureCoverageLevel.ENTIRE_REVISION:
-        return FAILED, "FORMAT_FAILURE"
+        coverage = status.coverage.name.lower() if status.coverage is not None else "unknown"
+        return (
+            FAILED,
+            "FORMAT_FAILURE",
+            f"Vùng ký (ByteRange) không bao trọn phiên bản đã ký (byte range does not cover the signed revision: "
+            f"{coverage})",
+        )
     if status.docmdp_ok is False or _modification(status) == "other":
-        return FAILED, "FORMAT_FAILURE"
+        reason = status.diff_result if isinstance(status.diff_result, SuspiciousModification) else None
+        detail = f": {str(reason).splitlines()[0]}" if reason is not None and str(reason) else ""
+        return (
+            FAILED,
+            "FORMAT_FAILURE",
+            f"Tệp bị sửa đổi không được phép sau khi ký (modified after signing beyond what is allowed{detail})",
+        )
     return None
 
 
@@ -288,7 +361,66 @@ def _certification(sig) -> str | None:
     return None if perm is None else perm.name.lower()
 
 
-async def _validate_signature(sig, reader, roots, at, allow_fetching, lta, has_dss) -> SignatureReport:
+def _sound_coverage(status, sig, pdf_bytes: bytes):
+    """The status with whole-file coverage when the bytes show it and pyHanko's arithmetic did not."""
+    from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+    if status.coverage == SignatureCoverageLevel.ENTIRE_FILE or not status.intact:
+        return status
+    if not covers_whole_file(pdf_bytes, sig.byte_range, sig.pkcs7_content):
+        return status
+    return dataclasses.replace(
+        status,
+        coverage=SignatureCoverageLevel.ENTIRE_FILE,
+        diff_result=DiffResult(ModificationLevel.NONE, set()),
+        docmdp_ok=True,
+    )
+
+
+def _findings(sig, status, reader) -> list[tuple[Verdict, str, str]]:
+    """(verdict, sub-indication, what changed or failed) for problems beyond pyHanko's own verdict."""
+    from pyhanko.sign.diff_analysis import DiffResult
+
+    found: list[tuple[Verdict, str, str]] = []
+    tst = status.timestamp_validity
+    if tst is not None and not tst.intact:
+        found.append(
+            (
+                FAILED,
+                "HASH_FAILURE",
+                "Dấu thời gian của chữ ký không khớp với chữ ký (timestamp imprint mismatch)",
+            )
+        )
+    elif tst is not None and not tst.valid:
+        found.append(
+            (
+                FAILED,
+                "SIG_CRYPTO_FAILURE",
+                "Chữ ký của dấu thời gian không đúng, dấu thời gian bị hỏng (timestamp token signature invalid)",
+            )
+        )
+    if isinstance(status.diff_result, DiffResult) and status.diff_result.changed_form_fields:
+        changed = prefilled_fields_changed(reader, sig.signed_revision)
+        if changed:
+            names = ", ".join(changed)
+            found.append(
+                (
+                    FAILED,
+                    "FORMAT_FAILURE",
+                    f"Trường biểu mẫu đã có nội dung khi ký bị thay giá trị hoặc hình hiển thị sau khi ký: {names} "
+                    f"(form fields filled at signing time were changed afterwards: {names})",
+                )
+            )
+    mismatch = digest_mismatch(sig.signer_info)
+    if mismatch is not None:
+        found.append((INDETERMINATE, "CRYPTO_CONSTRAINTS_FAILURE", mismatch))
+    return found
+
+
+async def _validate_signature(
+    sig, reader, pdf_bytes, roots, at, allow_fetching, lta, has_dss
+) -> SignatureReport:
     level = _level(sig, lta, has_dss)
     warnings: list[str] = []
     if lta:
@@ -298,9 +430,24 @@ async def _validate_signature(sig, reader, roots, at, allow_fetching, lta, has_d
         status, verdict, sub, revocation = await _classic(sig, reader, roots, at, allow_fetching, warnings)
     if status is None:
         raise ValidationFailed(f"no status for {sig.field_name}: {sub}")
+    status = _sound_coverage(status, sig, pdf_bytes)
+    errors: list[str] = []
     problem = _structural_problem(status)
     if problem is not None:
-        verdict, sub = problem
+        verdict, sub, message = problem
+        errors.append(message)
+    modification = _modification(status)
+    for found_verdict, found_sub, message in _findings(sig, status, reader):
+        errors.append(message)
+        if (
+            found_sub == "FORMAT_FAILURE"
+        ):  # signed content re-drawn: not the harmless form filling pyHanko saw
+            modification = "other"
+        # a crypto-constraint failure names the reason even when the chain is unknown too (both INDETERMINATE)
+        if _RANK[found_verdict] > _RANK[verdict] or (
+            found_verdict == verdict == INDETERMINATE and found_sub == "CRYPTO_CONSTRAINTS_FAILURE"
+        ):
+            verdict, sub = found_verdict, found_sub
     if status.revoked or (sub or "").startswith("REVOKED"):
         revocation = "revoked"
     tst = status.timestamp_validity
@@ -316,10 +463,11 @@ async def _validate_signature(sig, reader, roots, at, allow_fetching, lta, has_d
         trusted=trusted,
         revocation=revocation,  # type: ignore[arg-type]
         coverage=status.coverage.name.lower() if status.coverage is not None else None,
-        modification=_modification(status),  # type: ignore[arg-type]
+        modification=modification,  # type: ignore[arg-type]
         level=level,
         certification=_certification(sig),
         warnings=tuple(warnings),
+        errors=tuple(errors),
         **_base_fields(sig),
     )
 
@@ -423,17 +571,16 @@ async def _classic(sig, reader, roots, at, allow_fetching, warnings: list[str]):
         and tst.timestamp >= details.revocation_date
     ):
         verdict, sub = FAILED, "REVOKED"
-    if verdict == PASSED and tst is not None:
+    # a broken token (imprint or signature) is a finding of _validate_signature; here: a token we cannot trust
+    if verdict == PASSED and tst is not None and tst.intact and tst.valid:
         tst_verdict, tst_sub = _verdict_of(tst.trust_problem_indic)
-        if not (tst.intact and tst.valid) or tst_verdict != PASSED:
-            verdict, sub = (
-                (FAILED, "HASH_FAILURE") if not tst.intact else (INDETERMINATE, tst_sub or "GENERIC")
-            )
+        if tst_verdict != PASSED:
+            verdict, sub = INDETERMINATE, tst_sub or "GENERIC"
             warnings.append("Dấu thời gian của chữ ký không hợp lệ (signature timestamp not valid)")
     return status, verdict, sub, revocation
 
 
-async def _validate_doc_timestamp(sig, reader, roots, at, allow_fetching) -> SignatureReport:
+async def _validate_doc_timestamp(sig, reader, pdf_bytes, roots, at, allow_fetching) -> SignatureReport:
     from pyhanko.sign.validation import async_validate_pdf_timestamp
 
     warnings: list[str] = []
@@ -443,9 +590,12 @@ async def _validate_doc_timestamp(sig, reader, roots, at, allow_fetching) -> Sig
     finally:
         await vc.aclose()
     verdict, sub = _verdict_of(status.trust_problem_indic)
+    status = _sound_coverage(status, sig, pdf_bytes)
     problem = _structural_problem(status)
+    errors: list[str] = []
     if problem is not None:
-        verdict, sub = problem
+        verdict, sub, message = problem
+        errors.append(message)
     return SignatureReport(
         kind="document_timestamp",
         verdict=verdict,
@@ -460,5 +610,6 @@ async def _validate_doc_timestamp(sig, reader, roots, at, allow_fetching) -> Sig
         modification=_modification(status),  # type: ignore[arg-type]
         level=None,
         warnings=tuple(warnings),
+        errors=tuple(errors),
         **_base_fields(sig),
     )

@@ -19,7 +19,8 @@ How put() keeps its promises:
   * it hashes the stream itself; a single PUT is only sent once the digest is known to be right (nothing is kept
     otherwise); a multipart upload is aborted (never becomes visible) unless the digest is right;
   * each request carries ``ChecksumSHA256`` and the checksum the server returns is compared as well (some
-    servers, moto among them, do not check it); a copy the server got wrong is deleted and ChecksumMismatch raised;
+    servers, moto among them, do not check it); a server that returns none (Ceph RGW) is held to its ETag, the MD5
+    of what it stored; a copy the server got wrong is deleted and ChecksumMismatch raised;
   * our hex SHA-256 goes into the object metadata (``x-amz-meta-sha256``) so head() can report it;
   * an existing key is never overwritten with different bytes (ObjectConflict), except with ``replace_corrupt``
     when the stored bytes do not hash right; on a versioned / Object Lock bucket the repair is a new version and
@@ -84,6 +85,25 @@ def _hex_of_b64(value: str) -> str:
         return base64.b64decode(value.split("-")[0]).hex()
     except ValueError:
         return value
+
+
+def _server_disagrees(resp: dict[str, Any], body: bytes, sha256_b64: str) -> tuple[str, str] | None:
+    """What the server says it stored and how it said so, when that is not `body`; None when it agrees or says
+    nothing we can check.
+
+    A server that returns the SHA-256 checksum is held to it. One that returns none (Ceph RGW neither checks
+    ChecksumSHA256 nor returns it) is held to its ETag, which for a plain PUT or one part is the MD5 of the bytes it
+    stored: a body damaged between our hash and the server is caught here, before the write counts, instead of
+    lingering under its key with our sha256 in its metadata. (AWS's SSE-KMS ETags are not MD5s, but AWS returns the
+    checksum, so they are never compared.)"""
+    returned = resp.get("ChecksumSHA256")
+    if returned is not None:
+        return None if returned == sha256_b64 else (_hex_of_b64(returned), "reported by S3")
+    etag = str(resp.get("ETag", "")).strip('"').lower()
+    if len(etag) != 32 or any(c not in "0123456789abcdef" for c in etag):
+        return None
+    md5 = hashlib.md5(body, usedforsecurity=False).hexdigest()
+    return None if etag == md5 else (f"other bytes, MD5 {etag} instead of {md5}", "ETag reported by S3")
 
 
 def _flag(value: str, name: str) -> bool:
@@ -396,12 +416,10 @@ class S3Store:
                 **cond,
             )
             version = self._version(resp)
-            returned = resp.get("ChecksumSHA256")
-            if returned is not None and returned != b64:
+            stored = _server_disagrees(resp, first, b64)
+            if stored is not None:
                 what = self._discard(key, version)
-                raise ChecksumMismatch(
-                    key, sha256, f"{_hex_of_b64(returned)} (reported by S3; {what})", self.url
-                )
+                raise ChecksumMismatch(key, sha256, f"{stored[0]} ({stored[1]}; {what})", self.url)
             return version
 
         upload = self.client.create_multipart_upload(
@@ -424,10 +442,10 @@ class S3Store:
                     ChecksumAlgorithm="SHA256",
                     ChecksumSHA256=_b64(digest),
                 )
-                returned = resp.get("ChecksumSHA256")
-                if returned is not None and returned != _b64(digest):
+                stored = _server_disagrees(resp, data, _b64(digest))
+                if stored is not None:
                     raise ChecksumMismatch(
-                        key, digest.hex(), f"{_hex_of_b64(returned)} in part {number}", self.url
+                        key, digest.hex(), f"{stored[0]} in part {number} ({stored[1]})", self.url
                     )
                 parts.append({"PartNumber": number, "ETag": resp["ETag"], "ChecksumSHA256": _b64(digest)})
                 part_digests.append(digest)

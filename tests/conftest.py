@@ -12,6 +12,8 @@ import pytest
 from archive.context import Archive
 from tests.factories import make_archive, make_pdf
 
+pytest_plugins = ["tests.s3fixtures"]  # moto and Ceph RGW for the session; `s3_server` runs a test on both
+
 PG_ADMIN = os.environ.get("HOSO_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

@@ -140,12 +140,13 @@ def make_archive(
 
 
 @contextmanager
-def dev_pki_archive(tmp_path: Path, pki: tuple[Path, str]) -> Iterator[Archive]:
+def dev_pki_archive(tmp_path: Path, pki: tuple[Path, str], **overrides: object) -> Iterator[Archive]:
     """An archive signing with the dev PKI in `pki` (a folder shared by the test module, since generating its keys is
-    the slow part, and the base URL it is served at), serving it while the context lasts."""
+    the slow part, and the base URL it is served at), serving it while the context lasts; `overrides` are
+    make_settings'."""
     (tmp_path / "var").mkdir()
     (tmp_path / "var" / "dev-pki").symlink_to(pki[0])
-    a = make_archive(tmp_path, base_url=pki[1])
+    a = make_archive(tmp_path, base_url=pki[1], **overrides)
     try:
         with dev_pki_served(setup_of(a)):
             yield a

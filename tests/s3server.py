@@ -1,4 +1,5 @@
-"""Start moto's S3 server (in this process, on 127.0.0.1, a free port) for tests that need S3 over real HTTP.
+"""S3 servers for tests over real HTTP: moto's (in this process, on 127.0.0.1, a free port) and Ceph RGW (a real
+server, started by scripts/ceph-rgw-start.sh; the session fixtures are in tests/s3fixtures.py).
 
     from tests.s3server import start_moto_server
     endpoint_url, stop = start_moto_server()
@@ -16,8 +17,12 @@ AWS account. Plain module: import it from any test suite.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import socket
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 DUMMY_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -65,3 +70,70 @@ def use_dummy_aws_credentials(monkeypatch) -> None:  # type: ignore[no-untyped-d
     monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+# ---- Ceph RADOS Gateway: a real S3 server -------------------------------------------------------------------------
+
+RGW_BINARIES = ("ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "monmaptool")
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def rgw_missing() -> str | None:
+    """Why Ceph RGW cannot be started here (None when it can): `scripts/system-deps.sh test` installs it."""
+    missing = [b for b in RGW_BINARIES if shutil.which(b) is None]
+    return f"Ceph RGW not installed (missing {', '.join(missing)})" if missing else None
+
+
+def _free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def start_rgw_server(workdir: Path, host: str = "127.0.0.1") -> tuple[str, Callable[[], None]]:
+    """Start a one-node Ceph cluster (memstore) and radosgw on free ports with `scripts/ceph-rgw-start.sh`; return
+    (endpoint_url, stop). The S3 user's keys are the dummy credentials moto accepts too (DUMMY_AWS_ENV), so one
+    environment serves both servers. A watchdog stops the daemons if this process dies without calling `stop`."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update(
+        CEPH_DIR=str(workdir / "rgw"),
+        S3_ACCESS_KEY=DUMMY_AWS_ENV["AWS_ACCESS_KEY_ID"],
+        S3_SECRET_KEY=DUMMY_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+        READY_TIMEOUT="60",
+    )
+    log = workdir / "start.log"
+    for attempt in range(3):  # a free port can be taken between our probe and the daemon's bind: try new ones
+        env.update(MON_PORT=str(_free_port(host)), RGW_PORT=str(_free_port(host)))
+        with log.open("w") as out:
+            done = subprocess.run(
+                [str(SCRIPTS / "ceph-rgw-start.sh")], env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        if done.returncode == 0:
+            break
+        subprocess.run([str(SCRIPTS / "ceph-rgw-stop.sh")], env={**env, "FAST": "1"}, capture_output=True)
+        if attempt == 2:
+            raise RuntimeError(f"Ceph RGW did not start:\n{log.read_text()[-3000:]}")
+    # the daemons detach from us; if pytest is killed, the watchdog stops them rather than leave ~200 MB running
+    watchdog = subprocess.Popen(
+        [
+            "bash",
+            "-c",
+            f'while kill -0 {os.getpid()} 2>/dev/null; do sleep 2; done; exec "{SCRIPTS / "ceph-rgw-stop.sh"}"',
+        ],
+        env={**env, "FAST": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    stopped = False
+
+    def stop() -> None:
+        nonlocal stopped
+        if not stopped:
+            stopped = True
+            watchdog.kill()
+            watchdog.wait()
+            subprocess.run([str(SCRIPTS / "ceph-rgw-stop.sh")], env=env, capture_output=True, timeout=120)
+
+    return f"http://{host}:{env['RGW_PORT']}", stop

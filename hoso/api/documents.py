@@ -8,7 +8,9 @@ from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 
 from archive import documents as docs
+from archive import renditions
 from archive.context import Archive
+from archive.finding import SORT_KEYS, DocumentFilter, ensure_visible, find_documents, visible_school_ids
 from archive.ingest import ingest_stream, resolve_school_and_type
 from archive.permissions import upload_action
 from hoso.api.deps import ArchiveDep, Guard, GuardDep
@@ -76,22 +78,39 @@ def list_documents(
     school: str | None = None,
     type: str | None = None,
     year: str | None = None,
-    q: str | None = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Title, class, subject or teacher; diacritics and case ignored"),
+    ] = None,
+    status: Annotated[
+        str | None,
+        Query(description="active, withdrawn or disposed; by default every record except withdrawn ones"),
+    ] = None,
+    mine: Annotated[bool, Query(description="Only records I uploaded or whose teacher I am")] = False,
+    locked: Annotated[
+        bool | None, Query(description="Only locked (true) or unlocked (false) records")
+    ] = None,
+    damaged: Annotated[bool | None, Query(description="Only records with a missing or corrupt copy")] = None,
+    sort: Annotated[str, Query(description=f"One of {', '.join(SORT_KEYS)}")] = "created",
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
     *,
     archive: ArchiveDep,
     guard: GuardDep,
 ) -> DocumentPage:
+    f = DocumentFilter(
+        school=school, type_code=type, year=year, q=q, status=status, mine=mine, locked=locked, damaged=damaged,
+        sort=sort, descending=order == "desc",
+    )  # fmt: skip
     with archive.sessions() as session:
         # only what the caller may read: their school, or their inspection jurisdiction
-        rows, total = docs.list_documents(
+        rows, total = find_documents(
             session,
-            school=school,
-            type_code=type,
-            year=year,
-            q=q,
-            school_ids=guard.school_ids(session, "document.read"),
+            f,
+            school_ids=visible_school_ids(session, guard.user, f, scopes=guard.scopes),
+            user_id=guard.user.id,
+            user_name=guard.user.full_name or None,
             limit=limit,
             offset=offset,
         )
@@ -102,7 +121,8 @@ def list_documents(
 def get_document(doc_id: str, archive: ArchiveDep, guard: GuardDep) -> DocumentOut:
     with archive.sessions() as session:
         doc = docs.get_document(session, doc_id)
-        guard.check(session, "document.read", doc.school, document_id=doc.id)
+        user = guard.check(session, "document.read", doc.school, document_id=doc.id)
+        ensure_visible(session, user, doc)
         return DocumentOut.full(session, doc)
 
 
@@ -118,15 +138,26 @@ def get_document(doc_id: str, archive: ArchiveDep, guard: GuardDep) -> DocumentO
     },
 )
 def get_content(
-    doc_id: str, archive: ArchiveDep, guard: GuardDep, version: int | None = None
+    doc_id: str,
+    archive: ArchiveDep,
+    guard: GuardDep,
+    version: int | None = None,
+    rendition: Annotated[
+        str | None,
+        Query(description="`original`: the Office file as uploaded, instead of the PDF/A made from it"),
+    ] = None,
 ) -> StreamingResponse:
     with archive.sessions() as session:
         doc = docs.get_document(session, doc_id)
         user = guard.check(session, "document.download", doc.school, document_id=doc.id)
+        ensure_visible(session, user, doc)
         session.expunge(user)
-    content = docs.open_content(archive, doc_id, version=version, actor=user)
+    if rendition is not None:
+        content = renditions.open_rendition(archive, doc_id, rendition, version=version, actor=user)
+    else:
+        content = docs.open_content(archive, doc_id, version=version, actor=user)
     headers = {
-        "Content-Disposition": docs.content_disposition(content.filename),
+        "Content-Disposition": docs.content_disposition(content.download_name),
         "Content-Length": str(content.size),
         "Digest": f"sha-256={content.sha256}",
         "X-Content-SHA256": content.sha256,

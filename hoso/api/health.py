@@ -23,6 +23,17 @@ router = APIRouter(tags=["health"])
     responses={503: {"model": HealthOut, "description": "The database or a replica store is not reachable"}},
 )
 def health(request: Request, response: Response, archive: ArchiveDep) -> HealthOut:
+    healthy, database, replicas = readiness(archive)
+    if not is_system_admin(request, archive):
+        database = database.split(":")[0]
+        replicas = {f"copy{i}": v.split(":")[0] for i, v in enumerate(replicas.values(), start=1)}
+    response.status_code = 200 if healthy else 503
+    return HealthOut(status="ok" if healthy else "degraded", database=database, replicas=replicas)
+
+
+def readiness(archive: Archive) -> tuple[bool, str, dict[str, str]]:
+    """(ready, database state, each store's state): the catalog answers a query and every replica store answers.
+    The one check behind /api/v1/health and /readyz."""
     try:
         with archive.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -30,15 +41,10 @@ def health(request: Request, response: Response, archive: ArchiveDep) -> HealthO
     except Exception as exc:  # any driver error means "not reachable"
         database = f"unreachable: {type(exc).__name__}"
     replicas = archive.replicas.ping_all()
-    healthy = database == "ok" and all(v == "ok" for v in replicas.values())
-    if not _is_system_admin(request, archive):
-        database = database.split(":")[0]
-        replicas = {f"copy{i}": v.split(":")[0] for i, v in enumerate(replicas.values(), start=1)}
-    response.status_code = 200 if healthy else 503
-    return HealthOut(status="ok" if healthy else "degraded", database=database, replicas=replicas)
+    return database == "ok" and all(v == "ok" for v in replicas.values()), database, replicas
 
 
-def _is_system_admin(request: Request, archive: Archive) -> bool:
+def is_system_admin(request: Request, archive: Archive) -> bool:
     """Credentials are optional here: none, or a wrong or expired one (recorded like any refused credential), just
     means the short answer. The same authentication as every other route (deps.authenticate_request)."""
     auth = request.headers.get("authorization", "")

@@ -68,6 +68,7 @@ def serve(c: Ctx, host: str, port: int) -> None:
     import uvicorn
 
     from hoso.app import create_app
+    from hoso.observability import configure_logging
 
     if "base_url" not in c.settings.model_fields_set:
         # the dev PKI's certificates carry URLs under the base URL: make them match where we really listen
@@ -84,7 +85,17 @@ def serve(c: Ctx, host: str, port: int) -> None:
     )
     # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 whatever
     # HOSO_TRUSTED_PROXIES says; hoso's own rule (hoso/netaddr.py) decides which client address to believe
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, forwarded_allow_ips="")
+    configure_logging(c.settings.log_format)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        forwarded_allow_ips="",
+        log_config=None,  # our handler (hoso/observability.py): JSON lines with the request id
+        access_log=False,  # the request middleware writes the access line, with the request id and duration
+    )
 
 
 @main.group(help="Catalog database.")
@@ -215,15 +226,16 @@ def token_create(c: Ctx, username: str, name: str, days: int | None, scopes: str
     click.echo(issued.secret)
 
 
-@main.command(help="Ingest files into every replica and the catalog; prints id and sha256 for each.")
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+@main.command(
+    help="Ingest files, folders or ZIPs (a class's exports) into every replica and the catalog; prints id and "
+    "sha256 for each. Without --type / --class-name, both are read from each file's name (archive/batch_names.py)."
 )
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--school", required=True)
-@click.option("--type", "type_code", required=True)
+@click.option("--type", "type_code", help="Document type; default: read from each file's name")
 @click.option("--year", required=True)
 @click.option("--title")
-@click.option("--class-name")
+@click.option("--class-name", help="Class; default: read from each file's name")
 @click.option("--subject")
 @click.option("--teacher")
 @click.option(
@@ -235,7 +247,7 @@ def ingest(
     c: Ctx,
     files: tuple[Path, ...],
     school: str,
-    type_code: str,
+    type_code: str | None,
     year: str,
     title: str | None,
     class_name: str | None,
@@ -244,41 +256,73 @@ def ingest(
     username: str,
     as_json: bool,
 ) -> None:
-    from archive import accounts
+    from archive import accounts, batch_files, batch_names
     from archive.ingest import ingest_file
 
     a = c.archive()
     with a.sessions() as session:
         actor = accounts.get_user(session, username)
+    inputs = batch_files.list_inputs(list(files))
+    total = batch_files.count_files(inputs)
     out: list[dict[str, object]] = []
     failures = 0
-    for path in files:
-        try:
-            r = ingest_file(
-                a,
-                path,
-                filename=path.name,
-                school=school,
-                type_code=type_code,
-                year=year,
-                title=title,
-                class_name=class_name,
-                subject=subject,
-                teacher=teacher,
-                actor=actor,
-            )
-        except ArchiveError as exc:
-            failures += 1
-            out.append({"file": str(path), "error": exc.code, "message": exc.message})
-            if not as_json:
-                click.echo(f"{path}: Lỗi / Error [{exc.code}]: {exc.message}", err=True)
-            continue
-        out.append({"file": str(path), "id": r.document.id, "sha256": r.version.sha256, "created": r.created})
-        if not as_json:
-            state = "mới / new" if r.created else "đã có / existing"
-            click.echo(f"{r.document.id}  {r.version.sha256}  {path.name}  ({state})")
+    lines: list[tuple[str, bool]] = []  # (line, is a refusal: to stderr)
+    # progress goes to stderr, so stdout keeps one line per file (or the JSON) for scripts: a bar on a terminal,
+    # "[i/n] name" lines in a log (click draws no bar there)
+    on_terminal = sys.stderr.isatty()
+    done = 0
+    with click.progressbar(
+        length=total,
+        label="Đang lưu / storing",
+        file=sys.stderr,
+        show_pos=True,
+        hidden=as_json or not on_terminal,
+    ) as bar:
+        for source in inputs:
+            for item in batch_files.expand(source, a.spool_dir, a.settings.max_upload_bytes):
+                bar.update(1)
+                done += 1
+                if not (as_json or on_terminal):
+                    click.echo(f"[{done}/{total}] {item.name}", err=True)
+                guess = batch_names.guess(item.name)
+                kind, klass = type_code or guess.type_code, class_name or guess.class_name
+                try:
+                    if item.refused is not None:
+                        raise item.refused
+                    if kind is None:
+                        raise InvalidInput(
+                            "Không đọc được loại hồ sơ từ tên tệp; hãy ghi --type",
+                            "The record type cannot be read from the file name; give --type",
+                            code="type_unknown",
+                        )
+                    r = ingest_file(
+                        a, item.path, filename=item.name, school=school, type_code=kind, year=year, title=title,
+                        class_name=klass, subject=subject, teacher=teacher, actor=actor,
+                    )  # fmt: skip
+                except ArchiveError as exc:
+                    failures += 1
+                    out.append(
+                        {"file": item.source, "result": "refused", "error": exc.code, "message": exc.message}
+                    )
+                    lines.append((f"{item.source}: Lỗi / Error [{exc.code}]: {exc.message}", True))
+                    continue
+                result = "stored" if r.created else "duplicate"
+                out.append({"file": item.source, "result": result, "id": r.document.id,
+                            "sha256": r.version.sha256, "created": r.created, "type": kind, "class": klass})  # fmt: skip
+                state = "mới / new" if r.created else "đã có / existing"
+                lines.append((f"{r.document.id}  {r.version.sha256}  {item.name}  ({state})", False))
     if as_json:
         emit(out, True, "")
+    else:
+        for line, refused in lines:
+            click.echo(line, err=refused)
+        stored = sum(1 for o in out if o["result"] == "stored")
+        dupes = sum(1 for o in out if o["result"] == "duplicate")
+        click.echo(
+            f"{stored} lưu mới, {dupes} đã có, {failures} bị từ chối / {stored} stored, {dupes} duplicate, "
+            f"{failures} refused",
+            err=True,
+        )
     sys.exit(1 if failures else 0)
 
 
@@ -363,12 +407,25 @@ def documents_content(c: Ctx, doc_id: str, out: Path, version: int | None) -> No
 
 def _register_extensions() -> None:
     from hoso.cli import certificates as cli_certificates
+    from hoso.cli import check_records as cli_check_records
+    from hoso.cli import inspection as cli_inspection
+    from hoso.cli import media as cli_media
     from hoso.cli import people as cli_people
     from hoso.cli import retention as cli_retention
     from hoso.cli import roster as cli_roster
     from hoso.cli import signing as cli_signing
+    from hoso.cli import transfer as cli_transfer
 
-    for module in (cli_people, cli_retention, cli_signing, cli_roster):
+    for module in (
+        cli_people,
+        cli_retention,
+        cli_signing,
+        cli_roster,
+        cli_inspection,
+        cli_check_records,
+        cli_media,
+        cli_transfer,
+    ):
         for command in module.COMMANDS:
             main.add_command(command)
     # people adds subcommands to the existing groups (org import, user grant/reset-password, token revoke …)

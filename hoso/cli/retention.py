@@ -192,12 +192,11 @@ def fixity_reconcile(as_json: bool) -> None:
     "worker", help="Run the scheduled jobs (fixity, WORM canary, LTA upkeep, metadata export) until stopped."
 )
 def worker() -> None:
-    import logging
-
+    from hoso.observability import configure_logging
     from retention.scheduler import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with _opened() as archive:
+        configure_logging(archive.settings.log_format)
         run_worker(archive)
 
 

@@ -18,8 +18,16 @@ from hoso.web import (
     pages_chains,
     pages_documents,
     pages_inbox,
+    pages_inspection,
+    pages_integrity,
+    pages_locks,
+    pages_media,
+    pages_overview,
+    pages_record_changes,
     pages_roster,
+    pages_search,
     pages_signing,
+    pages_transfer,
     pages_upload,
 )
 
@@ -35,6 +43,14 @@ PAGE_ROUTERS = (
     pages_audit.router,
     pages_account.router,
     pages_roster.router,
+    pages_inspection.router,
+    pages_integrity.router,
+    pages_media.router,
+    pages_transfer.router,
+    pages_search.router,
+    pages_locks.router,
+    pages_record_changes.router,
+    pages_overview.router,
 )
 router = APIRouter(include_in_schema=False)
 for _pages in PAGE_ROUTERS:

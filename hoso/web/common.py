@@ -58,6 +58,8 @@ class Viewer:
     can_audit: bool = False
     inbox_count: int = 0  # signatures waiting for this person ("Chờ tôi ký" in the navigation)
     can_roster: bool = False
+    can_package: bool = False  # may take files of some school: the inspection package page
+    can_lock: bool = False
 
 
 def archive_of(request: Request) -> Archive:
@@ -73,17 +75,30 @@ def load_viewer(request: Request) -> Viewer:
     try:
         with archive.sessions() as session, session.begin():
             user, row = sessions.authenticate_session(session, secret)
-            reach = school_ids_by_action(session, user, (*UPLOAD_ACTIONS, "audit.read", "roster.manage"))
+            reach = school_ids_by_action(
+                session,
+                user,
+                (*UPLOAD_ACTIONS, "audit.read", "roster.manage", "document.download", "lock.manage"),
+            )
             can_upload = any(reach[a] != [] for a in UPLOAD_ACTIONS)
             can_audit = reach["audit.read"] != []
             inbox_count = len(chains.inbox(session, user))
             can_roster = reach["roster.manage"] != []
+            can_lock = reach["lock.manage"] != []
             session.expunge(user)
             session_id = row.id
     except AuthError:
         raise LoginRequired from None
     viewer = Viewer(
-        user, session_id, sessions.csrf_token_for(secret), can_upload, can_audit, inbox_count, can_roster
+        user,
+        session_id,
+        sessions.csrf_token_for(secret),
+        can_upload,
+        can_audit,
+        inbox_count,
+        can_roster,
+        reach["document.download"] != [],
+        can_lock,
     )
     request.state.viewer = viewer
     return viewer

@@ -13,14 +13,16 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from archive import audit
 from archive.errors import InvalidInput, NotFound
-from archive.models import Organisation
+from archive.models import Document, DocumentType, Event, Organisation, User
 from archive.permissions import authorize, permitted
 from hoso.api.audit_routes import scoped_filter
 from hoso.api.deps import Guard
+from hoso.web.audit_wording import describe
 from hoso.web.common import Viewer, WebRoute, archive_of, form_viewer, pager, render, viewer
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -64,11 +66,10 @@ def _query(request: Request, who: Viewer, filters: dict[str, str], page: int) ->
         except (InvalidInput, NotFound) as exc:
             out["error"], out["error_en"] = exc.message_vi, exc.message_en
             return out
-        rows, total = audit.query_events(session, f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-        codes = dict(session.execute(select(Organisation.id, Organisation.code)).tuples().all())
-        out["items"] = [
-            audit.event_to_dict(e) | {"school": codes.get(e.organisation_id or -1, "")} for e in rows
-        ]
+        rows, total = audit.query_events(
+            session, f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, newest_first=True
+        )
+        out["items"] = _readable(session, rows)
         out["total"] = total
         api = {"actor": filters["nguoi"], "document": filters["ho_so"], "action": filters["hanh_dong"]}
         api |= {"since": since or "", "until": until or ""}
@@ -76,6 +77,37 @@ def _query(request: Request, who: Viewer, filters: dict[str, str], page: int) ->
         out["export"] = {
             fmt: "/api/v1/audit/export?" + urlencode({"format": fmt} | kept) for fmt in ("csv", "json")
         }
+    return out
+
+
+def _readable(session: Session, rows: list[Event]) -> list[dict[str, Any]]:
+    """The page's events as a person reads them: names, not usernames; titles, not ids; sentences, not JSON."""
+    orgs = dict(session.execute(select(Organisation.id, Organisation.name)).tuples().all())
+    types = dict(session.execute(select(DocumentType.code, DocumentType.name_vi)).tuples().all())
+    doc_ids = {e.document_id for e in rows if e.document_id}
+    titles = dict(
+        session.execute(select(Document.id, Document.title).where(Document.id.in_(doc_ids))).tuples().all()
+    )
+    usernames = {e.actor for e in rows} | {
+        str(e.detail["instructed_by"])
+        for e in rows
+        if isinstance(e.detail, dict) and e.detail.get("instructed_by")
+    }
+    people = {
+        u: n or u
+        for u, n in session.execute(select(User.username, User.full_name).where(User.username.in_(usernames)))
+    }
+    out = []
+    for e in rows:
+        d = audit.event_to_dict(e)
+        out.append(
+            d | {
+                "who": people.get(e.actor, e.actor) if e.actor and e.actor != "system" else "hệ thống",
+                "school": orgs.get(e.organisation_id or -1, ""),
+                "title": titles.get(e.document_id or ""),
+                "said": describe(d, types=types, people=people),
+            }
+        )  # fmt: skip
     return out
 
 

@@ -31,7 +31,8 @@ def _choices(session: Session, who: Viewer) -> dict[str, Any]:
     user = session.merge(who.user)
     ids: set[int] = set()
     everywhere = False
-    for found in school_ids_by_action(session, user, UPLOAD_ACTIONS).values():
+    reach = school_ids_by_action(session, user, UPLOAD_ACTIONS)
+    for found in reach.values():
         if found is None:
             everywhere = True
         else:
@@ -39,10 +40,17 @@ def _choices(session: Session, who: Viewer) -> dict[str, Any]:
     stmt = select(Organisation).where(Organisation.kind == "truong").order_by(Organisation.code)
     if not everywhere:
         stmt = stmt.where(Organisation.id.in_(ids))
-    types = session.scalars(select(DocumentType).order_by(DocumentType.name_vi))
+    # only the types this person may upload somewhere (a teacher sees lesson plans, not học bạ)
+    types = [
+        t
+        for t in session.scalars(select(DocumentType).order_by(DocumentType.name_vi))
+        if reach[upload_action(t.kept_by)] != []
+    ]
     return {
         "schools": [(o.code, o.name) for o in session.scalars(stmt)],
         "types": [(t.code, t.name_vi, t.name_en) for t in types],
+        # a teacher uploads their own records: the teacher field starts with their name from the account
+        "own_name": (user.full_name or "") if reach["document.upload_own"] != [] else "",
     }
 
 
@@ -53,9 +61,19 @@ def _no_upload_right() -> PermissionDenied:
     )
 
 
-def _form(request: Request, who: Viewer, values: dict[str, str], status: int = 200, **extra: Any) -> Response:
+def _form(
+    request: Request,
+    who: Viewer,
+    values: dict[str, str],
+    status: int = 200,
+    *,
+    prefill_teacher: bool = False,
+    **extra: Any,
+) -> Response:
     with archive_of(request).sessions() as session:
         choices = _choices(session, who)
+    if prefill_teacher and choices["own_name"]:
+        values = values | {"teacher": choices["own_name"]}
     return render(request, "upload.html", status_code=status, values=values, **choices, **extra)
 
 
@@ -63,7 +81,7 @@ def _form(request: Request, who: Viewer, values: dict[str, str], status: int = 2
 def upload_form(request: Request, who: Viewer = Depends(viewer)) -> Response:
     if not who.can_upload:
         raise _no_upload_right()
-    return _form(request, who, {"year": current_school_year(date.today())})
+    return _form(request, who, {"year": current_school_year(date.today())}, prefill_teacher=True)
 
 
 @router.post("/tai-len")

@@ -47,7 +47,7 @@ def _folder(tmp_path: Path) -> Backend:
     return Backend("folder", store, corrupt)
 
 
-def _s3(client: Any, endpoint: str, *, object_lock: bool, prefix: str = "") -> Backend:
+def _s3(client: Any, endpoint: str, *, object_lock: bool, prefix: str, name: str) -> Backend:
     bucket = new_bucket(client, object_lock=object_lock)
     store = S3Store(f"s3://{bucket}/{prefix}?endpoint_url={endpoint}")
 
@@ -61,25 +61,45 @@ def _s3(client: Any, endpoint: str, *, object_lock: bool, prefix: str = "") -> B
             time.sleep(0.05)
         raise AssertionError(f"the S3 server never served the damaged bytes of {key!r}")
 
-    return Backend("s3-lock" if object_lock else "s3", store, corrupt)
+    return Backend(name, store, corrupt)
 
 
+def _server_kind(kind: str) -> str:
+    return "rgw" if kind.startswith("rgw") else "moto"
+
+
+S3_KINDS = ("s3", "s3-prefixed", "s3-lock", "rgw", "rgw-prefixed", "rgw-lock")
 ALL = [
     "memory",
     "folder",
     pytest.param("s3", marks=pytest.mark.s3),
     pytest.param("s3-prefixed", marks=pytest.mark.s3),
+    pytest.param("rgw", marks=[pytest.mark.s3, pytest.mark.rgw]),
+    pytest.param("rgw-prefixed", marks=[pytest.mark.s3, pytest.mark.rgw]),
 ]
-LOCKING = ["memory", "folder", pytest.param("s3-lock", marks=pytest.mark.s3)]
+LOCKING = [
+    "memory",
+    "folder",
+    pytest.param("s3-lock", marks=pytest.mark.s3),
+    pytest.param("rgw-lock", marks=[pytest.mark.s3, pytest.mark.rgw]),
+]
 
 
 def make_backend(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """`s3*` kinds run on the moto server, `rgw*` on Ceph RGW (tests/s3fixtures.py)."""
     if kind == "memory":
         return _memory()
     if kind == "folder":
         return _folder(tmp_path)
-    endpoint = request.getfixturevalue("moto_endpoint")
-    client = request.getfixturevalue("s3_client")
-    if kind == "s3-prefixed":
-        return _s3(client, endpoint, object_lock=False, prefix="some/prefix")
-    return _s3(client, endpoint, object_lock=kind == "s3-lock")
+    if kind not in S3_KINDS:
+        raise ValueError(kind)
+    server = _server_kind(kind)
+    endpoint = request.getfixturevalue(f"{server}_endpoint")
+    client = request.getfixturevalue("s3_client" if server == "moto" else "rgw_client")
+    return _s3(
+        client,
+        endpoint,
+        object_lock=kind.endswith("-lock"),
+        prefix="some/prefix" if kind.endswith("-prefixed") else "",
+        name=kind,
+    )

@@ -1,5 +1,5 @@
 """S3Store details beyond the shared contract: server checksums, metadata, multipart hygiene, Object Lock modes,
-versions, URL options. moto over HTTP, one bucket per test."""
+versions, URL options. moto over HTTP, one bucket per test; the Object Lock rules on Ceph RGW as well."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import base64
 import hashlib
 import io
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from storage import (
 from storage.registry import open_store
 from storage.s3 import S3Store
 from tests.contract.backends import new_bucket
+from tests.s3fixtures import S3Server
 
 pytestmark = pytest.mark.s3
 
@@ -38,9 +40,17 @@ def bucket(s3_client: Any) -> str:
     return new_bucket(s3_client)
 
 
+@dataclass(frozen=True)
+class LockBucket:
+    name: str
+    endpoint: str
+    client: Any
+
+
 @pytest.fixture
-def lock_bucket(s3_client: Any) -> str:
-    return new_bucket(s3_client, object_lock=True)
+def locked(s3_server: S3Server) -> LockBucket:
+    """A fresh Object Lock bucket on moto, then on Ceph RGW: the Object Lock rules below hold on both."""
+    return LockBucket(new_bucket(s3_server.client, object_lock=True), s3_server.endpoint, s3_server.client)
 
 
 def make(bucket: str, endpoint: str, query: str = "") -> S3Store:
@@ -157,23 +167,23 @@ def test_prefix_isolates_keys(bucket: str, moto_endpoint: str, s3_client: Any) -
         store.head("outside")
 
 
-def test_governance_mode_from_the_url_and_compliance_never_downgraded(
-    lock_bucket: str, moto_endpoint: str, s3_client: Any
-) -> None:
-    gov = make(lock_bucket, moto_endpoint, "&lock_mode=GOVERNANCE")
-    comp = make(lock_bucket, moto_endpoint)
+def test_governance_mode_from_the_url_and_compliance_never_downgraded(locked: LockBucket) -> None:
+    lock_bucket, endpoint, client = locked.name, locked.endpoint, locked.client
+    gov = make(lock_bucket, endpoint, "&lock_mode=GOVERNANCE")
+    comp = make(lock_bucket, endpoint)
     until = datetime.now(UTC) + timedelta(days=3)
     gov.put("g", io.BytesIO(b"g"), sha(b"g"))
     gov.set_retention("g", until)
-    assert s3_client.head_object(Bucket=lock_bucket, Key="g")["ObjectLockMode"] == "GOVERNANCE"
+    assert client.head_object(Bucket=lock_bucket, Key="g")["ObjectLockMode"] == "GOVERNANCE"
     comp.put("c", io.BytesIO(b"c"), sha(b"c"))
     comp.set_retention("c", until)
     gov.set_retention("c", until + timedelta(days=1))
-    assert s3_client.head_object(Bucket=lock_bucket, Key="c")["ObjectLockMode"] == "COMPLIANCE"
+    assert client.head_object(Bucket=lock_bucket, Key="c")["ObjectLockMode"] == "COMPLIANCE"
 
 
-def test_retention_dates_are_rounded_up_never_down(lock_bucket: str, moto_endpoint: str) -> None:
-    store = make(lock_bucket, moto_endpoint)
+def test_retention_dates_are_rounded_up_never_down(locked: LockBucket) -> None:
+    lock_bucket, endpoint = locked.name, locked.endpoint
+    store = make(lock_bucket, endpoint)
     store.put("k", io.BytesIO(b"x"), sha(b"x"))
     until = datetime.now(UTC) + timedelta(days=1)
     store.set_retention("k", until.replace(microsecond=250_000))
@@ -182,40 +192,39 @@ def test_retention_dates_are_rounded_up_never_down(lock_bucket: str, moto_endpoi
     assert stored - until.replace(microsecond=0) == timedelta(seconds=1)
 
 
-def test_naive_retention_dates_are_utc(lock_bucket: str, moto_endpoint: str) -> None:
-    store = make(lock_bucket, moto_endpoint)
+def test_naive_retention_dates_are_utc(locked: LockBucket) -> None:
+    lock_bucket, endpoint = locked.name, locked.endpoint
+    store = make(lock_bucket, endpoint)
     store.put("k", io.BytesIO(b"x"), sha(b"x"))
     naive = datetime(2099, 1, 2, 3, 4, 5)
     store.set_retention("k", naive)
     assert store.head("k").retain_until == naive.replace(tzinfo=UTC)
 
 
-def test_delete_on_a_versioned_bucket_removes_every_version(
-    lock_bucket: str, moto_endpoint: str, s3_client: Any
-) -> None:
-    store = make(lock_bucket, moto_endpoint)
+def test_delete_on_a_versioned_bucket_removes_every_version(locked: LockBucket) -> None:
+    lock_bucket, endpoint, client = locked.name, locked.endpoint, locked.client
+    store = make(lock_bucket, endpoint)
     data = b"good"
     store.put("k", io.BytesIO(data), sha(data))
-    s3_client.put_object(Bucket=lock_bucket, Key="k", Body=b"rot")
+    client.put_object(Bucket=lock_bucket, Key="k", Body=b"rot")
     store.put("k", io.BytesIO(data), sha(data), replace_corrupt=True)
-    assert len(s3_client.list_object_versions(Bucket=lock_bucket, Prefix="k")["Versions"]) == 3
+    assert len(client.list_object_versions(Bucket=lock_bucket, Prefix="k")["Versions"]) == 3
     store.delete("k")
-    listing = s3_client.list_object_versions(Bucket=lock_bucket, Prefix="k")
+    listing = client.list_object_versions(Bucket=lock_bucket, Prefix="k")
     assert listing.get("Versions", []) == [] and listing.get("DeleteMarkers", []) == []
     with pytest.raises(ObjectNotFound):
         store.head("k")
 
 
-def test_delete_stops_at_a_locked_old_version_and_keeps_the_object(
-    lock_bucket: str, moto_endpoint: str, s3_client: Any
-) -> None:
-    store = make(lock_bucket, moto_endpoint)
+def test_delete_stops_at_a_locked_old_version_and_keeps_the_object(locked: LockBucket) -> None:
+    lock_bucket, endpoint, client = locked.name, locked.endpoint, locked.client
+    store = make(lock_bucket, endpoint)
     store.put("k", io.BytesIO(b"v1"), sha(b"v1"))
     store.set_retention("k", datetime.now(UTC) + timedelta(days=1))
-    s3_client.put_object(Bucket=lock_bucket, Key="k", Body=b"v2")  # a newer, unlocked version
+    client.put_object(Bucket=lock_bucket, Key="k", Body=b"v2")  # a newer, unlocked version
     with pytest.raises(RetentionError):
         store.delete("k")
-    assert s3_client.get_object(Bucket=lock_bucket, Key="k")["Body"].read() == b"v2"
+    assert client.get_object(Bucket=lock_bucket, Key="k")["Body"].read() == b"v2"
 
 
 @pytest.mark.parametrize(

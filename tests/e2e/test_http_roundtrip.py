@@ -49,7 +49,10 @@ def test_upload_then_download_identical_attachment_with_one_replica_corrupted(
         assert got.headers["content-type"] == "application/pdf"
         disp = got.headers["content-disposition"]
         assert disp.startswith("attachment;")
-        assert "filename*=UTF-8''" + quote(pdf.name, safe="") in disp
+        # saved as <school>_<year>_<type>_<title>.pdf (no class given); the catalog keeps the original name
+        saved = "T01_2024-2025_so-dang-bo_Sổ-đăng-bộ-khóa-2022-2025.pdf"
+        assert "filename*=UTF-8''" + quote(saved, safe="") in disp
+        assert 'filename="T01_2024-2025_so-dang-bo_So-dang-bo-khoa-2022-2025.pdf"' in disp
 
         after = c.get(f"/api/v1/documents/{doc['id']}").json()
         states = [x["state"] for x in after["replicas"]]

@@ -97,15 +97,24 @@ def _two_step(
 def test_teacher_principal_and_seal_end_at_b_lta_and_all_pass_offline(server: LiveServer, tmp_path: Path):
     pki = tmp_path / "var" / "dev-pki"
     hsm_env = _token(tmp_path, pki)
-    teacher = _person(server, "gv.thu", TEACHER, "gvbm")
+    teacher = _person(server, "gv.thu", TEACHER, "gvcn")
     principal = _person(server, "ht.mau", PRINCIPAL, "hieu_truong")
     clerk = _person(server, "vt.lan", "Lê Thị Lan", "van_thu")
+    # their certificates registered to their accounts, and the class's homeroom teacher on the roster
+    server.cli("user", "cert", "add", "gv.thu", str(pki / "teacher.cert.pem"))
+    server.cli("user", "cert", "add", "ht.mau", str(pki / "principal.cert.pem"))
+    roster = tmp_path / "phan-cong.csv"
+    roster.write_text(
+        "nam_hoc,lop,mon,giao_vien,gvcn,to_chuyen_mon,to_truong\n2024-2025,12A1,Ngữ văn,gv.thu,gv.thu,Tổ Ngữ văn,\n",
+        encoding="utf-8",
+    )
+    server.cli("roster", "import", "--school", "T01", str(roster))
 
     pdf = make_pdf(tmp_path / "Học bạ 12A1 — 2024-2025.pdf", pages=4)
     with server.client(clerk) as c:
         form = {
             "school": "T01",
-            "type": "hoc-ba",
+            "type": "so-theo-doi-danh-gia-lop",  # homeroom teacher → principal → seal
             "year": "2024-2025",
             "teacher": TEACHER,
             "class_name": "12A1",

@@ -52,7 +52,10 @@ def test_principal_reads_own_school_trail_and_teacher_is_refused(live: LiveServe
     page.get_by_role("button", name="Lọc").click()
     page.wait_for_url("**/nhat-ky?*hanh_dong=document.ingest*")
     table = page.locator("#su-kien tbody").inner_text()
-    assert "Tiếp nhận hồ sơ" in table and mine[:8] in table and other[:8] not in table
+    assert "Tiếp nhận hồ sơ" in table
+    # documents by title, linked to their page (no id prefixes); the other school's never
+    assert page.locator(f"#su-kien a[href='/ho-so/{mine}']").count() == 1
+    assert page.locator(f"#su-kien a[href='/ho-so/{other}']").count() == 0
     assert "1 sự kiện" in page.locator("#tong-so").inner_text()
     assert page.locator("#kiem-tra-chuoi").count() == 0  # the whole chain is the system administrator's
     with page.expect_download() as info:

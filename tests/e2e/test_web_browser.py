@@ -69,7 +69,10 @@ def test_office_uploads_finds_downloads_seals_and_validates(live: LiveServer, pa
     with page.expect_download() as info:
         page.locator("#tai-ve").click()
     download = info.value
-    assert download.suggested_filename == pdf.name
+    assert (
+        download.suggested_filename
+        == "T01_2024-2025_so-theo-doi-danh-gia-lop_10A1_Sổ-theo-dõi-và-đánh-giá-học-sinh-lớp-10A1.pdf"
+    )
     assert Path(download.path()).read_bytes() == data
 
     # the school seal (the browser's confirm dialog is accepted) → a new signed version, validated
@@ -78,7 +81,7 @@ def test_office_uploads_finds_downloads_seals_and_validates(live: LiveServer, pa
     page.wait_for_url(doc_url + "?da_ky=2")
     assert "Hợp lệ" in page.locator("#ket-qua-ky").inner_text()
     rows = page.locator("#phien-ban tbody tr").all_inner_texts()
-    assert len(rows) == 2 and "con dấu" in rows[0] and OFFICE[0] in rows[0]
+    assert len(rows) == 2 and "con dấu" in rows[0] and OFFICE[2] in rows[0]  # by full name, not username
 
     page.screenshot(path=str(tmp_path / "trang-ho-so.png"), full_page=True)
     assert (tmp_path / "trang-ho-so.png").read_bytes()[:4] == b"\x89PNG"

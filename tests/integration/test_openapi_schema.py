@@ -14,7 +14,11 @@ from tests.factories import make_settings
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 # attachments streamed as they are read, not JSON: their media types are described instead of a schema
-STREAMED = {("get", "/api/v1/documents/{doc_id}/content"), ("get", "/api/v1/audit/export")}
+STREAMED = {
+    ("get", "/api/v1/documents/{doc_id}/content"),
+    ("get", "/api/v1/audit/export"),
+    ("get", "/api/v1/inspection/packages/{package_id}/content"),
+}
 
 
 def _openapi(tmp_path: Path) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from archive.signing_models import SigningSession
 from hoso.app import create_app
 from retention.disposal import propose_batch
 from retention.holds import place_hold
+from retention.inspection_models import InspectionPackage
 from tests.factories import add_person, make_archive, make_pdf
 
 # the only state-changing routes a document.read token may call
@@ -77,6 +78,13 @@ def world(tmp_path: Path) -> Any:
         s.add(row)
         s.flush()
         ids["signing_session"] = row.id
+        package = InspectionPackage(
+            actor="admin", created_by_id=admin.id, selection={}, documents=1, zip_size=0, report_sha256="0" * 64,
+            entries={"files": [{"name": "a.pdf", "kind": "document", "document_id": doc.document.id}]},
+        )  # fmt: skip
+        s.add(package)
+        s.flush()
+        ids["package_id"] = package.id
         admin_user = admin
     ids["hold_id"] = place_hold(
         a, document_id=held.document.id, reason="complaint", reference="Đơn 1", user=admin_user
@@ -147,7 +155,9 @@ def call(
         "hold_id": ids["hold_id"],
         "batch_id": ids["batch_id"],
         "doc_id": ids["doc_id"],
+        "certificate_id": 1,
         "type_code": "hoc-ba",
+        "package_id": ids["package_id"],
     }
 
     def value(match: re.Match[str]) -> str:

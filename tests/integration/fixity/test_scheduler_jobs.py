@@ -20,7 +20,7 @@ from tests.processes import ROOT
 
 JOBS = {
     "fixity-light", "fixity-full-slice", "worm-canary", "signature-upkeep", "metadata-export", "audit-anchor",
-    "object-lock-sync", "replica-reconcile", "signing-notify", "signing-digest",
+    "object-lock-sync", "replica-reconcile", "signing-notify", "signing-digest", "check-record", "media-reminder",
 }  # fmt: skip
 
 

@@ -1,11 +1,11 @@
-"""Object Lock follows the schedule and our holds on S3 over HTTP (moto): dates only go up, holds on and off."""
+"""Object Lock follows the schedule and our holds on S3 over HTTP (moto and Ceph RGW): dates only go up, holds on
+and off."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import boto3
 import pytest
 
 from archive.accounts import get_user
@@ -13,8 +13,9 @@ from archive.manifests import manifest_key
 from retention.holds import place_hold, release_hold, sync_object_locks
 from retention.schedules import confirm_rule
 from storage import content_key
+from tests.contract.backends import new_bucket
 from tests.factories import make_archive, memory_replicas
-from tests.s3server import start_moto_server, use_dummy_aws_credentials
+from tests.s3fixtures import S3Server
 
 from .conftest import ingest_pdf
 
@@ -22,17 +23,12 @@ pytestmark = pytest.mark.s3
 
 
 @pytest.fixture
-def locked_archive(monkeypatch, tmp_path: Path):
-    use_dummy_aws_credentials(monkeypatch)
-    endpoint, stop = start_moto_server()
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(
-        Bucket="hoso-locked", ObjectLockEnabledForBucket=True
-    )
-    s3_url = f"s3://hoso-locked/archive?endpoint_url={endpoint}"
+def locked_archive(s3_server: S3Server, tmp_path: Path):
+    bucket = new_bucket(s3_server.client, object_lock=True)
+    s3_url = f"s3://{bucket}/archive?endpoint_url={s3_server.endpoint}"
     a = make_archive(tmp_path, replicas=[s3_url, *memory_replicas(2)])
     yield a, a.replicas.store(s3_url)
     a.close()
-    stop()
 
 
 def test_retention_follows_the_schedule_and_never_goes_down(locked_archive, tmp_path: Path):
@@ -79,7 +75,10 @@ def test_holds_follow_ours_on_every_locked_copy(locked_archive, tmp_path: Path):
     assert s3.head(key).legal_hold and s3.head(manifest_key(r.document.id, 1)).legal_hold
     # a hold lost on the store side (operator error) is put back by the lock job
     s3.set_legal_hold(key, False)
-    assert sync_object_locks(a).holds_on >= 1
+    report = sync_object_locks(a)
+    # the record (2018-2019, five years) is overdue: no past retention date is sent (RGW, like AWS, refuses one)
+    assert report.holds_on >= 1 and report.errors == (), report.errors
+    assert s3.head(key).retain_until is None
     assert s3.head(key).legal_hold
     release_hold(a, hold_id=held.hold.id, user=admin)
     assert not s3.head(key).legal_hold

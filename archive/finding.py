@@ -1,0 +1,223 @@
+"""Finding documents in the catalog: the search box (diacritics and case ignored), filters and sorting.
+
+One query builder serves the web list and GET /api/v1/documents, so both find the same documents. The folded text
+searched is documents.search_text (archive/search_text.py); filters are plain SQL that SQLite and PostgreSQL both run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from .chain_models import SigningRequest
+from .errors import InvalidInput, NotFound
+from .models import Document, DocumentType, Organisation, RecordLock, ReplicaCopy, StoredObject, User, Version
+from .permissions import permitted, school_ids_by_action
+from .search_text import like_patterns
+
+# how a list may be ordered: the name a page or the API uses → the column (or expression) behind it
+SORT_KEYS = ("created", "title", "type", "school", "year", "class", "signed", "status")
+STATUSES = ("active", "withdrawn", "disposed")
+DAMAGED_STATES = ("missing", "corrupt")
+# a withdrawn record is shown only to the school's own people who keep records, never to inspectors (issue 12)
+WITHDRAWN_READERS = ("document.upload", "document.upload_group", "document.upload_own")
+
+
+def awaiting_condition(user_id: int) -> ColumnElement[bool]:
+    """Documents whose open signing step waits for this person (archive/chains.py: a request `waiting` for them)."""
+    return Document.id.in_(
+        select(SigningRequest.document_id).where(
+            SigningRequest.status == "waiting", SigningRequest.user_id == user_id
+        )
+    )
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    """What the person asked for. `status` None means the default list: everything except withdrawn records."""
+
+    school: str | None = None
+    type_code: str | None = None
+    year: str | None = None
+    q: str | None = None
+    status: str | None = None
+    mine: bool = False
+    locked: bool | None = None
+    damaged: bool | None = None
+    awaiting_me: bool = False
+    sort: str = "created"
+    descending: bool = True
+
+
+def check_filter(f: DocumentFilter) -> None:
+    if f.sort not in SORT_KEYS:
+        raise InvalidInput(
+            f"Không sắp xếp được theo «{f.sort}»; chọn một trong: {', '.join(SORT_KEYS)}",
+            f"Cannot sort by {f.sort!r}; choose one of {', '.join(SORT_KEYS)}",
+            code="bad_sort",
+        )
+    if f.status is not None and f.status not in STATUSES:
+        raise InvalidInput(
+            f"Trạng thái không hợp lệ: «{f.status}»; chọn một trong: {', '.join(STATUSES)}",
+            f"Unknown status {f.status!r}; choose one of {', '.join(STATUSES)}",
+            code="bad_status",
+        )
+
+
+def current_version_signed() -> ColumnElement[bool]:
+    """The current (highest-numbered) version's signed flag, as a scalar subquery per document."""
+    return (
+        select(Version.signed)
+        .where(Version.document_id == Document.id)
+        .order_by(Version.number.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def is_locked() -> ColumnElement[bool]:
+    return exists().where(
+        RecordLock.school_id == Document.school_id,
+        RecordLock.type_code == Document.type_code,
+        RecordLock.school_year == Document.school_year,
+    )
+
+
+def has_damaged_copy() -> ColumnElement[bool]:
+    """Some copy of one of the document's files is missing or corrupt (as fixity or a download last found it)."""
+    key = literal("content/") + func.substr(Version.sha256, 1, 2) + literal("/") + Version.sha256
+    return exists().where(
+        Version.document_id == Document.id,
+        StoredObject.key == key,
+        ReplicaCopy.object_id == StoredObject.id,
+        ReplicaCopy.state.in_(DAMAGED_STATES),
+    )
+
+
+def _order(sort: str, descending: bool) -> list[Any]:
+    column: Any = {
+        "created": Document.created_at,
+        # the folded text starts with the folded title: "Ánh" sorts with "Anh", not after "Z"
+        "title": Document.search_text,
+        "type": DocumentType.name_vi,
+        "school": Organisation.name,
+        "year": Document.school_year,
+        "class": func.coalesce(Document.class_name, ""),
+        "signed": func.coalesce(current_version_signed(), False),
+        "status": Document.status,
+    }[sort]
+    first = column.desc() if descending else column.asc()
+    # a stable order between equal keys, so paging never shows a row twice or skips one
+    return [first, Document.created_at.desc(), Document.id]
+
+
+def document_query(
+    f: DocumentFilter, *, school_ids: list[int] | None, user_id: int | None, user_name: str | None
+) -> Select[Document]:
+    """The filtered, sorted query (no paging). `school_ids` None means every school (the system administrator)."""
+    check_filter(f)
+    stmt = (
+        select(Document)
+        .join(Organisation, Document.school_id == Organisation.id)
+        .join(DocumentType, Document.type_code == DocumentType.code)
+    )
+    if school_ids is not None:
+        stmt = stmt.where(Document.school_id.in_(school_ids))
+    if f.school:
+        stmt = stmt.where(Organisation.code == f.school)
+    if f.type_code:
+        stmt = stmt.where(Document.type_code == f.type_code)
+    if f.year:
+        stmt = stmt.where(Document.school_year == f.year)
+    for pattern in like_patterns(f.q or ""):
+        # words hold letters and digits only (archive/search_text.py), so no LIKE wildcard can reach the pattern
+        stmt = stmt.where(Document.search_text.like(pattern))
+    if f.status is None:
+        stmt = stmt.where(Document.status != "withdrawn")
+    else:
+        stmt = stmt.where(Document.status == f.status)
+    if f.mine and user_id is not None:
+        mine = Document.created_by_id == user_id
+        stmt = stmt.where(or_(mine, Document.teacher == user_name) if user_name else mine)
+    if f.locked is not None:
+        stmt = stmt.where(is_locked() if f.locked else ~is_locked())
+    if f.damaged is not None:
+        stmt = stmt.where(has_damaged_copy() if f.damaged else ~has_damaged_copy())
+    if f.awaiting_me and user_id is not None:
+        stmt = stmt.where(awaiting_condition(user_id))
+    return stmt.order_by(*_order(f.sort, f.descending))
+
+
+def may_see_withdrawn(session: Session, user: User, doc: Document) -> bool:
+    return any(permitted(session, user, action, doc.school) for action in WITHDRAWN_READERS)
+
+
+def ensure_visible(session: Session, user: User, doc: Document) -> None:
+    """A withdrawn record does not exist for inspectors (404, as for a record they may not know of)."""
+    if doc.status == "withdrawn" and not may_see_withdrawn(session, user, doc):
+        raise NotFound(f"Không tìm thấy hồ sơ {doc.id}", f"No document {doc.id}", code="document_not_found")
+
+
+def _merge(a: list[int] | None, b: list[int] | None) -> list[int] | None:
+    if a is None or b is None:
+        return None
+    return sorted(set(a) | set(b))
+
+
+def visible_school_ids(
+    session: Session, user: User, f: DocumentFilter, *, scopes: frozenset[str] | None = None
+) -> list[int] | None:
+    """The schools whose documents this list may show: where the person may read, and for withdrawn records only
+    where they also keep records (inspectors never see them). None means every school."""
+    reach = school_ids_by_action(session, user, ("document.read", *WITHDRAWN_READERS), scopes=scopes)
+    readable = reach["document.read"]
+    if f.status != "withdrawn":
+        return readable
+    keepers: list[int] | None = []
+    for action in WITHDRAWN_READERS:
+        keepers = _merge(keepers, reach[action])
+    if readable is None:
+        return keepers
+    if keepers is None:
+        return readable
+    return sorted(set(readable) & set(keepers))
+
+
+def find_documents(
+    session: Session,
+    f: DocumentFilter,
+    *,
+    school_ids: list[int] | None,
+    user_id: int | None = None,
+    user_name: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[Document], int]:
+    stmt = document_query(f, school_ids=school_ids, user_id=user_id, user_name=user_name)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = session.scalars(stmt.limit(limit).offset(offset))
+    return list(rows), total
+
+
+def locked_keys(session: Session, docs: list[Document]) -> set[tuple[int, str, str]]:
+    """(school id, type, year) of the given documents that are locked: one query for a page of them."""
+    schools = {d.school_id for d in docs}
+    if not schools:
+        return set()
+    rows = session.execute(
+        select(RecordLock.school_id, RecordLock.type_code, RecordLock.school_year).where(
+            RecordLock.school_id.in_(schools)
+        )
+    )
+    return {(a, b, c) for a, b, c in rows}
+
+
+def damaged_ids(session: Session, docs: list[Document]) -> set[str]:
+    ids = [d.id for d in docs]
+    if not ids:
+        return set()
+    stmt = select(Document.id).where(and_(Document.id.in_(ids), has_damaged_copy()))
+    return set(session.scalars(stmt))
