@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test check bench fuzz install system-deps-run system-deps-test clean
+.PHONY: run test check bench fuzz signer install system-deps-run system-deps-test clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,8 @@ test: $(STAMP) system-deps-test
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 check: $(STAMP)
-	$(BIN)/ruff format --check hoso archive signing storage retention tests bench
-	$(BIN)/ruff check hoso archive signing storage retention tests bench
+	$(BIN)/ruff format --check hoso archive signing signer_agent storage retention tests bench
+	$(BIN)/ruff check hoso archive signing signer_agent storage retention tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -41,3 +41,7 @@ fuzz: $(STAMP) system-deps-test
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# hoso-signer alone: a wheel for pipx and a single-file zipapp (see scripts/build_signer.py)
+signer: $(STAMP)
+	$(BIN)/python scripts/build_signer.py

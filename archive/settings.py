@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     pkcs11_key_label: str | None = None
     pkcs11_pin: str | None = None
     default_signature_level: Literal["B-B", "B-T", "B-LT", "B-LTA"] | None = None
+    # where the signing pages look for hoso-signer on the signer's own computer (`hoso signer-agent --port`)
+    signer_agent_url: str = "http://127.0.0.1:8765"
 
     # integrity and retention
     fixity_full_period_days: int = 90

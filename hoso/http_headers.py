@@ -10,8 +10,10 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# connect-src: the signing pages talk to hoso-signer, the token bridge on the signer's own computer (127.0.0.1 only)
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "connect-src 'self' http://127.0.0.1:* http://localhost:*; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 DOCS_POLICY = PAGE_POLICY.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(

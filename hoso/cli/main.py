@@ -437,6 +437,9 @@ def _register_extensions() -> None:
         for command in commands:
             group.add_command(command)
     user.add_command(cli_certificates.cert)
+    from signer_agent.cli import signer_agent_command
+
+    main.add_command(signer_agent_command)
 
 
 _register_extensions()

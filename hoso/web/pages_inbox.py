@@ -21,6 +21,7 @@ from archive.models import User
 from archive.permissions import permitted
 from hoso.api.schemas import DocumentSummary
 from hoso.web.common import Viewer, WebRoute, archive_of, form_viewer, render, viewer
+from hoso.web.signer_agent import agent_context, with_document
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 BATCH_REQUEST_FILE = "yeu-cau-ky-nhieu.json"
@@ -43,14 +44,20 @@ def _inbox(request: Request, user: User) -> dict[str, Any]:
                 }
             )
         certs = [
-            {"id": c.id, "subject": c.subject, "serial": c.serial, "not_after": c.not_after}
+            {
+                "id": c.id,
+                "sha256": c.sha256,
+                "subject": c.subject,
+                "serial": c.serial,
+                "not_after": c.not_after,
+            }
             for c in session.scalars(
                 select(SigningCertificate).where(
                     SigningCertificate.user_id == me.id, SigningCertificate.removed_at.is_(None)
                 )
             )
         ]
-        return {"items": items, "certs": certs}
+        return {"items": items, "certs": certs} | agent_context(request)
 
 
 @router.get("/cho-toi-ky")
@@ -109,7 +116,8 @@ async def start_many(
         who.inbox_count = len(data["items"])  # the menu's count after this action, not before it
         return render(request, "inbox.html", status_code=409, refused=refused, **data)
     return render(request, "inbox_batch.html", sessions=",".join(started), count=len(started), refused=refused,
-                  request_file=BATCH_REQUEST_FILE, signature_file=BATCH_SIGNATURE_FILE)  # fmt: skip
+                  request_file=BATCH_REQUEST_FILE, signature_file=BATCH_SIGNATURE_FILE,
+                  **agent_context(request))  # fmt: skip
 
 
 def _refusals(request: Request, items: list[signatures.BatchItem]) -> list[dict[str, str]]:
@@ -142,11 +150,13 @@ def batch_request(
     request: Request, phien: str = Query(..., max_length=40 * MAX_SELECTED), who: Viewer = Depends(viewer)
 ) -> Response:
     rows = _own_rows(request, who.user, phien)
-    body = {
-        "version": 1,
-        "type": "hoso-sign-batch-request",
-        "requests": [json.loads(r.request) | {"session_id": r.id} for r in rows if r.status == "pending"],
-    }
+    with archive_of(request).sessions() as session:
+        requests = [
+            with_document(session, json.loads(r.request) | {"session_id": r.id}, r.document_id)
+            for r in rows
+            if r.status == "pending"
+        ]
+    body = {"version": 1, "type": "hoso-sign-batch-request", "requests": requests}
     return Response(
         json.dumps(body, indent=2, ensure_ascii=False) + "\n",
         media_type="application/json",
@@ -194,7 +204,7 @@ async def finish_many(
             raise
         return render(request, "inbox_batch.html", status_code=exc.status, sessions=phien, count=len(phien.split(",")),
                       error=exc.message_vi, error_en=exc.message_en, request_file=BATCH_REQUEST_FILE,
-                      signature_file=BATCH_SIGNATURE_FILE)  # fmt: skip
+                      signature_file=BATCH_SIGNATURE_FILE, **agent_context(request))  # fmt: skip
     signed = [i for i in items if i.version is not None]
     refused = await run_in_threadpool(_refusals, request, items)
     data = await run_in_threadpool(_inbox, request, who.user)

@@ -30,6 +30,7 @@ from archive.models import Document, User
 from archive.signing_models import SigningSession
 from hoso.api.schemas import DocumentSummary
 from hoso.web.common import Viewer, WebRoute, archive_of, form_viewer, render, viewer
+from hoso.web.signer_agent import agent_context, with_document
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 MAX_CERT_BYTES = 64 * 1024
@@ -99,6 +100,7 @@ def _signing_context(request: Request, doc_id: str, user: User) -> dict[str, Any
         certs = [
             {
                 "id": c.id,
+                "sha256": c.sha256,
                 "subject": c.subject,
                 "issuer": c.issuer,
                 "serial": c.serial,
@@ -134,8 +136,9 @@ def _step1(request: Request, doc: dict[str, Any], who: Viewer, status: int = 200
     values = extra.pop("values", None) or {"kind": "person", "certificate_id": ""}
     context = _signing_context(request, doc["id"], who.user)
     return render(
-        request, "sign_personal.html", status_code=status, doc=doc, values=values, **context, **extra
-    )
+        request, "sign_personal.html", status_code=status, doc=doc, values=values, **context,
+        **agent_context(request), **extra,
+    )  # fmt: skip
 
 
 @router.get("/ho-so/{doc_id}/ky-ca-nhan")
@@ -224,7 +227,7 @@ def _step2(request: Request, row: SigningSession, status: int = 200, **extra: An
     doc = _doc_summary(request, row.document_id)
     return render(
         request, "sign_personal_step2.html", status_code=status, doc=doc, row=row,
-        request_file=REQUEST_FILE, signature_file=SIGNATURE_FILE, **extra,
+        request_file=REQUEST_FILE, signature_file=SIGNATURE_FILE, **agent_context(request), **extra,
     )  # fmt: skip
 
 
@@ -243,7 +246,8 @@ def personal_sign_request(
     request: Request, doc_id: str, session_id: str, who: Viewer = Depends(viewer)
 ) -> Response:
     row, _ = _own_session(request, who, doc_id, session_id)
-    body = json.loads(row.request) | {"session_id": row.id}
+    with archive_of(request).sessions() as session:
+        body = with_document(session, json.loads(row.request) | {"session_id": row.id}, row.document_id)
     return Response(
         json.dumps(body, indent=2, ensure_ascii=False) + "\n",
         media_type="application/json",

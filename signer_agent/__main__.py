@@ -1,0 +1,3 @@
+from signer_agent.cli import main
+
+main()
