@@ -220,6 +220,22 @@ def ingest_file(
         office.pdfa_path.unlink(missing_ok=True)
 
 
+def normalised_pdf(
+    archive: Archive, path: Path, filename: str, sha256: str, size: int, facts: PdfFacts | None = None
+) -> conversion.Converted | None:
+    """The PDF/A-2b of an unsigned PDF that does not claim PDF/A (its ``pdfa_path`` for the caller to remove), or None
+    when the file is kept as it is: normalisation off, a signed PDF, a PDF/A already, or Ghostscript failed."""
+    if not archive.settings.pdfa_normalise:
+        return None
+    facts = facts or inspect_pdf(path)
+    if not pdfa_normalise.needs_normalising(facts.signed, facts.pdfa_claim):
+        return None
+    try:
+        return pdfa_normalise.normalise_upload(path, filename, sha256, size, workdir=archive.spool_dir)
+    except conversion.NotConverted:
+        return None  # kept as uploaded: still a PDF, still signable
+
+
 def _store_pdf(
     archive: Archive, path: Path, sha256: str, size: int, filename: str, meta: dict[str, Any]
 ) -> IngestResult:
@@ -232,7 +248,7 @@ def _store_pdf(
         normalised = pdfa_normalise.normalise_upload(path, filename, sha256, size, workdir=archive.spool_dir)
     except conversion.NotConverted as exc:  # kept as uploaded: still a PDF, still signable
         return _store_new(
-            archive, path, sha256, size, sniff.PDF, filename, None, not_converted=exc.en, **meta
+            archive, path, sha256, size, sniff.PDF, filename, None, not_converted=exc.en, facts=facts, **meta
         )
     try:
         return _store_new(
@@ -247,6 +263,25 @@ def _store_pdf(
         )
     finally:
         normalised.pdfa_path.unlink(missing_ok=True)
+
+
+def add_original(
+    session: Session, version: Version, kept: conversion.Converted, results: Sequence[ReplicaResult]
+) -> None:
+    """Record the upload a version was converted from (its copies already written) as the version's original."""
+    track_object(session, content_key(kept.sha256), kept.sha256, kept.size, "content", results)
+    session.add(
+        renditions.Rendition(
+            version_id=version.id,
+            kind=renditions.ORIGINAL,
+            sha256=kept.sha256,
+            size=kept.size,
+            media_type=kept.media_type,
+            filename=kept.filename,
+            detail=kept.detail,
+            created_at=utcnow(),
+        )
+    )
 
 
 def _store_new(
@@ -334,21 +369,7 @@ def _store_new(
             ),
         )
         if office is not None:
-            track_object(
-                session, content_key(office.sha256), office.sha256, office.size, "content", original_results
-            )
-            session.add(
-                renditions.Rendition(
-                    version_id=version.id,
-                    kind=renditions.ORIGINAL,
-                    sha256=office.sha256,
-                    size=office.size,
-                    media_type=office.media_type,
-                    filename=office.filename,
-                    detail=office.detail,
-                    created_at=utcnow(),
-                )
-            )
+            add_original(session, version, office, original_results)
         fulltext.index(session, doc, version.number, body, source)
         if scan is not None:
             track_object(session, content_key(scan.sha256), scan.sha256, scan.size, "content", scan.results)

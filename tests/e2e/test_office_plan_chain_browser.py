@@ -18,7 +18,7 @@ import pytest
 from archive import conversion
 from signing.devpki import PEOPLE
 from tests.e2e.webkit import chromium_path, login, logout
-from tests.factories import add_server_user, boot
+from tests.factories import add_server_user, boot, make_pdf
 from tests.integration import officekit
 from tests.processes import LiveServer, run_cli, stop_server
 
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.skipif(not conversion.available(), reason="LibreOffice 
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     chromium_path()
     root = tmp_path_factory.mktemp("plan-chain")
-    server = boot(root)
+    server = boot(root, HOSO_PDFA_NORMALISE="true")  # the default, which the test factories turn off
     # the CLI's dev PKI must be the server's: its certificates carry OCSP/CRL addresses at the base URL, and a `hoso`
     # command without HOSO_BASE_URL would remake them for http://127.0.0.1:8000, where nothing answers
     server.env["HOSO_BASE_URL"] = server.base_url
@@ -167,3 +167,29 @@ def test_word_plan_signed_by_teacher_and_approved_by_group_head(live: LiveServer
     assert "“Chiếu dời đô” của Lý Công Uẩn" in text and "Rút kinh nghiệm" in text
     for label, _ in SIGNERS.values():
         assert text.count(PEOPLE[label][0]) == 1, PEOPLE[label][0]
+
+
+def test_a_plain_pdf_plan_is_stored_as_pdfa_with_the_upload_kept(live: LiveServer, page: Any, tmp_path: Path):
+    base = live.base_url
+    upload = make_pdf(tmp_path / "Giáo án Toán 10.pdf", text="Kế hoạch bài dạy Toán — Rút kinh nghiệm")
+    login(page, base, TEACHER, PASSWORD)
+    page.goto(base + "/tai-len")
+    page.get_by_label("Trường").select_option("T01")
+    page.get_by_label("Loại hồ sơ").select_option("ke-hoach-bai-day")
+    page.get_by_label("Năm học").fill(YEAR)
+    page.get_by_label("Tên hồ sơ").fill("Giáo án Toán 10")
+    page.set_input_files("#file", str(upload))
+    page.get_by_role("button", name="Tải lên").click()
+    page.wait_for_url("**/ho-so/*?moi=1", timeout=240_000)
+    notice = page.locator("#da-chuyen-pdfa").inner_text()
+    assert "PDF/A-2b" in notice and upload.name in notice
+    assert page.locator("#ky-ca-nhan").count() == 1  # her turn: the PDF/A is what she signs
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    _shoot(page, "pdf-normalised")
+    with page.expect_download() as info:
+        page.locator("#tai-ve").click()
+    with pikepdf.open(info.value.path()) as pdf:
+        assert pdf.open_metadata().pdfa_status == "2B"
+    with page.expect_download() as info:
+        page.locator("#tai-tep-goc").click()
+    assert Path(info.value.path()).read_bytes() == upload.read_bytes()

@@ -17,12 +17,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from archive import ocr, pdfa_normalise, renditions, sniff
+from archive import ocr, pdfa_normalise, record_changes, renditions, sniff
 from archive.content_checks import checks_for_version
 from archive.context import Archive
 from archive.documents import open_content
 from archive.errors import NotFound
-from archive.ingest import ingest_file
+from archive.ingest import hash_file, ingest_file
 from archive.models import Event
 from hoso.app import create_app
 from signing import sign_pdf
@@ -153,3 +153,28 @@ def test_a_normalised_scan_is_still_read_by_ocr_and_the_scan_kept(archive: Archi
     with archive.sessions() as s:
         (check,) = checks_for_version(s, result.version.id)
     assert check["result"] == "present" and "OCR" in check["detail"], check
+
+
+def test_a_replacement_pdf_is_normalised_too_before_anyone_signs_it(archive: Archive, tmp_path: Path):
+    teacher = add_person(archive, "gv", ("gvbm", "T01"), full_name="Giáo viên Văn", password=PASSWORD)
+    first = ingest_file(
+        archive, make_pdf(tmp_path / "v1.pdf", text=TEXT), filename="v1.pdf", school="T01",
+        type_code="ke-hoach-bai-day", year="2024-2025", actor=teacher,
+    )  # fmt: skip
+    new = make_pdf(tmp_path / "Giáo án sửa.pdf", text=TEXT + " (sửa)")
+    sha, size = hash_file(new)
+    v2 = record_changes.replace_file(
+        archive,
+        first.document.id,
+        new,
+        filename=new.name,
+        sha256=sha,
+        size=size,
+        reason="tải nhầm",
+        actor=teacher,
+    )
+    assert v2.number == 2 and v2.sha256 != sha
+    with pikepdf.open(io.BytesIO(_stored(archive, first.document.id))) as pdf:
+        assert pdf.open_metadata().pdfa_status == "2B"
+    original = renditions.open_rendition(archive, first.document.id, renditions.ORIGINAL)
+    assert b"".join(original.chunks) == new.read_bytes()
