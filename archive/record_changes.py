@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from storage import content_key
 
-from . import content_checks, sniff
+from . import content_checks, renditions, sniff
 from .context import Archive
 from .conversion import Converted
 from .db import utcnow
@@ -171,7 +171,11 @@ def replace_file(
         doc = get_document(session, doc_id)
         check_change(session, session.merge(actor), doc)
         current = doc.versions[-1]
-        if current.sha256 == sha256:
+        original = renditions.originals_of(session, [current.id]).get(current.id)
+        if sha256 in (
+            current.sha256,
+            original.sha256 if original else None,
+        ):  # the file sent, or what it became
             raise Conflict(
                 "Tệp này giống hệt phiên bản hiện tại; không có gì để thay.",
                 "The file is identical to the current version.",

@@ -21,7 +21,7 @@ from archive import ocr, pdfa_normalise, record_changes, renditions, sniff
 from archive.content_checks import checks_for_version
 from archive.context import Archive
 from archive.documents import open_content
-from archive.errors import NotFound
+from archive.errors import Conflict, NotFound
 from archive.ingest import hash_file, ingest_file
 from archive.models import Event
 from hoso.app import create_app
@@ -178,3 +178,17 @@ def test_a_replacement_pdf_is_normalised_too_before_anyone_signs_it(archive: Arc
         assert pdf.open_metadata().pdfa_status == "2B"
     original = renditions.open_rendition(archive, first.document.id, renditions.ORIGINAL)
     assert b"".join(original.chunks) == new.read_bytes()
+    with pytest.raises(
+        Conflict
+    ) as ei:  # the same file again is no change, though the version holds its PDF/A
+        record_changes.replace_file(
+            archive,
+            first.document.id,
+            new,
+            filename=new.name,
+            sha256=sha,
+            size=size,
+            reason="lại",
+            actor=teacher,
+        )
+    assert ei.value.code == "same_file"
