@@ -170,7 +170,7 @@ def to_pdfa(path: Path, media_type: str, *, profiles: Path, workdir: Path) -> Pa
                     "LibreOffice không tạo được tệp PDF từ tệp này (tệp hỏng?)",
                     "LibreOffice produced no PDF from this file (is it damaged?)",
                 )
-            _check_pdfa(produced)
+            check_pdfa(produced)
             fd, name = tempfile.mkstemp(prefix="pdfa-", suffix=".pdf", dir=workdir)
             os.close(fd)
             shutil.move(produced, name)
@@ -225,7 +225,7 @@ def _run(exe: str, profile: Path, source: Path, out_dir: Path) -> None:
         )
 
 
-def _check_pdfa(pdf_path: Path) -> None:
+def check_pdfa(pdf_path: Path) -> None:
     try:
         with pikepdf.open(pdf_path) as pdf:
             status = pdf.open_metadata().pdfa_status
@@ -252,6 +252,7 @@ class Converted:
     pdfa_filename: str
     pdfa_sha256: str
     pdfa_size: int
+    detail: str = "PDF/A-2b do LibreOffice chuyển đổi / converted to PDF/A-2b by LibreOffice"
 
 
 def convert_upload(

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from storage import NotEnoughReplicas, ReplicaResult, content_key
 
-from . import chains, content_checks, conversion, fulltext, ocr, renditions, sniff
+from . import chains, content_checks, conversion, fulltext, ocr, pdfa_normalise, renditions, sniff
 from .context import Archive
 from .db import utcnow
 from .errors import Conflict, IngestRefused, InvalidInput, NotFound, StorageDown
@@ -29,7 +29,7 @@ from .events import record_event
 from .locks import ensure_unlocked
 from .manifests import build_manifest, manifest_key, serialise
 from .models import Document, DocumentType, Organisation, StoredObject, User, Version
-from .pdfcheck import inspect_pdf
+from .pdfcheck import PdfFacts, inspect_pdf
 from .school_year import check_school_year
 from .stored_objects import track_object
 
@@ -142,7 +142,13 @@ def ingest_file(
     actor: User | None = None,
     sha256: str | None = None,
     size: int | None = None,
+    as_received: bool = False,
 ) -> IngestResult:
+    """Store an uploaded file as a new record (or find the record that already holds it).
+
+    `as_received`: a PDF is stored byte for byte, never normalised to PDF/A — for the archive's own records (a
+    disposal report with its listing attached) and records transferred from another instance, whose checksums travel
+    with them."""
     if sha256 is None or size is None:
         sha256, size = hash_file(path)
     if size > archive.settings.max_upload_bytes:
@@ -181,6 +187,8 @@ def ingest_file(
     filename = clean_filename(filename, media_type)  # the stored name ends with the sniffed type's extension
     meta: dict[str, Any] = {"school": school, "type_code": type_code, "year": year, "title": title}
     meta |= {"class_name": class_name, "subject": subject, "teacher": teacher, "actor": actor}
+    if media_type == sniff.PDF and archive.settings.pdfa_normalise and not as_received:
+        return _store_pdf(archive, path, sha256, size, filename, meta)
     if media_type not in conversion.CONVERTIBLE:
         return _store_new(archive, path, sha256, size, media_type, filename, None, **meta)
     try:
@@ -212,6 +220,70 @@ def ingest_file(
         office.pdfa_path.unlink(missing_ok=True)
 
 
+def normalised_pdf(
+    archive: Archive, path: Path, filename: str, sha256: str, size: int, facts: PdfFacts | None = None
+) -> conversion.Converted | None:
+    """The PDF/A-2b of an unsigned PDF that does not claim PDF/A (its ``pdfa_path`` for the caller to remove), or None
+    when the file is kept as it is: normalisation off, a signed PDF, a PDF/A already, or Ghostscript failed."""
+    if not archive.settings.pdfa_normalise:
+        return None
+    facts = facts or inspect_pdf(path)
+    if not pdfa_normalise.needs_normalising(facts.signed, facts.pdfa_claim):
+        return None
+    try:
+        return pdfa_normalise.normalise_upload(path, filename, sha256, size, workdir=archive.spool_dir)
+    except conversion.NotConverted:
+        return None  # kept as uploaded: still a PDF, still signable
+
+
+def _store_pdf(
+    archive: Archive, path: Path, sha256: str, size: int, filename: str, meta: dict[str, Any]
+) -> IngestResult:
+    """An unsigned PDF that does not claim PDF/A is stored as its PDF/A-2b, the upload kept as the original; a hostile
+    file is refused by the inspection before Ghostscript ever reads it."""
+    facts = inspect_pdf(path)
+    if not pdfa_normalise.needs_normalising(facts.signed, facts.pdfa_claim):
+        return _store_new(archive, path, sha256, size, sniff.PDF, filename, None, facts=facts, **meta)
+    try:
+        normalised = pdfa_normalise.normalise_upload(path, filename, sha256, size, workdir=archive.spool_dir)
+    except conversion.NotConverted as exc:  # kept as uploaded: still a PDF, still signable
+        return _store_new(
+            archive, path, sha256, size, sniff.PDF, filename, None, not_converted=exc.en, facts=facts, **meta
+        )
+    try:
+        return _store_new(
+            archive,
+            normalised.pdfa_path,
+            normalised.pdfa_sha256,
+            normalised.pdfa_size,
+            sniff.PDF,
+            normalised.pdfa_filename,
+            normalised,
+            **meta,
+        )
+    finally:
+        normalised.pdfa_path.unlink(missing_ok=True)
+
+
+def add_original(
+    session: Session, version: Version, kept: conversion.Converted, results: Sequence[ReplicaResult]
+) -> None:
+    """Record the upload a version was converted from (its copies already written) as the version's original."""
+    track_object(session, content_key(kept.sha256), kept.sha256, kept.size, "content", results)
+    session.add(
+        renditions.Rendition(
+            version_id=version.id,
+            kind=renditions.ORIGINAL,
+            sha256=kept.sha256,
+            size=kept.size,
+            media_type=kept.media_type,
+            filename=kept.filename,
+            detail=kept.detail,
+            created_at=utcnow(),
+        )
+    )
+
+
 def _store_new(
     archive: Archive,
     path: Path,
@@ -222,6 +294,7 @@ def _store_new(
     office: conversion.Converted | None,
     *,
     not_converted: str | None = None,
+    facts: PdfFacts | None = None,
     school: str,
     type_code: str,
     year: str,
@@ -235,7 +308,7 @@ def _store_new(
     page_count = None
     signed = False
     if media_type == sniff.PDF:
-        facts = inspect_pdf(path)
+        facts = facts or inspect_pdf(path)  # the caller may have inspected this very file already
         page_count, signed = facts.page_count, facts.signed
 
     validation = None
@@ -249,7 +322,9 @@ def _store_new(
     # read the text here, not inside the transaction below: pdftotext may take seconds and the transaction holds the
     # audit chain's lock; only the finding is stored with the version (a finding, never a refusal)
     findings = content_checks.inspect(path, media_type, type_code)
-    scan = _read_scan(archive, path) if media_type == sniff.PDF and office is None else None
+    # a scan normalised to PDF/A is still a scan: OCR reads it as it would the upload
+    from_pdf = office is None or office.media_type == sniff.PDF
+    scan = _read_scan(archive, path) if media_type == sniff.PDF and from_pdf else None
     if scan is not None:
         findings = content_checks.inspect_text(
             scan.text, type_code, "đọc bằng OCR (tesseract, tiếng Việt) / OCR"
@@ -257,7 +332,7 @@ def _store_new(
     if scan is not None:
         body, source = scan.text, "ocr"
     else:
-        body, source = fulltext.extract(path, media_type), "office" if office else "file"
+        body, source = fulltext.extract(path, media_type), "file" if from_pdf else "office"
     with archive.sessions() as session, session.begin():
         org, dtype = resolve_school_and_type(session, school, type_code)
         doc = Document(
@@ -294,21 +369,7 @@ def _store_new(
             ),
         )
         if office is not None:
-            track_object(
-                session, content_key(office.sha256), office.sha256, office.size, "content", original_results
-            )
-            session.add(
-                renditions.Rendition(
-                    version_id=version.id,
-                    kind=renditions.ORIGINAL,
-                    sha256=office.sha256,
-                    size=office.size,
-                    media_type=office.media_type,
-                    filename=office.filename,
-                    detail="PDF/A-2b do LibreOffice chuyển đổi / converted to PDF/A-2b by LibreOffice",
-                    created_at=utcnow(),
-                )
-            )
+            add_original(session, version, office, original_results)
         fulltext.index(session, doc, version.number, body, source)
         if scan is not None:
             track_object(session, content_key(scan.sha256), scan.sha256, scan.size, "content", scan.results)

@@ -89,6 +89,8 @@ class PdfFacts:
     page_count: int
     signed: bool
     signature_count: int
+    # the PDF/A part and conformance the file claims in its XMP ("2B", "1A"…), "" when it claims none
+    pdfa_claim: str = ""
 
 
 class _Refusal(Exception):
@@ -252,7 +254,15 @@ def _inspect(path: Path) -> PdfFacts:
         structural = [w for w in pdf.get_warnings() if _STRUCTURE_WARNINGS.search(w)]
         if structural:
             raise _structure_refusal(structural[0])
-    return PdfFacts(page_count=pages, signed=sigs > 0, signature_count=sigs)
+        claim = _pdfa_claim(pdf)
+    return PdfFacts(page_count=pages, signed=sigs > 0, signature_count=sigs, pdfa_claim=claim)
+
+
+def _pdfa_claim(pdf: pikepdf.Pdf) -> str:
+    try:
+        return pdf.open_metadata().pdfa_status or ""
+    except Exception:  # lxml's syntax errors and qpdf's alike: unreadable XMP claims nothing
+        return ""
 
 
 def _without_path(message: str) -> str:

@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 
 from storage import content_key
 
-from . import content_checks
+from . import content_checks, renditions, sniff
 from .context import Archive
+from .conversion import Converted
 from .db import utcnow
 from .documents import get_document
 from .errors import Conflict, InvalidInput, PermissionDenied
 from .events import record_event
-from .ingest import add_version, check_lengths, examine, write_copies
+from .ingest import add_original, add_version, check_lengths, examine, normalised_pdf, write_copies
 from .locks import ensure_unlocked
 from .models import Document, DocumentType, User, Version
 from .permissions import authorize, permitted, record_denial, upload_action
@@ -170,7 +171,11 @@ def replace_file(
         doc = get_document(session, doc_id)
         check_change(session, session.merge(actor), doc)
         current = doc.versions[-1]
-        if current.sha256 == sha256:
+        original = renditions.originals_of(session, [current.id]).get(current.id)
+        if sha256 in (
+            current.sha256,
+            original.sha256 if original else None,
+        ):  # the file sent, or what it became
             raise Conflict(
                 "Tệp này giống hệt phiên bản hiện tại; không có gì để thay.",
                 "The file is identical to the current version.",
@@ -178,6 +183,44 @@ def replace_file(
             )
         base, type_code = current.number, doc.type_code
     media_type, stored_name, page_count, signed, validation = examine(archive, path, filename)
+    # an unsigned PDF becomes PDF/A-2b before anyone signs it, as at upload; the file sent is kept as the original
+    kept = (
+        normalised_pdf(archive, path, stored_name, sha256, size)
+        if media_type == sniff.PDF and not signed
+        else None
+    )
+    try:
+        return _replace(
+            archive, doc_id, path, kept, media_type=media_type, stored_name=stored_name, page_count=page_count,
+            signed=signed, validation=validation, sha256=sha256, size=size, base=base, type_code=type_code,
+            why=why, actor=actor,
+        )  # fmt: skip
+    finally:
+        if kept is not None:
+            kept.pdfa_path.unlink(missing_ok=True)
+
+
+def _replace(
+    archive: Archive,
+    doc_id: str,
+    path: Path,
+    kept: Converted | None,
+    *,
+    media_type: str,
+    stored_name: str,
+    page_count: int | None,
+    signed: bool,
+    validation: dict[str, object] | None,
+    sha256: str,
+    size: int,
+    base: int,
+    type_code: str,
+    why: str,
+    actor: User,
+) -> Version:
+    original_results = write_copies(archive, content_key(sha256), path, sha256) if kept else []
+    if kept is not None:
+        path, sha256, size = kept.pdfa_path, kept.pdfa_sha256, kept.pdfa_size
     results = write_copies(archive, content_key(sha256), path, sha256)
     findings = content_checks.inspect(path, media_type, type_code)
     with archive.sessions() as session, session.begin():
@@ -195,7 +238,10 @@ def replace_file(
             archive, session, doc, sha256=sha256, size=size, media_type=media_type, filename=stored_name,
             page_count=page_count, signed=signed, validation=validation, reason=why, actor=actor,
             content_results=results, event="document.replace",
+            event_detail={"converted_from": kept.media_type, "original_sha256": kept.sha256} if kept else None,
         )  # fmt: skip
+        if kept is not None:
+            add_original(session, version, kept, original_results)
         content_checks.record(session, version, findings)
         return version
 

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # how many verified copies an upload needs before it is acknowledged (default: all)
     min_replicas: int | None = None
     max_upload_bytes: int = Field(default=200 * MB, ge=1)
+    # unsigned PDFs that do not claim PDF/A are rewritten to PDF/A-2b by Ghostscript at upload, the upload kept beside
+    # the PDF/A as its original (archive/pdfa_normalise.py)
+    pdfa_normalise: bool = True
     # every other request body (JSON, forms, certificates, CSV imports) is far smaller than an upload
     max_request_bytes: int = Field(default=2 * MB, ge=1024)
     # a body that stops arriving for this long, or arrives slower than body_min_rate_bytes per second on average

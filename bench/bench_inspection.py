@@ -105,6 +105,7 @@ def real(count: int = 4, size_mb: int = 50) -> None:
             scheduler_enabled=False,
             max_upload_bytes=1024 * MB,
             base_url="http://127.0.0.1:18931",
+            pdfa_normalise=False,  # the package is measured over the files as uploaded
         )
         archive = build_archive(settings, migrate=True)
         with archive.sessions() as s, s.begin():

@@ -466,6 +466,7 @@ def _archive_record(archive: Archive, pdf: bytes, batch_id: int, school: str, to
             year=current_school_year(today),
             title=f"Biên bản tiêu hủy hồ sơ hết thời hạn bảo quản — đợt {batch_id} ({today.isoformat()})",
             actor=user,
+            as_received=True,  # its listing is attached: a PDF/A rewrite would drop it
         )
 
 

@@ -264,7 +264,7 @@ def import_transfer(
                 result = ingest_stream(
                     archive, cast(BinaryIO, src), filename=f["filename"] or f["name"], school=school, type_code=f["type"],
                     year=f["year"], title=f["title"], class_name=f["class_name"], subject=f["subject"],
-                    teacher=f["teacher"], actor=actor,
+                    teacher=f["teacher"], actor=actor, as_received=True,
                 )  # fmt: skip
             created += result.created
             ids.append(result.document.id)

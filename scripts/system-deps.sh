@@ -5,6 +5,7 @@ set -euo pipefail
 want=(fonts-noto-core poppler-utils)  # poppler-utils: pdftotext, for the lesson-plan content check
 # Office lesson plans to PDF/A (LibreOffice; Liberation has the metrics of Times New Roman), OCR of scans
 want+=(libreoffice-writer-nogui fonts-liberation2 tesseract-ocr tesseract-ocr-vie ocrmypdf)
+want+=(ghostscript)  # PDF/A-2b of unsigned PDFs at upload (archive/pdfa_normalise.py)
 if [ "${1:-test}" = test ]; then
   want+=(softhsm2 opensc chromium)
   want+=(radosgw ceph-mon ceph-osd ceph-common curl)  # Ceph RGW, the real S3 server of the tests (scripts/ceph-rgw-start.sh)

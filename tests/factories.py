@@ -49,6 +49,9 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "scheduler_enabled": False,
         # the dev PKI is served at the base URL when signing: a port of this test's own, never a shared 8000
         "base_url": f"http://127.0.0.1:{free_port()}",
+        # the suite compares stored files with the PDFs it uploaded; tests/integration/test_pdfa_normalise.py and
+        # the tests that ask for it turn the PDF/A normalisation (on by default) back on
+        "pdfa_normalise": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -289,7 +292,7 @@ def hoso_env(
     """This process's environment without any HOSO_ variable, then these settings; the scheduler stays off unless
     `extra` turns it on."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOSO_")}
-    env |= {"HOSO_DATA_DIR": str(data_dir), "HOSO_SCHEDULER_ENABLED": "false"}
+    env |= {"HOSO_DATA_DIR": str(data_dir), "HOSO_SCHEDULER_ENABLED": "false", "HOSO_PDFA_NORMALISE": "false"}
     if database_url is not None:
         env["HOSO_DATABASE_URL"] = database_url
     if replicas is not None:
