@@ -31,6 +31,7 @@ MODEL_MODULES = (
     "retention.inspection_models",
     "retention.check_record_models",
     "retention.media_models",
+    "retention.transfer_sender_models",
 )
 
 

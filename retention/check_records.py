@@ -29,6 +29,7 @@ from archive.ingest import track_object
 from archive.models import Event, ReplicaCopy, User
 from storage import NotEnoughReplicas
 
+from .check_record_filing import file_for_principals
 from .check_record_models import CheckRecord
 from .check_record_pdf import render_check_record
 from .integrity_models import FixityRun
@@ -205,7 +206,10 @@ def make_check_record(
             detail={"record": row.id, "key": key, "sha256": sha, "trigger": trigger}
             | {k: data[k] for k in ("copies_checked", "damage_found", "repaired", "unrepaired")},
         )
-        return CheckRecordSummary.of(row)
+        summary = CheckRecordSummary.of(row)
+    # offered to each school's principal to countersign, through the catalog's signing chain
+    file_for_principals(archive, record_id=summary.id, pdf=pdf, start=start, end=end)
+    return summary
 
 
 def due_cycle_record(archive: Archive, *, now: datetime | None = None) -> CheckRecordSummary | None:

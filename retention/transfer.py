@@ -4,8 +4,8 @@ The sending school exports one student's records (their học bạ files, signed
 history) as a transfer package: a ZIP holding the files under `ho-so/`, the listing `ho-so-chuyen.json`, and the slip
 `phieu-chuyen.pdf` — the listing rendered for people with the same JSON embedded and its SHA-256 printed — sealed by
 the sending side's organisation key. The receiving school (another hoso, or another school of the same one) imports
-it: the slip's seal must validate and be the certificate registered for the sending school (its SHA-256, given by the
-receiving administrator), the embedded listing must equal the shipped one, every file must hash to the listing;
+it: the slip's seal must validate and be the certificate registered for the sending school (the receiving school's
+sender registry, retention/transfer_senders.py, or a fingerprint typed for a one-off partner), the embedded listing must equal the shipped one, every file must hash to the listing;
 only then is each file filed under the receiving school with its metadata, and the provenance (sending school,
 package digest, original ids and history) recorded as `transfer.import` events. Any mismatch refuses the whole
 package before anything is stored.
@@ -26,16 +26,17 @@ from sqlalchemy import select
 
 from archive.context import Archive
 from archive.db import utcnow
-from archive.errors import InvalidInput, StorageDown
+from archive.errors import InvalidInput, NotFound, StorageDown
 from archive.events import record_event
 from archive.ingest import ingest_stream
-from archive.models import Document, Event, User
+from archive.models import Document, Event, Organisation, User
 from archive.permissions import authorize
 from storage import content_key
 
 from .inspection import entry_name, unique_names
 from .inspection_report import vn_time
 from .pdf_text import fonts, wrap
+from .transfer_senders import fingerprint, registered_sender
 
 FORMAT = "hoso-transfer/1"
 SLIP = "phieu-chuyen.pdf"
@@ -180,9 +181,22 @@ def _render_slip(listing: dict[str, Any], listing_sha: str, listing_bytes: bytes
 
 
 def import_transfer(
-    archive: Archive, *, package: Path, school: str, sender_seal_sha256: str, actor: User | None = None
+    archive: Archive,
+    *,
+    package: Path,
+    school: str,
+    sender_seal_sha256: str | None = None,
+    actor: User | None = None,
 ) -> TransferImport:
-    """Check everything first (seal, registered sender, listing, every file), then file the records."""
+    """Check everything first (seal, registered sender, listing, every file), then file the records.
+
+    The seal must be registered for the receiving school (retention/transfer_senders.py), or equal
+    `sender_seal_sha256`, a fingerprint the receiving office types for a partner not registered yet."""
+    typed = fingerprint(sender_seal_sha256) if sender_seal_sha256 and sender_seal_sha256.strip() else None
+    with archive.sessions() as session:
+        receiving = session.scalar(select(Organisation.id).where(Organisation.code == school))
+        if receiving is None:
+            raise NotFound(f"Không có trường {school}", f"No school {school}", code="school_not_found")
     if actor is not None:
         with archive.sessions() as session:
             from archive.ingest import resolve_school_and_type
@@ -224,7 +238,9 @@ def import_transfer(
                 "The transfer slip's seal does not validate",
                 "transfer_seal_invalid",
             )
-        if signer != sender_seal_sha256.strip().lower():
+        with archive.sessions() as session:
+            registered = registered_sender(session, receiving, signer) if signer else None
+        if registered is None and (typed is None or signer != typed):
             raise _refuse(
                 "Phiếu chuyển không được ký bằng con dấu đã đăng ký của trường chuyển đi",
                 "The slip is not sealed by the registered sending school",
@@ -246,6 +262,13 @@ def import_transfer(
         listing = json.loads(listing_bytes)
         if listing.get("format") != FORMAT:
             raise _refuse("Định dạng gói không hỗ trợ", "Unsupported package format", "transfer_invalid")
+        named = (listing.get("sending_school") or {}).get("code")
+        if registered is not None and named != registered.sender_code:
+            raise _refuse(
+                f"Gói ghi trường chuyển đi {named}, nhưng con dấu đã đăng ký cho trường {registered.sender_code}",
+                f"The package names {named} as sender, but its seal is registered to {registered.sender_code}",
+                "transfer_sender_mismatch",
+            )
         for f in listing["files"]:
             member = infos.get(f"ho-so/{f['name']}")
             if member is None:
@@ -280,6 +303,7 @@ def import_transfer(
                         "student": listing["student"], "sending_school": listing["sending_school"],
                         "package_sha256": package_sha, "original_document_id": f["document_id"],
                         "versions": f["versions"], "history": f["history"], "seal": signer,
+                        "registered_sender": registered.sender_code if registered is not None else None,
                     },
                 )  # fmt: skip
     return TransferImport(tuple(ids), created, listing["sending_school"]["code"], package_sha)

@@ -62,10 +62,11 @@ def export(documents: tuple[str, ...], student: str, out: Path, by: str | None) 
 @click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--school", required=True, help="The receiving school's code")
 @click.option(
-    "--sender-seal", required=True, help="SHA-256 of the sending school's registered seal certificate"
+    "--sender-seal",
+    help="SHA-256 of the sending school's seal certificate, for a sender not in the school's registry",
 )
 @click.option("--by", "by", help="Who imports (for the record)")
-def import_(package: Path, school: str, sender_seal: str, by: str | None) -> None:
+def import_(package: Path, school: str, sender_seal: str | None, by: str | None) -> None:
     from retention.transfer import import_transfer
 
     done = import_transfer(
@@ -74,6 +75,79 @@ def import_(package: Path, school: str, sender_seal: str, by: str | None) -> Non
     click.echo(f"Đã nhận {len(done.documents)} hồ sơ từ {done.sending_school} (mới: {done.created})")
     for doc_id in done.documents:
         click.echo(doc_id)
+
+
+@transfer_group.group(
+    "sender", help="Trường chuyển đi đã đăng ký / the partner schools whose packages a school accepts."
+)
+def sender_group() -> None:
+    pass
+
+
+@sender_group.command("add", help="Register a sending school's seal fingerprint for the receiving --school.")
+@click.option("--school", required=True, help="The receiving school's code")
+@click.option(
+    "--sender", "sender_code", required=True, help="The sending school's code (as its packages name it)"
+)
+@click.option("--name", "sender_name", default="", help="The sending school's name")
+@click.option(
+    "--seal", required=True, help="SHA-256 of the sending school's seal certificate (hoso transfer seal)"
+)
+@click.option("--by", "by", help="Who registers it (their authority applies)")
+def sender_add(school: str, sender_code: str, sender_name: str, seal: str, by: str | None) -> None:
+    from retention.transfer_senders import add_sender
+
+    with command_archive().sessions() as session, session.begin():
+        added = add_sender(
+            session,
+            school=school,
+            sender_code=sender_code,
+            sender_name=sender_name,
+            seal=seal,
+            actor=_user(by),
+        )
+    click.echo(f"{added.id}\t{added.school_code}\t{added.sender_code}\t{added.seal_sha256}")
+
+
+@sender_group.command("list", help="The registered sending schools (of --school, or of every school).")
+@click.option("--school", help="The receiving school's code")
+@click.option("--json", "as_json", is_flag=True)
+def sender_list(school: str | None, as_json: bool) -> None:
+    import json
+
+    from sqlalchemy import select
+
+    from archive.models import Organisation
+    from retention.transfer_senders import list_senders
+
+    with command_archive().sessions() as session:
+        ids = None
+        if school:
+            found = session.scalar(select(Organisation.id).where(Organisation.code == school))
+            if found is None:
+                raise click.ClickException(f"no school {school}")
+            ids = [found]
+        rows = list_senders(session, ids)
+    if as_json:
+        click.echo(json.dumps([
+            {"id": r.id, "school": r.school_code, "sender": r.sender_code, "name": r.sender_name,
+             "seal_sha256": r.seal_sha256, "added_at": r.added_at.isoformat(), "added_by": r.added_by}
+            for r in rows
+        ], ensure_ascii=False))  # fmt: skip
+        return
+    for r in rows:
+        click.echo(f"{r.id}\t{r.school_code}\t{r.sender_code}\t{r.sender_name}\t{r.seal_sha256}")
+
+
+@sender_group.command("remove", help="Remove a registered sending school (by the id `sender list` shows).")
+@click.argument("sender_id", type=int)
+@click.option("--by", "by", help="Who removes it (their authority applies)")
+def sender_remove(sender_id: int, by: str | None) -> None:
+    from retention.transfer_senders import remove_sender
+
+    with command_archive().sessions() as session, session.begin():
+        gone = remove_sender(session, sender_id=sender_id, actor=_user(by))
+    click.echo(f"removed {gone.sender_code} from {gone.school_code}")
 
 
 COMMANDS.append(transfer_group)

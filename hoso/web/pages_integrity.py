@@ -16,6 +16,7 @@ from archive.db import utcnow
 from archive.permissions import authorize, school_ids_for
 from hoso.web import labels
 from hoso.web.common import Viewer, WebRoute, archive_of, form_viewer, render, viewer
+from retention.check_record_filing import countersignatures
 from retention.check_records import list_records, make_check_record, recent_runs, record_pdf
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -72,8 +73,11 @@ def integrity(request: Request, moi: int | None = None, who: Viewer = Depends(vi
     with archive_of(request).sessions() as session:
         records = list_records(session, limit=100)
         runs = recent_runs(session, limit=30)
+        # the principals' countersignatures, of the schools whose audit trail this person may read
+        scope = school_ids_for(session, session.merge(who.user), "audit.read")
+        signed = countersignatures(session, [r.sha256 for r in records], scope)
     return render(
-        request, "integrity.html", records=records, runs=runs, chart=chart(runs), created=moi,
+        request, "integrity.html", records=records, runs=runs, chart=chart(runs), created=moi, signed=signed,
         may_create=who.user.is_system_admin, period_days=archive_of(request).settings.fixity_full_period_days,
     )  # fmt: skip
 

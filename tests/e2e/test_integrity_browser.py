@@ -1,6 +1,7 @@
 """The integrity page in a real Chromium: the system administrator makes a signed check record after a full fixity
 run that repaired a damaged copy; the chart shows the runs; the record's PDF downloads and validates; a principal
-sees the records but cannot make one. Screenshots at desktop and phone width in /tmp/shots/w13/."""
+sees the records but cannot make one, and finds each record waiting for their countersignature (on the page and in
+their inbox). Screenshots at desktop and phone width in /tmp/shots/w13/."""
 
 from __future__ import annotations
 
@@ -86,3 +87,18 @@ def test_principal_sees_records_but_cannot_make_one(live: LiveServer, page: Any)
     page.goto(base + "/toan-ven")
     assert page.locator("#lap-bien-ban").count() == 0
     assert page.locator("#bieu-do").count() == 1
+    # the record is offered to the principal to countersign: filed under the school, waiting in their inbox
+    cell = page.locator("#bien-ban tbody tr").first.locator("td.ky-xac-nhan")
+    assert "Chờ Hiệu trưởng ký" in cell.inner_text()
+    shots = Path("/tmp/shots/w13b")
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "integrity-principal-desktop.png"), full_page=True)
+    cell.get_by_role("link").first.click()
+    page.wait_for_url(base + "/ho-so/*")
+    assert "Biên bản kiểm tra định kỳ" in page.locator("h1").inner_text()
+    page.goto(base + "/cho-toi-ky")
+    assert "Biên bản kiểm tra định kỳ" in page.locator("main").inner_text()
+    page.screenshot(path=str(shots / "inbox-principal-desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(base + "/toan-ven")
+    page.screenshot(path=str(shots / "integrity-principal-phone.png"), full_page=True)

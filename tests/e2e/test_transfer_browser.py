@@ -92,3 +92,52 @@ def test_records_travel_from_one_hoso_to_another(
     ]
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(SHOTS / "transfer-send-phone.png"), full_page=True)
+
+
+PRINCIPAL = ("hieutruong", "Mật-khẩu-Hiệu-trưởng-2025", "Phạm Văn Hiệu")
+
+
+def test_principal_registers_the_sender_and_the_office_receives_without_a_fingerprint(
+    pair: tuple[LiveServer, LiveServer], page: Any, tmp_path: Path
+) -> None:
+    sender, receiver = pair
+    shots = Path("/tmp/shots/w13b")
+    shots.mkdir(parents=True, exist_ok=True)
+    fingerprint = sender.cli("transfer", "seal").stdout.split()[0]
+    listed = json.loads(sender.cli("documents", "list", "--json").stdout)
+    ids = [d["id"] for d in (listed["items"] if isinstance(listed, dict) else listed)]
+    package = tmp_path / "an.zip"
+    sender.cli("transfer", "export", *(a for i in ids for a in ("--document", i)), "--student", "Nguyễn Văn An",
+               "--out", str(package))  # fmt: skip
+    add_server_user(receiver, PRINCIPAL[0], PRINCIPAL[1], PRINCIPAL[2], ("hieu_truong", "T01"))
+
+    login(page, receiver.base_url, PRINCIPAL[0], PRINCIPAL[1])
+    page.goto(receiver.base_url + "/chuyen-truong")
+    page.locator("#g-code").fill("T01")
+    page.locator("#g-name").fill("Trường THPT Nguyễn Thị Minh Khai")
+    page.locator("#g-seal").fill("12" * 10)
+    page.locator("#dang-ky-truong-gui").click()
+    assert "SHA-256" in page.content()  # a malformed fingerprint: refused, as a page
+    page.goto(receiver.base_url + "/chuyen-truong")
+    page.locator("#g-code").fill("T01")
+    page.locator("#g-name").fill("Trường THPT Nguyễn Thị Minh Khai")
+    page.locator("#g-seal").fill(fingerprint)
+    page.locator("#dang-ky-truong-gui").click()
+    page.wait_for_selector("#ds-truong-gui")
+    row = page.locator("#ds-truong-gui tbody tr").first.inner_text()
+    assert "Trường THPT Thử Nghiệm" in row and "Nguyễn Thị Minh Khai (T01)" in row and fingerprint[:16] in row
+    assert PRINCIPAL[2] in row  # who registered it, by name
+    page.locator("#truong-gui").screenshot(path=str(shots / "transfer-senders-desktop.png"))
+    page.screenshot(path=str(shots / "transfer-page-principal-desktop.png"), full_page=True)
+
+    # the office receives the package with no fingerprint typed: the registry vouches for the seal
+    page.set_input_files("#n-package", str(package))
+    page.locator("#nhan-goi").click()
+    page.wait_for_selector("#da-nhan")
+    assert "từ trường T01" in page.locator("#da-nhan").inner_text()
+    assert page.locator("#ho-so-da-nhan li").count() == 2
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(receiver.base_url + "/chuyen-truong#truong-gui")
+    page.screenshot(path=str(shots / "transfer-page-principal-phone.png"), full_page=True)
+    registered = json.loads(receiver.cli("transfer", "sender", "list", "--json").stdout)
+    assert [(r["school"], r["sender"], r["added_by"]) for r in registered] == [("T01", "T01", PRINCIPAL[0])]
