@@ -32,7 +32,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 def fill_upload_form(page: Any, base: str, file: Path, title: str) -> None:
     page.goto(base + "/tai-len")
     page.get_by_label("Trường").select_option("T01")
-    page.get_by_label("Loại hồ sơ").select_option("so-theo-doi-danh-gia-lop")
+    # "Tài liệu khác" has no signing chain: the office may seal it at once (chains: tests/e2e/test_chain_browser.py)
+    page.get_by_label("Loại hồ sơ").select_option("khac")
     page.get_by_label("Năm học").fill("2024-2025")
     page.get_by_label("Tên hồ sơ").fill(title)
     page.locator("#class_name").fill("10A1")
@@ -71,7 +72,7 @@ def test_office_uploads_finds_downloads_seals_and_validates(live: LiveServer, pa
     download = info.value
     assert (
         download.suggested_filename
-        == "T01_2024-2025_so-theo-doi-danh-gia-lop_10A1_Sổ-theo-dõi-và-đánh-giá-học-sinh-lớp-10A1.pdf"
+        == "T01_2024-2025_khac_10A1_Sổ-theo-dõi-và-đánh-giá-học-sinh-lớp-10A1.pdf"
     )
     assert Path(download.path()).read_bytes() == data
 
