@@ -302,3 +302,14 @@ def remove_certificate(
         detail={"username": owner.username, "id": row.id, "sha256": row.sha256, "serial": row.serial},
     )
     return row
+
+
+def holder_name(row: SigningCertificate) -> str:
+    """The certificate's common name, for short labels (the full subject is shown where there is room)."""
+    try:
+        value = x509.Certificate.load(bytes(row.der)).subject.native.get("common_name")
+    except ValueError:
+        value = None
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return str(value) if value else row.subject

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from archive import chains, signatures
+from archive import certificates, chains, signatures
 from archive.chain_models import SigningCertificate
 from archive.errors import ArchiveError, AuthError, InvalidInput
 from archive.models import User
@@ -47,6 +47,7 @@ def _inbox(request: Request, user: User) -> dict[str, Any]:
             {
                 "id": c.id,
                 "sha256": c.sha256,
+                "name": certificates.holder_name(c),
                 "subject": c.subject,
                 "serial": c.serial,
                 "not_after": c.not_after,

@@ -101,6 +101,7 @@ def _signing_context(request: Request, doc_id: str, user: User) -> dict[str, Any
             {
                 "id": c.id,
                 "sha256": c.sha256,
+                "name": certificates.holder_name(c),
                 "subject": c.subject,
                 "issuer": c.issuer,
                 "serial": c.serial,
