@@ -71,8 +71,7 @@ def test_office_uploads_finds_downloads_seals_and_validates(live: LiveServer, pa
         page.locator("#tai-ve").click()
     download = info.value
     assert (
-        download.suggested_filename
-        == "T01_2024-2025_khac_10A1_Sổ-theo-dõi-và-đánh-giá-học-sinh-lớp-10A1.pdf"
+        download.suggested_filename == "T01_2024-2025_khac_10A1_Sổ-theo-dõi-và-đánh-giá-học-sinh-lớp-10A1.pdf"
     )
     assert Path(download.path()).read_bytes() == data
 

@@ -34,6 +34,7 @@ ALLOWED = {
     "user.manage": {"school_admin"},
     "roster.manage": {"hieu_truong", "school_admin"},
     "org.manage": set(),
+    "chain.manage": set(),  # the system administrator alone
     "audit.read": {"hieu_truong", "school_admin"},
     "retention.propose_disposal": {"van_thu", "school_admin"},
     "retention.approve_disposal": {"hieu_truong"},
