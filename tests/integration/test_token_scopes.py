@@ -157,6 +157,11 @@ def call(
         "doc_id": ids["doc_id"],
         "certificate_id": 1,
         "type_code": "hoc-ba",
+        "code": "T01",
+        "year": "2024-2025",
+        "class_name": "10A1",
+        "teaching_id": 1,
+        "group_name": "Tổ Toán",
         "package_id": ids["package_id"],
     }
 
