@@ -151,7 +151,10 @@ EVENT_ACTION = {
     "chain.return": ("Trả lại hồ sơ cho người tải lên", "Record returned"),
     "chain.edit": ("Sửa quy trình ký của loại hồ sơ", "Signing chain edited"),
     "chain.complete": ("Hoàn tất quy trình ký (B-LTA)", "Signing chain completed (B-LTA)"),
-    "fixity.check_record_not_filed": ("Không lưu được biên bản kiểm tra vào hồ sơ trường", "Check record not filed"),
+    "fixity.check_record_not_filed": (
+        "Không lưu được biên bản kiểm tra vào hồ sơ trường",
+        "Check record not filed",
+    ),
     "transfer.sender_add": ("Đăng ký trường chuyển đi", "Sending school registered"),
     "transfer.sender_remove": ("Gỡ trường chuyển đi", "Sending school removed"),
     # issue 12: every action the trail holds has a Vietnamese name (tests/unit/test_audit_wording.py checks it)
