@@ -304,6 +304,28 @@ def remove_certificate(
     return row
 
 
+def own_certificate_der(session: Session, user: User, certificate_id: int) -> bytes:
+    """The DER of one of the person's registered certificates, picked on a page; 422 `certificate_not_yours` when it
+    is not (or no longer) registered to them."""
+    found = next((c for c in certificates_of(session, user) if c.id == certificate_id), None)
+    if found is None:
+        raise InvalidInput(
+            "Chứng thư số đã chọn không còn được đăng ký cho tài khoản của bạn.",
+            "The chosen certificate is not registered to your account",
+            code="certificate_not_yours",
+        )
+    return bytes(found.der)
+
+
+def certificate_choices(session: Session, user: User) -> list[dict[str, object]]:
+    """The person's registered certificates as the signing pages list them."""
+    return [
+        {"id": c.id, "sha256": c.sha256, "name": holder_name(c), "subject": c.subject, "issuer": c.issuer,
+         "serial": c.serial, "not_after": c.not_after}
+        for c in certificates_of(session, user)
+    ]  # fmt: skip
+
+
 def holder_name(row: SigningCertificate) -> str:
     """The certificate's common name, for short labels (the full subject is shown where there is room)."""
     try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -528,8 +527,3 @@ def inbox(session: Session, user: User) -> list[tuple[SigningRequest, Document]]
 
 def signed_before(session: Session, doc_id: str, round_: int) -> list[dict[str, Any]]:
     return [describe(r) for r in requests_of(session, doc_id, round_) if r.status == "signed"]
-
-
-def waiting_since(rows: Sequence[SigningRequest]) -> datetime | None:
-    times = [r.opened_at for r in rows if r.opened_at is not None]
-    return min(times) if times else None

@@ -11,11 +11,9 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from archive import certificates, chains, signatures
-from archive.chain_models import SigningCertificate
 from archive.errors import ArchiveError, AuthError, InvalidInput
 from archive.models import User
 from archive.permissions import permitted
@@ -43,21 +41,7 @@ def _inbox(request: Request, user: User) -> dict[str, Any]:
                     "seal": row.who == "seal",
                 }
             )
-        certs = [
-            {
-                "id": c.id,
-                "sha256": c.sha256,
-                "name": certificates.holder_name(c),
-                "subject": c.subject,
-                "serial": c.serial,
-                "not_after": c.not_after,
-            }
-            for c in session.scalars(
-                select(SigningCertificate).where(
-                    SigningCertificate.user_id == me.id, SigningCertificate.removed_at.is_(None)
-                )
-            )
-        ]
+        certs = certificates.certificate_choices(session, me)
         return {"items": items, "certs": certs} | agent_context(request)
 
 
@@ -82,20 +66,7 @@ def _selected(form_ids: list[str]) -> list[str]:
 
 def _registered_der(request: Request, user: User, certificate_id: str) -> bytes:
     with archive_of(request).sessions() as session:
-        found = session.scalar(
-            select(SigningCertificate).where(
-                SigningCertificate.id == int(certificate_id or 0),
-                SigningCertificate.user_id == user.id,
-                SigningCertificate.removed_at.is_(None),
-            )
-        )
-        if found is None:
-            raise InvalidInput(
-                "Hãy chọn một chứng thư số đã đăng ký cho tài khoản của bạn.",
-                "Choose a certificate registered to your account",
-                code="certificate_not_yours",
-            )
-        return bytes(found.der)
+        return certificates.own_certificate_der(session, session.merge(user), int(certificate_id or 0))
 
 
 @router.post("/cho-toi-ky/ky-nhieu")

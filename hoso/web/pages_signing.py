@@ -17,13 +17,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from archive import certificates, chains, signatures
 from archive import documents as docs
-from archive.chain_models import SigningCertificate
 from archive.context import Archive
 from archive.errors import ArchiveError, AuthError, InvalidInput, NotFound
 from archive.models import Document, User
@@ -97,22 +95,7 @@ def _signing_context(request: Request, doc_id: str, user: User) -> dict[str, Any
     with archive.sessions() as session:
         doc = docs.get_document(session, doc_id)
         me = session.merge(user)
-        certs = [
-            {
-                "id": c.id,
-                "sha256": c.sha256,
-                "name": certificates.holder_name(c),
-                "subject": c.subject,
-                "issuer": c.issuer,
-                "serial": c.serial,
-                "not_after": c.not_after,
-            }
-            for c in session.scalars(
-                select(SigningCertificate)
-                .where(SigningCertificate.user_id == me.id, SigningCertificate.removed_at.is_(None))
-                .order_by(SigningCertificate.added_at.desc())
-            )
-        ]
+        certs = certificates.certificate_choices(session, me)
         turn, blocked, chained, title = (
             "no_chain",
             "",
@@ -154,20 +137,7 @@ def personal_sign_form(request: Request, doc_id: str, who: Viewer = Depends(view
 
 def _registered_der(request: Request, user: User, certificate_id: str) -> bytes:
     with archive_of(request).sessions() as session:
-        found = session.scalar(
-            select(SigningCertificate).where(
-                SigningCertificate.id == int(certificate_id),
-                SigningCertificate.user_id == user.id,
-                SigningCertificate.removed_at.is_(None),
-            )
-        )
-        if found is None:
-            raise InvalidInput(
-                "Chứng thư số đã chọn không còn được đăng ký cho tài khoản của bạn.",
-                "The chosen certificate is not registered to your account",
-                code="certificate_not_yours",
-            )
-        return bytes(found.der)
+        return certificates.own_certificate_der(session, session.merge(user), int(certificate_id or 0))
 
 
 @router.post("/ho-so/{doc_id}/ky-ca-nhan")
