@@ -53,6 +53,23 @@ class CscSimulator:
             (self.pki / "keys" / f"{self.person}.key.pem").read_bytes(), None
         )
 
+    def answer(self, url: str, otp: str | None = None, action: str = "confirm") -> dict[str, str]:
+        """The person at the provider (the phone app in real life): opens `url`, types the OTP, confirms or refuses.
+        Returns the query hoso's callback receives (code or error, and state)."""
+        from urllib.parse import parse_qs, urlsplit
+
+        import httpx
+
+        fields = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        assert httpx.get(url).status_code == 200
+        r = httpx.post(
+            self.url + "/oauth2/authorize", data=fields | {"otp": otp or self.otp, "action": action}
+        )
+        assert r.status_code == 302, r.text
+        location = r.headers["location"]
+        assert location.startswith(fields["redirect_uri"] + "?")
+        return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
     # --- serving --------------------------------------------------------------------------------------------
     def start(self) -> CscSimulator:
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
