@@ -42,6 +42,7 @@ class CscSimulator:
     token_ttl: float = 300.0
     credential_id: str = "cred-1"
     url: str = ""
+    port: int = 0  # 0: any free port; a fixed one when the service must be configured before it starts
     signed: int = 0
     _codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     _tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -72,7 +73,7 @@ class CscSimulator:
 
     # --- serving --------------------------------------------------------------------------------------------
     def start(self) -> CscSimulator:
-        self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
+        self._server = make_server("127.0.0.1", self.port, self.wsgi, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

@@ -163,6 +163,7 @@ def call(
         "teaching_id": 1,
         "group_name": "Tổ Toán",
         "package_id": ids["package_id"],
+        "account_id": 1,
     }
 
     def value(match: re.Match[str]) -> str:
