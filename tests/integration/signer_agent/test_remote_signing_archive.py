@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,72 +16,21 @@ from sqlalchemy import select
 
 import signing
 from archive import chains, remote_signing
-from archive.chain_models import SchoolClass, SigningCertificate
+from archive.chain_models import SigningCertificate
 from archive.context import Archive
 from archive.documents import get_document, open_content
 from archive.errors import ArchiveError
-from archive.ingest import ingest_file
-from archive.models import Event, Organisation, User
+from archive.models import Event, User
 from archive.remote_signing_models import RemoteSigningAccount
 from archive.signatures import finish_signing_session, setup_of, sign_document, start_signing_session
 from archive.signing_models import SigningSession
-from signing.devpki import ensure_dev_pki
 from tests.csc_simulator import CscSimulator
-from tests.factories import add_person, dev_pki_archive, make_pdf
-from tests.processes import free_port
+from tests.integration.signer_agent.remote_kit import PROVIDER, upload, user_of
 from tests.signer_agent_kit import PIN, SOFTHSM_MODULE, TOKEN_LABEL, make_token, require_softhsm
-
-YEAR = "2024-2025"
-PROVIDER = "smartca-thu"
-
-
-@pytest.fixture(scope="module")
-def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    directory, base = tmp_path_factory.mktemp("pki") / "dev-pki", f"http://127.0.0.1:{free_port()}"
-    ensure_dev_pki(directory, base)  # before the simulator: it holds the people's keys like a CA's HSM
-    return directory, base
-
-
-@pytest.fixture
-def sim(pki_dir: tuple[Path, str]) -> Iterator[CscSimulator]:
-    s = CscSimulator(pki_dir[0], person="homeroom").start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def school(tmp_path: Path, pki_dir: tuple[Path, str], sim: CscSimulator) -> Iterator[Archive]:
-    provider = {"key": PROVIDER, "name": "SmartCA Thử", "base_url": sim.url, "client_id": sim.client_id,
-                "client_secret": sim.client_secret}  # fmt: skip
-    with dev_pki_archive(tmp_path, pki_dir, remote_signing_providers=[provider]) as a:
-        with a.sessions() as s, s.begin():
-            cn = add_person(s, "gv.cn", ("gvcn", "T01"), home="T01", full_name="Đỗ Thị Chủ Nhiệm (TEST)")
-            add_person(s, "ht", ("hieu_truong", "T01"), home="T01", full_name="Nguyễn Văn Mẫu (TEST)")
-            add_person(s, "gv.khac", ("gvbm", "T01"), home="T01", full_name="Người Khác")
-            add_person(s, "vt", ("van_thu", "T01"), home="T01", full_name="Lê Thị Văn Thư")
-            t01 = s.scalar(select(Organisation).where(Organisation.code == "T01"))
-            s.add(SchoolClass(school_id=t01.id, school_year=YEAR, name="10A1", homeroom_id=cn.id))
-        yield a
-
-
-def _user(a: Archive, username: str) -> User:
-    with a.sessions() as s:
-        user = s.scalar(select(User).where(User.username == username))
-        assert user is not None
-        s.expunge(user)
-        return user
-
-
-def _upload(a: Archive, tmp_path: Path, title: str) -> str:
-    path = make_pdf(tmp_path / f"{title}.pdf", pages=1, extra=title.encode())
-    return ingest_file(
-        a, path, filename=path.name, school="T01", type_code="so-theo-doi-danh-gia-lop", year=YEAR,
-        class_name="10A1", title=title, actor=_user(a, "vt"),
-    ).document.id  # fmt: skip
 
 
 def _link(a: Archive, sim: CscSimulator, username: str = "gv.cn") -> RemoteSigningAccount:
-    user = _user(a, username)
+    user = user_of(a, username)
     back = sim.answer(remote_signing.link_url(a, user, PROVIDER))
     payload = remote_signing.open_state(a.settings, user, back["state"])
     [account] = remote_signing.finish_link(a, user, payload, back["code"])
@@ -90,7 +38,7 @@ def _link(a: Archive, sim: CscSimulator, username: str = "gv.cn") -> RemoteSigni
 
 
 def _sign(a: Archive, sim: CscSimulator, account: RemoteSigningAccount, doc_ids: list[str], **answer: str):
-    user = _user(a, "gv.cn")
+    user = user_of(a, "gv.cn")
     batch = remote_signing.start_signing(a, user, account.id, doc_ids)
     assert batch.authorize_url is not None
     back = sim.answer(batch.authorize_url, **answer)
@@ -116,7 +64,7 @@ def test_linking_registers_the_providers_certificate_to_the_person(school: Archi
         ] == ["cred-1"]
     again = _link(school, sim)  # linking again refreshes the binding, no second row
     assert again.id == account.id
-    remote_signing.unlink(school, _user(school, "gv.cn"), account.id)
+    remote_signing.unlink(school, user_of(school, "gv.cn"), account.id)
     with school.sessions() as s:
         assert s.scalars(select(RemoteSigningAccount)).all() == []
         assert s.scalar(select(Event).where(Event.action == "remote_signing.unlink")) is not None
@@ -129,16 +77,16 @@ def test_a_credential_whose_certificate_is_someone_elses_is_refused(school: Arch
     assert taken.value.code == "certificate_taken" and taken.value.status == 409
     with school.sessions() as s:
         owners = [r.user_id for r in s.scalars(select(RemoteSigningAccount))]
-        assert owners == [_user(school, "gv.khac").id]
+        assert owners == [user_of(school, "gv.khac").id]
         assert s.scalar(select(Event).where(Event.action == "certificate.refused")) is not None
 
 
 def test_one_record_then_several_with_one_confirmation(school: Archive, sim: CscSimulator, tmp_path: Path):
     account = _link(school, sim)
-    one = _upload(school, tmp_path, "Sổ theo dõi 10A1 tháng 9")
+    one = upload(school, tmp_path, "Sổ theo dõi 10A1 tháng 9")
     [item] = _sign(school, sim, account, [one])
     assert item.version is not None and item.version.number == 2 and sim.signed == 1
-    many = [_upload(school, tmp_path, f"Sổ theo dõi 10A1 tuần {n}") for n in range(1, 4)]
+    many = [upload(school, tmp_path, f"Sổ theo dõi 10A1 tuần {n}") for n in range(1, 4)]
     items = _sign(school, sim, account, [*many, one])  # the first one is no longer the teacher's turn
     signed = [i.document_id for i in items if i.version is not None]
     refused = {i.document_id: i.error.code for i in items if i.error is not None}
@@ -158,7 +106,7 @@ def test_expired_confirmation_and_refusal_sign_nothing_and_close_the_sessions(
     school: Archive, sim: CscSimulator, tmp_path: Path
 ):
     account = _link(school, sim)
-    docs = [_upload(school, tmp_path, f"Sổ {n}") for n in range(2)]
+    docs = [upload(school, tmp_path, f"Sổ {n}") for n in range(2)]
     sim.token_ttl = 0
     items = _sign(school, sim, account, docs)
     assert {i.error.code for i in items if i.error} == {"remote_expired"} and len(items) == 2
@@ -177,8 +125,8 @@ def test_expired_confirmation_and_refusal_sign_nothing_and_close_the_sessions(
 
 def test_a_reload_of_the_callback_signs_nothing_twice(school: Archive, sim: CscSimulator, tmp_path: Path):
     account = _link(school, sim)
-    doc_id = _upload(school, tmp_path, "Sổ tải lại")
-    user = _user(school, "gv.cn")
+    doc_id = upload(school, tmp_path, "Sổ tải lại")
+    user = user_of(school, "gv.cn")
     batch = remote_signing.start_signing(school, user, account.id, [doc_id])
     back = sim.answer(batch.authorize_url or "")
     payload = remote_signing.open_state(school.settings, user, back["state"])
@@ -195,7 +143,7 @@ def test_a_reload_of_the_callback_signs_nothing_twice(school: Archive, sim: CscS
 def test_the_state_is_the_persons_own_sealed_and_short_lived(
     school: Archive, sim: CscSimulator, monkeypatch: pytest.MonkeyPatch
 ):
-    teacher, other = _user(school, "gv.cn"), _user(school, "gv.khac")
+    teacher, other = user_of(school, "gv.cn"), user_of(school, "gv.khac")
     state = remote_signing.seal_state(school.settings, teacher, {"p": "link", "pv": PROVIDER})
     with pytest.raises(ArchiveError) as theirs:
         remote_signing.open_state(school.settings, other, state)
@@ -232,17 +180,17 @@ def test_chain_homeroom_signs_remotely_principal_with_a_usb_token_then_the_seal(
     with school.sessions() as s:
         certificates.register_certificate(s, setup_of(school), actor=None, owner=s.merge(ht), data=der)
     account = _link(school, sim)
-    doc_id = _upload(school, tmp_path, "Sổ theo dõi đánh giá 10A1")
+    doc_id = upload(school, tmp_path, "Sổ theo dõi đánh giá 10A1")
     [teacher] = _sign(school, sim, account, [doc_id])
     assert teacher.version is not None
     with school.sessions() as s:
         assert [w["username"] for w in chains.state_of(s, get_document(s, doc_id)).waiting] == ["ht"]
-    principal = _user(school, "ht")
+    principal = user_of(school, "ht")
     started = start_signing_session(school, doc_id, certificate=der, actor=principal)
     token = signing.Pkcs11Signer(SOFTHSM_MODULE, TOKEN_LABEL, "principal", pin=PIN)
     answer = signing.sign_digest(started.request, token)
     finish_signing_session(school, started.id, json.loads(answer.to_json()), actor=principal)
-    sign_document(school, doc_id, actor=_user(school, "vt"), reason="Đóng dấu")
+    sign_document(school, doc_id, actor=user_of(school, "vt"), reason="Đóng dấu")
     with school.sessions() as s:
         assert chains.state_of(s, get_document(s, doc_id)).status == "complete"
     final = b"".join(open_content(school, doc_id).chunks)
