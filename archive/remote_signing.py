@@ -20,6 +20,7 @@ import base64
 import json
 import secrets
 import time
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,9 +42,9 @@ from .signing_models import SigningSession
 
 # the redirect URI a school registers at the provider: <base_url> + this (the page hoso/web/pages_remote_signing.py)
 CALLBACK_PATH = "/tai-khoan/ky-tu-xa/xong"
-STATE_TTL_SECONDS = (
-    15 * 60
-)  # the person confirms within minutes; a forgotten tab's state is worthless after that
+MAX_STATE_BYTES = 1024 * 1024  # inflated; a sealed state of 200 sessions is about 8 kB
+# the person confirms within minutes; a forgotten tab's state is worthless after that
+STATE_TTL_SECONDS = 15 * 60
 
 # a provider's failure (signing.csc codes) → what the person reads, in Vietnamese and English, and the HTTP status
 REMOTE_ERRORS: dict[str, tuple[str, str, int]] = {
@@ -111,8 +112,11 @@ def csc_provider(settings: Settings, key: str) -> CscProvider:
 
 # --- the OAuth state ---------------------------------------------------------------------------------------------------
 def seal_state(settings: Settings, user: User, payload: dict[str, Any]) -> str:
+    """The state travels in the callback's URL, whose request head the server limits (16 kB): a batch of 200 session
+    ids is compressed first."""
     body = payload | {"uid": user.id, "exp": int(time.time()) + STATE_TTL_SECONDS, "n": secrets.token_hex(8)}
-    return secrets_box.seal(settings, json.dumps(body, separators=(",", ":")))
+    packed = zlib.compress(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(), 9)
+    return secrets_box.seal(settings, base64.urlsafe_b64encode(packed).decode("ascii"))
 
 
 def open_state(settings: Settings, user: User, state: str) -> dict[str, Any]:
@@ -125,8 +129,10 @@ def open_state(settings: Settings, user: User, state: str) -> dict[str, Any]:
     if not secrets_box.is_sealed(state):  # unseal would take an unsealed value as legacy plaintext
         raise bad
     try:
-        body = json.loads(secrets_box.unseal(settings, state))
-    except (secrets_box.SecretKeyError, ValueError):
+        inflate = zlib.decompressobj()
+        packed = base64.urlsafe_b64decode(secrets_box.unseal(settings, state))
+        body = json.loads(inflate.decompress(packed, MAX_STATE_BYTES))
+    except (secrets_box.SecretKeyError, ValueError, zlib.error):
         raise bad from None
     if not isinstance(body, dict) or body.get("uid") != user.id:
         raise bad

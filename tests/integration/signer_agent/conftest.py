@@ -1,6 +1,6 @@
 """Remote signing fixtures: a dev PKI made before the CSC simulator (which holds the people's keys like a CA's HSM),
 and a school whose archive knows the simulator as a provider, with a homeroom teacher, a principal, another teacher
-and the office."""
+and the office, on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -35,10 +35,10 @@ def sim(pki_dir: tuple[Path, str]) -> Iterator[CscSimulator]:
 
 
 @pytest.fixture
-def school(tmp_path: Path, pki_dir: tuple[Path, str], sim: CscSimulator) -> Iterator[Archive]:
+def school(tmp_path: Path, pki_dir: tuple[Path, str], sim: CscSimulator, pg_url: str) -> Iterator[Archive]:
     provider = {"key": PROVIDER, "name": "SmartCA Thử", "base_url": sim.url, "client_id": sim.client_id,
                 "client_secret": sim.client_secret}  # fmt: skip
-    with dev_pki_archive(tmp_path, pki_dir, remote_signing_providers=[provider]) as a:
+    with dev_pki_archive(tmp_path, pki_dir, database_url=pg_url, remote_signing_providers=[provider]) as a:
         with a.sessions() as s, s.begin():
             cn = add_person(s, "gv.cn", ("gvcn", "T01"), home="T01", full_name="Đỗ Thị Chủ Nhiệm (TEST)")
             add_person(s, "ht", ("hieu_truong", "T01"), home="T01", full_name="Nguyễn Văn Mẫu (TEST)")
