@@ -199,3 +199,19 @@ def test_chain_homeroom_signs_remotely_principal_with_a_usb_token_then_the_seal(
     signers = [sig.signer for sig in report.signatures if sig.signer]
     assert any(n.startswith("Đỗ Thị Chủ Nhiệm") for n in signers)
     assert any(n.startswith("Nguyễn Văn Mẫu") for n in signers)
+
+
+def test_an_unreachable_provider_signs_nothing_and_says_so(
+    school: Archive, sim: CscSimulator, tmp_path: Path
+):
+    account = _link(school, sim)
+    doc_id = upload(school, tmp_path, "Sổ — nhà cung cấp mất kết nối")
+    user = user_of(school, "gv.cn")
+    batch = remote_signing.start_signing(school, user, account.id, [doc_id])
+    back = sim.answer(batch.authorize_url or "")
+    sim.stop()  # the provider goes away between the confirmation and the signing
+    payload = remote_signing.open_state(school.settings, user, back["state"])
+    [item] = remote_signing.finish_signing(school, user, payload, code=back["code"], error=None)
+    assert item.error is not None and item.error.code == "remote_unavailable" and item.error.status == 503
+    assert "Không kết nối được" in item.error.message_vi
+    assert _version(school, doc_id) == 1
