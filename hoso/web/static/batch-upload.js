@@ -62,6 +62,9 @@
       type.appendChild(el("option", { value: reading.type }, (reading.type_name_vi || reading.type) + " (ngoài quyền của bạn)"));
     }
     type.value = reading.type || "";
+    type.addEventListener("change", function () {
+      if (!result.querySelector(".tag")) { result.textContent = type.value ? "Chờ lưu" : "Chưa rõ loại hồ sơ"; }
+    });
     var klass = el("input", { "aria-label": "Lớp của " + reading.name, "class": "lop", maxlength: "50" });
     klass.value = reading.class_name || "";
     var typeCell = el("td", { "data-label": "Loại" });
@@ -223,6 +226,8 @@
       summary.textContent = "Xong: đã lưu mới " + counts.stored + " tệp · đã có sẵn " + counts.duplicate +
         " · bị từ chối " + counts.refused + ".";
       summary.className = counts.refused ? "notice warn" : "notice ok";
+      storeButton.hidden = true;  // stored: what is left is to look at the results or start over
+      summary.scrollIntoView({ block: "center" });
     });
   }
 
