@@ -108,6 +108,8 @@ def test_a_class_of_40_files_with_two_refusals(live: LiveServer, page: Any, tmp_
     expect(page.locator("#tom-tat")).to_contain_text("Xong", timeout=300_000)
     summary = page.locator("#tom-tat").inner_text()
     assert "đã lưu mới 38 tệp" in summary and "bị từ chối 2" in summary, summary
+    assert "HocBa_10A1_36_anh-the.jpg, HocBa_10A1_37_HocSinh37.pdf" in summary
+    assert page.locator("#luu-tat-ca").is_hidden()  # stored: nothing left to confirm
     assert page.locator("#tien-do").evaluate("p => [p.value, p.max]") == [40, 40]
     assert page.locator("#dem-tien-do").inner_text() == "40/40"
     photo = _row(page, "HocBa_10A1_36_anh-the.jpg").inner_text()

@@ -226,7 +226,16 @@
       summary.textContent = "Xong: đã lưu mới " + counts.stored + " tệp · đã có sẵn " + counts.duplicate +
         " · bị từ chối " + counts.refused + ".";
       summary.className = counts.refused ? "notice warn" : "notice ok";
+      var refused = rows.filter(function (e) { return e.row.classList.contains("refused"); });
+      if (refused.length) {
+        summary.appendChild(el("br"));
+        summary.appendChild(document.createTextNode("Tệp bị từ chối (lý do ở bảng dưới): " +
+          refused.map(function (e) { return e.entry.split("/").pop(); }).join(", ")));
+      }
       storeButton.hidden = true;  // stored: what is left is to look at the results or start over
+      var heading = document.getElementById("tieu-de-xac-nhan");
+      heading.firstChild.textContent = "Kết quả tải lên ";
+      heading.querySelector(".en").textContent = "Results";
       summary.scrollIntoView({ block: "center" });
     });
   }
