@@ -162,6 +162,11 @@ def _spool_zip(archive: Archive, upload: UploadFile, name: str) -> tuple[Path, i
         | {
             "school": {"type": "string", "maxLength": FIELD_LIMITS["school"]},
             "year": {"type": "string", "maxLength": FIELD_LIMITS["year"], "description": "e.g. 2024-2025"},
+            "teacher": {
+                "type": "string",
+                "maxLength": FIELD_LIMITS["teacher"],
+                "description": "for every entry",
+            },
             "plan": {
                 "type": "string",
                 "description": 'JSON {"entry path": {"type": CODE, "class_name": "10A1"}}; an entry left out is '
@@ -174,7 +179,9 @@ async def zip_store(request: Request, archive: ArchiveDep, guard: GuardDep) -> S
     try:
         form = await request.form(max_files=1, max_fields=6, max_part_size=PLAN_BYTES)
         upload = _zip_file(form.get("file"))
-        fields = {k: v.strip() for k in ("school", "year", "plan") if isinstance(v := form.get(k), str)}
+        fields = {
+            k: v.strip() for k in ("school", "year", "plan", "teacher") if isinstance(v := form.get(k), str)
+        }
         missing = [k for k in ("school", "year") if not fields.get(k)]
         if missing:
             raise InvalidInput(
@@ -186,7 +193,8 @@ async def zip_store(request: Request, archive: ArchiveDep, guard: GuardDep) -> S
         path, total = await run_in_threadpool(_spool_zip, archive, upload, name)
     finally:
         await request.close()
-    batch = BatchIngest(archive, fields["school"], year, guard.user, scopes=guard.scopes)
+    teacher = fields.get("teacher") or None
+    batch = BatchIngest(archive, fields["school"], year, guard.user, scopes=guard.scopes, teacher=teacher)
     lines = _store_entries(archive, batch, path, name, total, plan)
     return StreamingResponse(lines, media_type="application/x-ndjson")
 

@@ -77,7 +77,8 @@ def _store_all(
     missing = [label for key, label in (("school", "Trường"), ("year", "Năm học")) if not values.get(key)]
     if missing:
         raise InvalidInput("Thiếu: " + ", ".join(missing), "Missing: school or year")
-    batch = BatchIngest(archive, values["school"], check_school_year(values["year"]), who.user)
+    year = check_school_year(values["year"])
+    batch = BatchIngest(archive, values["school"], year, who.user, teacher=values.get("teacher") or None)
 
     def choose(item: batch_files.BatchFile) -> Choice:
         kind, klass = read_name(item)

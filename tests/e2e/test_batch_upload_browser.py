@@ -6,6 +6,7 @@ Screenshots at desktop and phone width go to /tmp/shots/batch."""
 
 from __future__ import annotations
 
+import base64
 import io
 import zipfile
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from tests.integration.test_batch_upload import _js_pdf
 from tests.processes import LiveServer, stop_server
 
 OFFICE = ("vanthu.t01", "Mật-khẩu-Văn-thư-2025", "Phạm Thị Văn Thư")
+TEACHER = ("gv.toan", "Mật-khẩu-Giáo-viên-2025", "Nguyễn Văn Toán")
 SHOTS = Path("/tmp/shots/batch")
 YEAR = "2024-2025"
 
@@ -31,6 +33,7 @@ def live(tmp_path: Path, pg_url: str) -> Iterator[LiveServer]:
     chromium_path()
     server = boot(tmp_path, HOSO_DATABASE_URL=pg_url)
     add_server_user(server, OFFICE[0], OFFICE[1], OFFICE[2], ("van_thu", "T01"))
+    add_server_user(server, TEACHER[0], TEACHER[1], TEACHER[2], ("gvbm", "T01"))
     yield server
     stop_server(server)
 
@@ -158,6 +161,45 @@ def test_a_zip_goes_entry_by_entry_and_again_as_duplicates(live: LiveServer, pag
         assert expected in summary and "bị từ chối 1" in summary, summary
         assert "Bạn không có quyền" in plan.inner_text()
         _shoot(page, attempt)
+
+
+def test_a_teacher_drops_lesson_plans(live: LiveServer, page: Any):
+    """Dropped (not chosen) files; the teacher's name filled from the account; a học bạ is not a teacher's to store."""
+    base = live.base_url
+    login(page, base, TEACHER[0], TEACHER[1])
+    _open(page, base)
+    assert page.get_by_label("Giáo viên").input_value() == TEACHER[2]
+    files = {
+        "Giao an Toan 10A2 tuan 5.pdf": pdf_bytes(text="Kế hoạch bài dạy Toán — Rút kinh nghiệm"),
+        "KHBD_Toan_10A3_tuan6.pdf": pdf_bytes(text="Kế hoạch bài dạy Toán tuần 6 — Rút kinh nghiệm"),
+        "HocBa_10A2_01.pdf": pdf_bytes(text="Học bạ"),
+    }
+    dropped = page.evaluate_handle(
+        """files => {
+            const dt = new DataTransfer();
+            for (const [name, b64] of Object.entries(files)) {
+                const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+                dt.items.add(new File([bytes], name, { type: "application/pdf" }));
+            }
+            return dt;
+        }""",
+        {name: base64.b64encode(data).decode() for name, data in files.items()},
+    )
+    page.dispatch_event("#vung-tha", "drop", {"dataTransfer": dropped})
+    expect(page.locator("#bang-tep tbody tr")).to_have_count(3)
+    assert _row(page, "KHBD_Toan_10A3_tuan6.pdf").locator("select.loai").input_value() == "ke-hoach-bai-day"
+    assert "ngoài quyền của bạn" in _row(page, "HocBa_10A2_01.pdf").inner_text()
+    page.locator("#luu-tat-ca").click()
+    expect(page.locator("#tom-tat")).to_contain_text("Xong")
+    assert "đã lưu mới 2 tệp" in page.locator("#tom-tat").inner_text()
+    assert "Bạn không có quyền" in _row(page, "HocBa_10A2_01.pdf").inner_text()
+    _shoot(page, "teacher-drop")
+    with live.client(live.token()) as api:
+        items = api.get("/api/v1/documents", params={"school": "T01"}).json()["items"]
+    assert sorted((d["type"], d["class_name"], d["teacher"]) for d in items) == [
+        ("ke-hoach-bai-day", "10A2", TEACHER[2]),
+        ("ke-hoach-bai-day", "10A3", TEACHER[2]),
+    ]
 
 
 def test_without_javascript_the_page_is_a_plain_form(live: LiveServer, chromium: Any, tmp_path: Path):

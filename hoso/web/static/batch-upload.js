@@ -136,7 +136,9 @@
   }
 
   function fields() {
-    return { school: form.querySelector("#school").value, year: form.querySelector("#year").value.trim() };
+    var teacher = form.querySelector("#teacher");  // a teacher's own records: filled from the account
+    return { school: form.querySelector("#school").value, year: form.querySelector("#year").value.trim(),
+             teacher: teacher ? teacher.value.trim() : "" };
   }
 
   function storeLoose(entry) {
@@ -151,8 +153,7 @@
     data.append("year", f.year);
     data.append("type", entry.type.value);
     data.append("class_name", entry.klass.value.trim());
-    var own = section.getAttribute("data-own-name");
-    if (own) { data.append("teacher", own); }
+    if (f.teacher) { data.append("teacher", f.teacher); }
     entry.result.textContent = "Đang lưu…";
     return post("/api/v1/documents", data, false).then(function (response) {
       return response.json().catch(function () { return null; }).then(function (body) {
@@ -178,6 +179,7 @@
     data.append("school", f.school);
     data.append("year", f.year);
     data.append("plan", JSON.stringify(plan));
+    if (f.teacher) { data.append("teacher", f.teacher); }
     function fail(message) {
       entries.forEach(function (e) { if (!e.type.disabled) { show(e, { result: "refused", message_vi: message }); } });
     }
