@@ -17,7 +17,13 @@ from .context import Archive
 from .errors import ArchiveError, InvalidInput, PermissionDenied
 from .ingest import ingest_file, resolve_school_and_type
 from .models import User
-from .permissions import authorize, upload_action
+from .permissions import (
+    UPLOAD_ACTION_BY_KEEPER,
+    authorize,
+    record_denial,
+    school_ids_by_action,
+    upload_action,
+)
 
 STORED, DUPLICATE, REFUSED = "stored", "duplicate", "refused"
 
@@ -37,6 +43,23 @@ class BatchOutcome:
 
     def to_dict(self) -> dict[str, object]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+def ensure_may_upload(archive: Archive, user: User, scopes: frozenset[str] | None = None) -> None:
+    """Before a batch's body is read: refuse (recorded) a caller who may upload nothing anywhere (an inspector, a
+    read-only token), rather than answer every file with the same refusal."""
+    actions = tuple(dict.fromkeys(UPLOAD_ACTION_BY_KEEPER.values()))
+    with archive.sessions() as session:
+        user = session.merge(user, load=True)
+        reach = school_ids_by_action(session, user, actions, scopes=scopes)
+        if any(reach[a] != [] for a in actions):
+            return
+        record_denial(session, user, actions[0], None, detail={"action": "batch upload"})
+    raise PermissionDenied(
+        "Tài khoản của bạn không có quyền tải lên hồ sơ",
+        "Your account may not upload records",
+        code="forbidden",
+    )
 
 
 def type_unknown() -> InvalidInput:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from archive import batch_files, batch_names
-from archive.batch_ingest import BatchIngest, Choice, read_name
+from archive.batch_ingest import BatchIngest, Choice, ensure_may_upload, read_name
 from archive.context import Archive
 from archive.errors import InvalidInput
 from archive.ingest import spool
@@ -92,6 +92,7 @@ def read_names(session: Session, names: list[str]) -> NameReadings:
 
 @router.post("/batch/names", summary="Read record type and class from file names (nothing is stored)")
 def names(body: NamesIn, archive: ArchiveDep, guard: GuardDep) -> NameReadings:
+    ensure_may_upload(archive, guard.user, guard.scopes)
     with archive.sessions() as session:
         return read_names(session, [n[:255] for n in body.names])
 
@@ -119,6 +120,7 @@ _ZIP_FILE = {"file": {"type": "string", "format": "binary", "description": "ZIP 
 )
 async def zip_preview(request: Request, archive: ArchiveDep, guard: GuardDep) -> NameReadings:
     try:
+        await run_in_threadpool(ensure_may_upload, archive, guard.user, guard.scopes)
         form = await request.form(max_files=1, max_fields=4, max_part_size=64 * 1024)
         upload = _zip_file(form.get("file"))
         return await run_in_threadpool(_preview, archive, upload)
@@ -177,6 +179,7 @@ def _spool_zip(archive: Archive, upload: UploadFile, name: str) -> tuple[Path, i
 )
 async def zip_store(request: Request, archive: ArchiveDep, guard: GuardDep) -> StreamingResponse:
     try:
+        await run_in_threadpool(ensure_may_upload, archive, guard.user, guard.scopes)
         form = await request.form(max_files=1, max_fields=6, max_part_size=PLAN_BYTES)
         upload = _zip_file(form.get("file"))
         fields = {

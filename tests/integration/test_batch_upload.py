@@ -73,6 +73,23 @@ def test_names_are_read_without_storing(client: TestClient, archive: Archive):
     assert client.post("/api/v1/batch/names", json={"names": []}).status_code == 403
 
 
+def test_an_inspector_may_not_start_a_batch(client: TestClient, archive: Archive):
+    add_person(archive, "thanhtra", ("inspector_so", "79"), full_name="Thanh Tra Sở", password=PASSWORD)
+    csrf = login(client, "thanhtra")
+    r = client.post("/api/v1/batch/names", json={"names": ["HocBa_6A.pdf"]}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 403 and r.json()["message_vi"] == "Tài khoản của bạn không có quyền tải lên hồ sơ"
+    files = {"file": ("6A.zip", _zip({"HocBa_6A.pdf": pdf_bytes()}), "application/zip")}
+    r = client.post(
+        "/api/v1/batch/zip",
+        files=files,
+        data={"school": "T01", "year": "2024-2025"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert r.status_code == 403 and _docs(archive) == []
+    page = client.get("/tai-len-nhieu")
+    assert "Bạn chưa được phân quyền tải lên" in page.text
+
+
 def test_a_zip_is_previewed_then_stored_entry_by_entry(client: TestClient, archive: Archive):
     csrf = login(client, "vanthu")
     bundle = _zip(
