@@ -238,6 +238,7 @@
       var heading = document.getElementById("tieu-de-xac-nhan");
       heading.firstChild.textContent = "Kết quả tải lên ";
       heading.querySelector(".en").textContent = "Results";
+      document.getElementById("huong-dan-xac-nhan").hidden = true;
       summary.scrollIntoView({ block: "center" });
     });
   }
