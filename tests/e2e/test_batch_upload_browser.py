@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.webkit import chromium_path, login
 from tests.factories import add_server_user, boot, pdf_bytes
-from tests.integration.test_batch_upload import _js_pdf
+from tests.integration.test_batch_upload import js_pdf
 from tests.processes import LiveServer, stop_server
 
 OFFICE = ("vanthu.t01", "Mật-khẩu-Văn-thư-2025", "Phạm Thị Văn Thư")
@@ -47,7 +47,7 @@ def _shoot(page: Any, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def _photo() -> bytes:
+def photo_jpeg() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (40, 40), (200, 30, 30)).save(buf, "JPEG")
     return buf.getvalue()
@@ -64,8 +64,8 @@ def class_exports(folder: Path) -> dict[str, Path]:
         "SoTheoDoiDanhGia_10A1.pdf": pdf_bytes(text="Sổ theo dõi và đánh giá học sinh 10A1"),
         "SoGhiDauBai_10A1_HK1.pdf": pdf_bytes(text="Sổ ghi đầu bài 10A1"),
         "Danh sach hoc sinh.pdf": pdf_bytes(text="Danh sách học sinh lớp 10A1"),
-        "HocBa_10A1_36_anh-the.jpg": _photo(),
-        "HocBa_10A1_37_HocSinh37.pdf": _js_pdf(),
+        "HocBa_10A1_36_anh-the.jpg": photo_jpeg(),
+        "HocBa_10A1_37_HocSinh37.pdf": js_pdf(),
     }
     out = {}
     for name, data in files.items():
@@ -217,7 +217,7 @@ def test_without_javascript_the_page_is_a_plain_form(live: LiveServer, chromium:
         for name, data in {
             "Hoc ba 11B - Tran Van Binh.pdf": pdf_bytes(text="Học bạ Trần Văn Bình"),
             "So dang bo.pdf": pdf_bytes(text="Sổ đăng bộ"),
-            "anh.jpg": _photo(),
+            "anh.jpg": photo_jpeg(),
         }.items():
             (folder / name).write_bytes(data)
             paths.append(str(folder / name))

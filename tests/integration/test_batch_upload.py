@@ -28,7 +28,7 @@ def client(archive: Archive) -> Iterator[TestClient]:
     yield TestClient(create_app(archive.settings, archive=archive), base_url="https://testserver")
 
 
-def _js_pdf() -> bytes:
+def js_pdf() -> bytes:
     pdf = pikepdf.new()
     pdf.add_blank_page()
     pdf.Root.OpenAction = pdf.make_indirect(
@@ -97,7 +97,7 @@ def test_a_zip_is_previewed_then_stored_entry_by_entry(client: TestClient, archi
             **{f"10A1/HocBa_10A1_{i:02}.pdf": pdf_bytes(extra=bytes([i])) for i in range(3)},
             "10A1/SoTheoDoi_10A1.pdf": pdf_bytes(extra=b"std"),
             "10A1/Giao an Toan 10A1.pdf": pdf_bytes(extra=b"ga"),  # a teacher's own record: not the office's
-            "10A1/HocBa_10A1_js.pdf": _js_pdf(),
+            "10A1/HocBa_10A1_js.pdf": js_pdf(),
             "10A1/scan0001.pdf": pdf_bytes(extra=b"scan"),  # the name says nothing: chosen at confirmation
             "../../etc/HocBa_10A1_99.pdf": pdf_bytes(
                 extra=b"up"
