@@ -18,6 +18,7 @@ from archive.settings import Settings
 from archive.signatures import signing_error
 from hoso import http_headers, http_limits, web
 from hoso.api import (
+    batch_routes,
     chains_routes,
     documents,
     health,
@@ -39,7 +40,15 @@ from storage import StorageError
 
 API = "/api/v1"
 # the routes that receive files of up to HOSO_MAX_UPLOAD_BYTES; every other body is held to HOSO_MAX_REQUEST_BYTES
-UPLOAD_PATHS = (f"{API}/documents", "/tai-len", "/chuyen-truong/nhan", "/ho-so/*/thay-tep")
+UPLOAD_PATHS = (
+    f"{API}/documents",
+    f"{API}/batch/zip",
+    f"{API}/batch/zip/preview",
+    "/tai-len",
+    "/tai-len-nhieu",
+    "/chuyen-truong/nhan",
+    "/ho-so/*/thay-tep",
+)
 
 
 def create_app(settings: Settings | None = None, *, archive: Archive | None = None) -> FastAPI:
@@ -74,6 +83,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(health.router, prefix=API)
     app.include_router(probes.router)  # /livez, /readyz, /metrics
     app.include_router(documents.router, prefix=API)
+    app.include_router(batch_routes.router, prefix=API)
     app.include_router(orgs.router, prefix=API)
     app.include_router(people.router, prefix=API)
     app.include_router(retention.router, prefix=API)

@@ -18,6 +18,7 @@ STREAMED = {
     ("get", "/api/v1/documents/{doc_id}/content"),
     ("get", "/api/v1/audit/export"),
     ("get", "/api/v1/inspection/packages/{package_id}/content"),
+    ("post", "/api/v1/batch/zip"),  # one JSON line per ZIP entry as it is stored
 }
 
 
