@@ -17,7 +17,19 @@ from archive.errors import ArchiveError
 from archive.settings import Settings
 from archive.signatures import signing_error
 from hoso import http_headers, http_limits, web
-from hoso.api import chains_routes, documents, health, inspection, orgs, people, probes, retention, signing
+from hoso.api import (
+    chains_routes,
+    documents,
+    health,
+    inspection,
+    orgs,
+    overview_routes,
+    people,
+    probes,
+    record_changes_routes,
+    retention,
+    signing,
+)
 from hoso.api import search as content_search
 from hoso.bootstrap import build_archive, scheduler_for
 from hoso.metrics import Metrics
@@ -28,7 +40,13 @@ from storage import StorageError
 
 API = "/api/v1"
 # the routes that receive files of up to HOSO_MAX_UPLOAD_BYTES; every other body is held to HOSO_MAX_REQUEST_BYTES
-UPLOAD_PATHS = (f"{API}/documents", "/tai-len", "/chuyen-truong/nhan", "/ho-so/*/thay-tep")
+UPLOAD_PATHS = (
+    f"{API}/documents",
+    f"{API}/documents/*/versions",
+    "/tai-len",
+    "/chuyen-truong/nhan",
+    "/ho-so/*/thay-tep",
+)
 
 
 def create_app(settings: Settings | None = None, *, archive: Archive | None = None) -> FastAPI:
@@ -63,6 +81,8 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(health.router, prefix=API)
     app.include_router(probes.router)  # /livez, /readyz, /metrics
     app.include_router(documents.router, prefix=API)
+    app.include_router(record_changes_routes.router, prefix=API)
+    app.include_router(overview_routes.router, prefix=API)
     app.include_router(orgs.router, prefix=API)
     app.include_router(people.router, prefix=API)
     app.include_router(retention.router, prefix=API)

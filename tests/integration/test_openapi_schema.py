@@ -18,6 +18,8 @@ STREAMED = {
     ("get", "/api/v1/documents/{doc_id}/content"),
     ("get", "/api/v1/audit/export"),
     ("get", "/api/v1/inspection/packages/{package_id}/content"),
+    ("get", "/api/v1/overview/report"),  # the sealed PDF reports of the year overview
+    ("get", "/api/v1/overview/schools/report"),
 }
 
 
