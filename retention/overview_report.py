@@ -76,6 +76,7 @@ def render_overview(ov: Overview, *, made_at: datetime, made_by: str) -> bytes:
         kind="BÁO CÁO", summary=f"Tổng quan hồ sơ số năm học {ov.year}",
     )  # fmt: skip
     r.line(BASIS, 8.5)
+    r.space(6)
     t = ov.totals()
     r.line("1. Số liệu chung", 11, bold=True)
     r.line(
@@ -132,6 +133,7 @@ def render_rollup(ru: Rollup, *, made_at: datetime, made_by: str) -> bytes:
         kind="BÁO CÁO", summary=f"Tổng hợp hồ sơ số năm học {ru.year} của các trường",
     )  # fmt: skip
     r.line(BASIS, 8.5)
+    r.space(6)
     t = ru.totals()
     r.line(
         f"Số trường: {len(ru.schools)}; chưa có hồ sơ năm học này: {sum(1 for s in ru.schools if not s.counts.stored)}. "

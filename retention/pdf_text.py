@@ -79,6 +79,9 @@ class Report:
             self.c.drawString(self.left + indent, self.y, part)
             self.y -= size + gap
 
+    def space(self, points: float) -> None:
+        self.y -= points
+
     def header(self, *, parent: str, issuer: str, number: str, when: str, kind: str, summary: str) -> None:
         c, left, right = self.c, self.left + 90, self.width - self.left - 150
         top = self.y
