@@ -120,36 +120,35 @@ def year_rollup(
         return out
     per_school: dict[int, Cell] = defaultdict(Cell)
     types: dict[int, set[str]] = defaultdict(set)
-    for row in counts(session, school_ids, year, (Document.school_id, Document.type_code)):
+    for row in counts(session, school_ids, year, ("school_id", "type_code")):
         per_school[row.school_id].add(cell_of(row))
         types[row.school_id].add(row.type_code)
     locked: dict[int, set[str]] = defaultdict(set)
     for lock in list_locks(session, school_ids, year=year):
         locked[lock.school_id].add(lock.type_code)
-    klass = func.coalesce(Document.class_name, literal(NO_CLASS))
-    shape = {
-        sid: (classes, cells)
-        for sid, classes, cells in session.execute(
-            select(
-                Document.school_id,
-                func.count(func.distinct(klass)),
-                func.count(func.distinct(klass + literal("|") + Document.type_code)),
-            )
-            .where(
-                Document.school_id.in_(school_ids), Document.school_year == year, Document.status == "active"
-            )
-            .group_by(Document.school_id)
-        ).tuples()
-    }
+    classes, cells = _distinct_per_school(session, school_ids, year)
     for s in schools:
-        classes, cells = shape.get(s.id, (0, 0))
         columns = len(types[s.id] | locked[s.id])
-        out.schools.append(
-            SchoolYear(
-                s.code, s.name, s.levels, per_school[s.id], classes * columns - cells, len(locked[s.id])
-            )
-        )
+        missing = classes.get(s.id, 0) * columns - cells.get(s.id, 0)
+        out.schools.append(SchoolYear(s.code, s.name, s.levels, per_school[s.id], missing, len(locked[s.id])))
     return out
+
+
+def _distinct_per_school(
+    session: Session, school_ids: list[int], year: str
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Per school: how many rows (classes) and how many non-empty cells (class, type) its grid has. Each counted over
+    a DISTINCT subquery (hashed) rather than with COUNT(DISTINCT …), which sorts every document."""
+    klass = func.coalesce(Document.class_name, literal(NO_CLASS)).label("klass")
+    scope = (Document.school_id.in_(school_ids), Document.school_year == year, Document.status == "active")
+    out: list[dict[int, int]] = []
+    for columns in ((Document.school_id, klass), (Document.school_id, klass, Document.type_code)):
+        distinct = select(*columns).where(*scope).distinct().subquery()
+        rows = session.execute(
+            select(distinct.c.school_id, func.count()).group_by(distinct.c.school_id)
+        ).tuples()
+        out.append(dict(rows.all()))
+    return out[0], out[1]
 
 
 def rollup_csv(r: Rollup) -> str:

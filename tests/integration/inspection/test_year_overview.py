@@ -5,6 +5,7 @@ PostgreSQL, with a number of queries that does not grow with the number of schoo
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import subprocess
@@ -17,11 +18,13 @@ from sqlalchemy import event, select
 
 import signing
 from archive import accounts
+from archive.content_checks import RUT_KINH_NGHIEM, ContentCheck
 from archive.context import Archive
 from archive.errors import PermissionDenied
 from archive.ingest import ingest_stream
 from archive.locks import add_lock
-from archive.models import Event, Organisation, ReplicaCopy, StoredObject, User
+from archive.models import Document, Event, Organisation, ReplicaCopy, StoredObject, User, Version
+from archive.record_changes import replace_file
 from archive.signatures import setup_of
 from archive.year_overview import school_overview, year_overview
 from archive.year_rollup import rollup_csv, year_rollup
@@ -194,7 +197,9 @@ def statements(a: Archive, fn) -> int:  # type: ignore[no-untyped-def]
     return len(seen)
 
 
-def test_rollup_counts_agree_with_each_grid_in_a_fixed_number_of_queries(district: Archive) -> None:
+def test_rollup_counts_agree_with_each_grid_in_a_fixed_number_of_queries(
+    district: Archive, tmp_path: Path
+) -> None:
     a = district
     put(a, "C01", "hoc-ba", "6A1")
     put(a, "C01", "hoc-ba", "6A2")
@@ -213,6 +218,19 @@ def test_rollup_counts_agree_with_each_grid_in_a_fixed_number_of_queries(distric
         s.execute(
             ReplicaCopy.__table__.update().where(ReplicaCopy.object_id == obj.id).values(state="corrupt")
         )
+        # M01's record gets a second version; its first is marked signed and lacking "Rút kinh nghiệm" (findings
+        # written here; the signing and content-check tests make real ones): only the current version may count
+        (first,) = s.scalars(select(Version).join(Document).where(Document.class_name == "6B"))
+        s.add(ContentCheck(version_id=first.id, name=RUT_KINH_NGHIEM, result="missing"))
+        s.execute(Version.__table__.update().where(Version.id == first.id).values(signed=True))
+        doc_id = first.document_id
+    replacement = tmp_path / "moi.pdf"
+    replacement.write_bytes(pdf_bytes(text="6B mới", extra=b"second version"))
+    sha = hashlib.sha256(replacement.read_bytes()).hexdigest()
+    replace_file(
+        a, doc_id, replacement, filename="moi.pdf", sha256=sha, size=replacement.stat().st_size, reason="sửa",
+        actor=admin_of(a),
+    )  # fmt: skip
     with a.sessions() as s:
         phong = s.scalar(select(User).where(User.username == "thanhtraphong"))
         assert phong is not None
@@ -229,6 +247,7 @@ def test_rollup_counts_agree_with_each_grid_in_a_fixed_number_of_queries(distric
         assert c01.counts.awaiting == 4  # every chain waits for its first signer
         assert (by_code["M01"].locked, by_code["M01"].missing) == (1, 1)  # 6B × {học bạ, sổ đăng bộ (locked)}
         assert "2024-2025,C01,Trường THCS Lê Quý Đôn,THCS,4,0,4,5,0,1,0" in rollup_csv(ru)
+        assert (by_code["M01"].counts.signed, by_code["M01"].counts.lacking_rkn) == (0, 0)
 
     # more schools with records: the same number of statements (set-based, not one query per school)
     with a.sessions() as s:
@@ -239,6 +258,13 @@ def test_rollup_counts_agree_with_each_grid_in_a_fixed_number_of_queries(distric
         put(a, code, "hoc-ba", "9A")
     after = statements(a, lambda: _rollup_of(a, admin))
     assert before == after
+
+
+def admin_of(a: Archive) -> User:
+    with a.sessions() as s:
+        admin = accounts.get_user(s, "admin")
+        s.expunge(admin)
+        return admin
 
 
 def _rollup_of(a: Archive, who: User) -> None:
