@@ -21,10 +21,11 @@ from .errors import InvalidInput, PermissionDenied
 from .locks import list_locks
 from .models import Document, Organisation, RoleAssignment, User
 from .orgs import get_organisation
-from .permissions import authorize, record_denial, school_ids_for
+from .permissions import OrgFacts, authorize, covers, record_denial, school_ids_for
 from .year_overview import NO_CLASS, Cell, cell_of, counts
 
 ACTION = "document.read"
+INSPECTOR_OF_KIND = {"phong": "inspector_phong", "so": "inspector_so"}
 
 
 @dataclass
@@ -61,7 +62,7 @@ def _reporting_org(session: Session, user: User, org_code: str | None) -> Organi
     the one inspecting organisation the person holds a role in, if there is exactly one."""
     if org_code:
         org = get_organisation(session, org_code)
-        if org.kind not in ("phong", "so"):
+        if org.kind not in INSPECTOR_OF_KIND:
             raise InvalidInput(
                 f"{org.name} không phải Phòng hay Sở GDĐT.", f"{org.code} is not a Phòng or Sở.", code="not_inspecting_org"
             )  # fmt: skip
@@ -80,7 +81,7 @@ def _reporting_org(session: Session, user: User, org_code: str | None) -> Organi
         session.scalars(
             select(Organisation)
             .join(RoleAssignment, RoleAssignment.organisation_id == Organisation.id)
-            .where(RoleAssignment.user_id == user.id, Organisation.kind.in_(("phong", "so")))
+            .where(RoleAssignment.user_id == user.id, Organisation.kind.in_(tuple(INSPECTOR_OF_KIND)))
             .distinct()
         )
     )
@@ -101,16 +102,24 @@ def year_rollup(
     org = _reporting_org(session, user, org_code)
     parent = aliased(Organisation)
     stmt = (
-        select(Organisation)
+        select(Organisation, parent.parent_id)
         .outerjoin(parent, Organisation.parent_id == parent.id)
         .where(Organisation.kind == "truong")
         .order_by(Organisation.code)
     )
     if ids is not None:
         stmt = stmt.where(Organisation.id.in_(ids))
-    if org is not None:  # the schools under it, directly or through one of its Phòngs
-        stmt = stmt.where((Organisation.parent_id == org.id) | (parent.parent_id == org.id))
-    schools = list(session.scalars(stmt))
+    rows = session.execute(stmt).tuples().all()
+    if org is not None:
+        # the schools that organisation's inspectors answer for (a Phòng: its THCS; a Sở: THPT and GDTX), by the
+        # permission matrix's own rule: the system administrator's report for a Sở holds no THCS school either
+        role, held = INSPECTOR_OF_KIND[org.kind], OrgFacts.of(org)
+        rows = [
+            (o, g)
+            for o, g in rows
+            if covers(role, held, OrgFacts(o.id, o.kind, tuple(o.levels), o.parent_id, g))
+        ]
+    schools = [o for o, _ in rows]
     school_ids = [s.id for s in schools]
     above = org.parent if org is not None else None
     out = Rollup(

@@ -248,6 +248,16 @@ def test_rollup_counts_agree_with_each_grid_in_a_fixed_number_of_queries(
         assert (by_code["M01"].locked, by_code["M01"].missing) == (1, 1)  # 6B × {học bạ, sổ đăng bộ (locked)}
         assert "2024-2025,C01,Trường THCS Lê Quý Đôn,THCS,4,0,4,5,0,1,0" in rollup_csv(ru)
         assert (by_code["M01"].counts.signed, by_code["M01"].counts.lacking_rkn) == (0, 0)
+        # the system administrator reporting for an organisation gets the schools its inspectors answer for
+        admin = s.scalar(select(User).where(User.username == "admin"))
+        assert admin is not None
+        assert [x.code for x in year_rollup(s, admin, YEAR, org_code="79").schools] == [
+            "G01",
+            "M01",
+            "T01",
+            "X01",
+        ]
+        assert [x.code for x in year_rollup(s, admin, YEAR, org_code="79-Q1").schools] == ["C01", "M01"]
 
     # more schools with records: the same number of statements (set-based, not one query per school)
     with a.sessions() as s:
