@@ -163,3 +163,16 @@ def test_the_principal_downloads_the_school_report(world: LiveServer, page: Any,
     assert validated(server, saved) == "TOTAL_PASSED"
     shots(page, "tong-quan-hieu-truong")
     logout(page, base)
+
+    # the same reports through the API, for the school's or the Phòng's own software
+    with server.client(server.token("hieutruong")) as c:
+        r = c.get("/api/v1/overview/report", params={"school": "C01", "year": YEAR})
+        assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+        (tmp_path / "api.pdf").write_bytes(r.content)
+        assert validated(server, tmp_path / "api.pdf") == "TOTAL_PASSED"
+        refused = c.get("/api/v1/overview/schools/report", params={"year": YEAR, "org": "79-Q1"})
+        assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
+    with server.client(server.token("thanhtraphong")) as c:
+        r = c.get("/api/v1/overview/schools/report", params={"year": YEAR})
+        assert r.status_code == 200 and r.content.startswith(b"%PDF")
+        assert 'filename="bao-cao-tong-hop_79-Q1_2024-2025.pdf"' in r.headers["content-disposition"]
