@@ -24,8 +24,10 @@ from hoso.api import (
     health,
     inspection,
     orgs,
+    overview_routes,
     people,
     probes,
+    record_changes_routes,
     remote_signing_routes,
     retention,
     signing,
@@ -46,6 +48,7 @@ UPLOAD_PATHS = (
     f"{API}/batch/zip/preview",
     "/tai-len",
     "/tai-len-nhieu",
+    f"{API}/documents/*/versions",
     "/chuyen-truong/nhan",
     "/ho-so/*/thay-tep",
 )
@@ -84,6 +87,8 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(probes.router)  # /livez, /readyz, /metrics
     app.include_router(documents.router, prefix=API)
     app.include_router(batch_routes.router, prefix=API)
+    app.include_router(record_changes_routes.router, prefix=API)
+    app.include_router(overview_routes.router, prefix=API)
     app.include_router(orgs.router, prefix=API)
     app.include_router(people.router, prefix=API)
     app.include_router(retention.router, prefix=API)

@@ -398,6 +398,7 @@ def _register_extensions() -> None:
     from hoso.cli import check_records as cli_check_records
     from hoso.cli import inspection as cli_inspection
     from hoso.cli import media as cli_media
+    from hoso.cli import overview as cli_overview
     from hoso.cli import people as cli_people
     from hoso.cli import retention as cli_retention
     from hoso.cli import roster as cli_roster
@@ -413,6 +414,7 @@ def _register_extensions() -> None:
         cli_check_records,
         cli_media,
         cli_transfer,
+        cli_overview,
     ):
         for command in module.COMMANDS:
             main.add_command(command)

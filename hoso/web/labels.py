@@ -186,6 +186,7 @@ EVENT_ACTION = {
     "role.revoke": ("Thu hồi vai trò", "Role revoked"),
     "org.create": ("Tạo đơn vị", "Organisation created"),
     "org.import": ("Nhập danh sách đơn vị", "Organisations imported"),
+    "overview.report": ("Lập báo cáo tổng quan năm học", "Year overview report made"),
 }
 
 EVENT_OUTCOME = {

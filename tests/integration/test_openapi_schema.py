@@ -19,6 +19,8 @@ STREAMED = {
     ("get", "/api/v1/audit/export"),
     ("get", "/api/v1/inspection/packages/{package_id}/content"),
     ("post", "/api/v1/batch/zip"),  # one JSON line per ZIP entry as it is stored
+    ("get", "/api/v1/overview/report"),  # the sealed PDF reports of the year overview
+    ("get", "/api/v1/overview/schools/report"),
 }
 
 

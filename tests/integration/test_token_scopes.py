@@ -186,7 +186,7 @@ def call(
                 csv = b"code,name,kind,level,parent\nT98,Truong thu,truong,THPT,79\n"
                 files[name] = (
                     ("a.pdf", ids["pdf"].read_bytes(), "application/pdf")
-                    if path.endswith("/documents")
+                    if path.endswith(("/documents", "/versions"))  # an upload, or a record's new version
                     else ("orgs.csv", csv, "text/csv")
                 )
         return client.request(method, url, data=form, files=files)
