@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test check bench fuzz signer install system-deps-run system-deps-test clean
+.PHONY: run test check bench fuzz signer install system-deps-run system-deps-test system-deps-bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ system-deps-run:
 system-deps-test:
 	scripts/system-deps.sh test
 
+system-deps-bench:
+	scripts/system-deps.sh bench
+
 run: $(STAMP) system-deps-run
 	$(BIN)/hoso serve --host 127.0.0.1 --port 8000
 
@@ -32,7 +35,7 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps-bench
 	$(BIN)/python -m bench
 
 # hypothesis over mutated PDFs against every reader of an upload, bounded in time (see tests/fuzz)

@@ -21,6 +21,7 @@ from .permissions import ACTIONS, ROLE_ORG_KIND, check_role, record_denial
 from .sessions import revoke_all_sessions
 
 TOKEN_PREFIX = "hoso_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # how fresh a token's "last used" is kept
 # a token lives at least a day and at most ten years; none lives for ever
 TOKEN_MIN_DAYS, TOKEN_MAX_DAYS = 1, 3650
 _hasher = PasswordHasher()
@@ -180,7 +181,10 @@ def authenticate_api_token(session: Session, secret: str) -> tuple[User, ApiToke
         raise AuthError("Mã truy cập không hợp lệ hoặc đã hết hạn", "Invalid, expired or revoked token")
     if not token.user.is_active:
         raise AuthError("Tài khoản đã bị khóa", "Account disabled")
-    token.last_used_at = now
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        # not on every request: the UPDATE would lock the token's row until commit, so a client's parallel requests
+        # would take turns (issue 15: downloads)
+        token.last_used_at = now
     return token.user, token
 
 

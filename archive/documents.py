@@ -95,6 +95,36 @@ def tombstone(session: Session, doc: Document) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class ContentSource:
+    """What serving one version's bytes needs from the catalog, read while the caller's session is open (the
+    download route checks permissions in the same session: one catalog visit per download)."""
+
+    doc_id: str
+    school_id: int | None
+    sha256: str
+    filename: str
+    media_type: str
+    size: int
+    saved_as: str
+
+
+def content_source(session: Session, doc: Document, version: int | None = None) -> ContentSource:
+    ensure_not_disposed(session, doc)
+    v = doc.current if version is None else next((x for x in doc.versions if x.number == version), None)
+    if v is None:
+        raise NotFound(f"Không có phiên bản {version}", f"No version {version}", code="version_not_found")
+    saved_as = download_name(
+        school=doc.school.code,
+        year=doc.school_year,
+        type_code=doc.type_code,
+        class_name=doc.class_name,
+        title=doc.title,
+        original=v.original_filename,
+    )
+    return ContentSource(doc.id, doc.school_id, v.sha256, v.original_filename, v.media_type, v.size, saved_as)
+
+
 def open_content(
     archive: Archive,
     doc_id: str,
@@ -102,36 +132,20 @@ def open_content(
     version: int | None = None,
     actor: User | None = None,
     record_download: bool = True,
+    source: ContentSource | None = None,
 ) -> Content:
     """Open the version's bytes from the first replica whose copy hashes to the catalog digest.
 
     Bad copies are marked in the catalog and recorded as events; they are never served. A caller reading the bytes
     for its own work (validating signatures, which records document.validate) passes record_download=False: the trail
-    must not say a person downloaded a file they only had checked."""
-    with archive.sessions() as session:
-        doc = get_document(session, doc_id)
-        ensure_not_disposed(session, doc)
-        v = doc.current if version is None else next((x for x in doc.versions if x.number == version), None)
-        if v is None:
-            raise NotFound(f"Không có phiên bản {version}", f"No version {version}", code="version_not_found")
-        sha, filename, media_type, size, school_id = (
-            v.sha256,
-            v.original_filename,
-            v.media_type,
-            v.size,
-            doc.school_id,
-        )
-        saved_as = download_name(
-            school=doc.school.code,
-            year=doc.school_year,
-            type_code=doc.type_code,
-            class_name=doc.class_name,
-            title=doc.title,
-            original=filename,
-        )
+    must not say a person downloaded a file they only had checked. A caller that has read `source` already (in the
+    session where it checked permissions) passes it instead of having the document looked up again."""
+    if source is None:
+        with archive.sessions() as session:
+            source = content_source(session, get_document(session, doc_id), version)
     return open_verified_content(
-        archive, sha, filename, media_type, size, doc_id, school_id, actor,
-        saved_as=saved_as, record_download=record_download,
+        archive, source.sha256, source.filename, source.media_type, source.size, source.doc_id, source.school_id,
+        actor, saved_as=source.saved_as, record_download=record_download,
     )  # fmt: skip
 
 
@@ -169,7 +183,7 @@ def open_verified_content(
         record_event(
             session,
             "document.download",
-            actor=session.merge(actor) if actor else None,
+            actor=actor,  # only its id and name are written: no need to load it into this session
             document_id=doc_id,
             organisation_id=school_id,
             detail={"sha256": sha, "store": store.url},

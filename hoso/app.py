@@ -35,7 +35,7 @@ from hoso.api import (
 from hoso.api import search as content_search
 from hoso.bootstrap import build_archive, scheduler_for
 from hoso.metrics import Metrics
-from hoso.observability import RequestContext
+from hoso.observability import RequestContext, configure_logging
 from hoso.redact import redact
 from signing import SigningError, dev_pki_wsgi_app
 from storage import StorageError
@@ -99,6 +99,14 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(content_search.router, prefix=API)
     web.install(app)  # HTML pages outside /api/v1 + /static (hoso/web)
     return app
+
+
+def serving_app() -> FastAPI:
+    """The app of one `hoso serve --workers N` process: settings from the environment (the parent put the base URL
+    there), the catalog already migrated by the parent."""
+    settings = Settings()
+    configure_logging(settings.log_format)
+    return create_app(settings, archive=build_archive(settings, migrate=False))
 
 
 def install_docs(app: FastAPI, *, production: bool) -> None:

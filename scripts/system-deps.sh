@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages hoso needs, only those missing (apt-get update once, only if something is missing).
-# Usage: scripts/system-deps.sh run|test
+# Usage: scripts/system-deps.sh run|test|bench
 set -euo pipefail
 want=(fonts-noto-core poppler-utils)  # poppler-utils: pdftotext, for the lesson-plan content check
 # Office lesson plans to PDF/A (LibreOffice; Liberation has the metrics of Times New Roman), OCR of scans
@@ -10,6 +10,9 @@ if [ "${1:-test}" = test ]; then
   want+=(softhsm2 opensc chromium)
   want+=(radosgw ceph-mon ceph-osd ceph-common curl)  # Ceph RGW, the real S3 server of the tests (scripts/ceph-rgw-start.sh)
   want+=(prometheus)  # promtool: checks and unit-tests deploy/prometheus-alerts.yml
+fi
+if [ "${1:-test}" = bench ]; then
+  want+=(nginx apache2-utils)  # bench/bench_downloads.py: nginx serves the same file, ab drives both
 fi
 missing=()
 for p in "${want[@]}"; do

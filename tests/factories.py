@@ -312,8 +312,9 @@ def archive_env(archive: Archive, *, replicas: bool = True, **extra: str) -> dic
     )
 
 
-def boot(tmp_path: Path, **extra: str) -> LiveServer:
-    """`hoso serve` on a fresh catalog under tmp_path with a Sở and one THPT school, T01, created through the CLI."""
+def boot(tmp_path: Path, serve_args: list[str] | None = None, **extra: str) -> LiveServer:
+    """`hoso serve [serve_args]` on a fresh catalog under tmp_path with a Sở and one THPT school, T01, created
+    through the CLI."""
     env = hoso_env(tmp_path / "var", **extra)
     run_cli("db", "upgrade", env=env)
     run_cli("org", "add", "79", "--name", "Sở GDĐT Thử", "--kind", "so", env=env)
@@ -321,4 +322,4 @@ def boot(tmp_path: Path, **extra: str) -> LiveServer:
         "org", "add", "T01", "--name", "Trường THPT Thử Nghiệm", "--kind", "truong", "--level", "THPT",
         "--parent", "79", env=env,
     )  # fmt: skip
-    return start_server(env, tmp_path / "server.log")
+    return start_server(env, tmp_path / "server.log", extra_args=serve_args)

@@ -55,14 +55,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(env: dict[str, str], log: Path) -> LiveServer:
+def start_server(env: dict[str, str], log: Path, extra_args: list[str] | None = None) -> LiveServer:
+    """`extra_args`: more `hoso serve` options (--workers N)."""
     port = free_port()
     # the commands a test runs next to the server (hoso user cert add …) must see the same base URL: the dev PKI's
     # certificates carry it in their CRL/OCSP addresses, and a command with another one would rewrite them
     env = env | {"HOSO_BASE_URL": env.get("HOSO_BASE_URL") or f"http://127.0.0.1:{port}"}
     out = open(log, "wb")  # noqa: SIM115 — the server process owns it until stop_server
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hoso.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "hoso.cli", "serve", "--port", str(port), *(extra_args or [])],
         env=env,
         stdout=out,
         stderr=out,

@@ -188,7 +188,9 @@ class Guard:
         document_id: str | None = None,
     ) -> User:
         """Raise PermissionDenied (recorded) unless allowed; returns the user attached to `session`."""
-        user = session.merge(self.user, load=True)
+        # load=False: the user was read moments ago by this request's authentication; what authorize needs beyond
+        # its columns (roles) it loads in this session
+        user = session.merge(self.user, load=False)
         authorize(session, user, action, organisation, scopes=self.scopes, document_id=document_id)
         return user
 

@@ -151,11 +151,12 @@ def get_content(
         doc = docs.get_document(session, doc_id)
         user = guard.check(session, "document.download", doc.school, document_id=doc.id)
         ensure_visible(session, user, doc)
+        source = docs.content_source(session, doc, version) if rendition is None else None
         session.expunge(user)
-    if rendition is not None:
-        content = renditions.open_rendition(archive, doc_id, rendition, version=version, actor=user)
+    if source is None:
+        content = renditions.open_rendition(archive, doc_id, str(rendition), version=version, actor=user)
     else:
-        content = docs.open_content(archive, doc_id, version=version, actor=user)
+        content = docs.open_content(archive, doc_id, actor=user, source=source)
     headers = {
         "Content-Disposition": docs.content_disposition(content.download_name),
         "Content-Length": str(content.size),

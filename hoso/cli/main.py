@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,15 @@ def main() -> None:
 @main.command(help="Migrate the catalog, then serve the API, web pages and scheduler.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Server processes sharing the port (one per core: a download or a page holds the GIL of its process).",
+)
 @pass_ctx
-def serve(c: Ctx, host: str, port: int) -> None:
+def serve(c: Ctx, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     from hoso.app import create_app
@@ -73,8 +81,8 @@ def serve(c: Ctx, host: str, port: int) -> None:
     if "base_url" not in c.settings.model_fields_set:
         # the dev PKI's certificates carry URLs under the base URL: make them match where we really listen
         c.settings = c.settings.model_copy(update={"base_url": f"http://{host}:{port}"})
-    archive = c.archive()
-    app = create_app(c.settings, archive=archive)
+    archive = c.archive()  # migrates the catalog, once, before any worker starts
+    app = create_app(c.settings, archive=archive) if workers == 1 else None
     click.echo(f"hoso: http://{host}:{port}  (API /api/v1, OpenAPI /openapi.json)")
     click.echo(f"  catalog:  {c.settings.resolved_database_url}")
     for url in c.settings.replica_urls:
@@ -86,8 +94,14 @@ def serve(c: Ctx, host: str, port: int) -> None:
     # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 whatever
     # HOSO_TRUSTED_PROXIES says; hoso's own rule (hoso/netaddr.py) decides which client address to believe
     configure_logging(c.settings.log_format)
+    if app is None:
+        # each worker process builds its own app from the environment (hoso.app.serving_app)
+        archive.close()
+        os.environ["HOSO_BASE_URL"] = c.settings.base_url
     uvicorn.run(
-        app,
+        app or "hoso.app:serving_app",
+        factory=app is None,
+        workers=workers,
         host=host,
         port=port,
         log_level="info",

@@ -89,3 +89,34 @@ def test_put_bytes_replaces_different_bytes_only_when_told_they_are_invalid():
     for s in stores:
         with s.get("m") as f:
             assert f.read() == manifest
+
+
+@pytest.mark.parametrize("whole_read", [1 << 20, 16], ids=["read-whole", "streamed"])
+def test_both_read_paths_skip_a_damaged_copy_and_serve_the_catalog_bytes(monkeypatch, whole_read):
+    # small copies are served from the one read that was hashed; larger ones are hashed, then streamed and re-hashed
+    monkeypatch.setattr("storage.replicas.WHOLE_READ", whole_read)
+    stores, rs = _set()
+    data = b"so dang bo " * 50
+    sha = hashlib.sha256(data).hexdigest()
+    rs.put_bytes("k", data, sha)
+    stores[0].corrupt("k", data[:-1] + b"!")
+    stores[1].corrupt("k", data + b"tail")  # longer than the catalog's file: never served either
+    bad = []
+    store, chunks = rs.open_verified("k", sha, on_bad=bad.append)
+    assert store is stores[2]
+    assert b"".join(chunks) == data
+    assert [b.state for b in bad] == ["corrupt", "corrupt"]
+
+
+def test_a_streamed_copy_changed_after_its_check_is_cut_off(monkeypatch):
+    from storage import ChecksumMismatch
+
+    monkeypatch.setattr("storage.replicas.WHOLE_READ", 16)
+    stores, rs = _set(1)
+    data = b"ke hoach bai day " * 50
+    sha = hashlib.sha256(data).hexdigest()
+    rs.put_bytes("k", data, sha)
+    _, chunks = rs.open_verified("k", sha)
+    stores[0].corrupt("k", b"X" + data[1:])
+    with pytest.raises(ChecksumMismatch):
+        b"".join(chunks)
