@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage import ReplicaSet
 
+from .db import db_now
 from .settings import Settings
 from .signing_setup import ArchiveSigning
 
@@ -33,6 +35,11 @@ class Archive:
         path = self.settings.spool_dir
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def now(self) -> datetime:
+        """The catalog's clock (archive.db.db_now): the one workers decide slots, claims and due times by."""
+        with self.sessions() as session:
+            return db_now(session)
 
     def close(self) -> None:
         self.replicas.close()

@@ -13,13 +13,24 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy import DateTime, Engine, create_engine, event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def db_now(session: Session) -> datetime:
+    """The catalog's clock, for what workers on several hosts must agree on (scheduled slots, once-a-day claims,
+    what is due): PostgreSQL's clock_timestamp() — the time now, not the transaction's start like now() — so a host
+    whose own clock is off still picks the same slot as the others. SQLite lives on one host: its clock is ours."""
+    if session.get_bind().dialect.name == "postgresql":
+        value = session.scalar(select(func.clock_timestamp()))
+        assert isinstance(value, datetime)
+        return value.astimezone(UTC)
+    return utcnow()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

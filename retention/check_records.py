@@ -214,8 +214,8 @@ def make_check_record(
 
 def due_cycle_record(archive: Archive, *, now: datetime | None = None) -> CheckRecordSummary | None:
     """A record for the cycle just completed, when a full-check period has passed since the last cycle record (or
-    since the first fixity run, for the first one); None when not yet due."""
-    now = now or utcnow()
+    since the first fixity run, for the first one); None when not yet due (by the catalog's clock)."""
+    now = now or archive.now()
     period = timedelta(days=archive.settings.fixity_full_period_days)
     with archive.sessions() as session:
         last = session.scalar(

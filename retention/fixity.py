@@ -315,7 +315,7 @@ def full_slice(archive: Archive, **kw: Any) -> FixityReport:
 
 
 def run_fixity(archive: Archive, options: RunOptions, *, now: datetime | None = None) -> FixityReport:
-    now = now or utcnow()
+    now = now or archive.now()  # the catalog's clock: what is due is the same on every worker's host
     settings = archive.settings
     period = timedelta(days=settings.fixity_full_period_days)
     interval = timedelta(hours=settings.fixity_light_interval_hours)

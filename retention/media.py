@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.context import Archive
-from archive.db import utcnow
+from archive.db import db_now, utcnow
 from archive.errors import Conflict, InvalidInput, StorageDown
 from archive.events import record_event
 from archive.models import Document, Organisation, RoleAssignment, User
@@ -302,8 +302,8 @@ def verify_media(path: Path) -> MediaReport:
 
 
 def register(session: Session, *, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Every export, newest first, with its age and whether its medium is due for renewal."""
-    now = now or utcnow()
+    """Every export, newest first, with its age and whether its medium is due for renewal (by the catalog's clock)."""
+    now = now or db_now(session)
     rows = session.execute(
         select(MediaExport, Organisation.code, Organisation.name)
         .join(Organisation, MediaExport.school_id == Organisation.id)

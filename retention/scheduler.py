@@ -6,6 +6,8 @@ may run the same schedule at once; that is safe because the work is claimed in t
 - once-a-day jobs (WORM canary, signature upkeep, metadata export) claim (job, day) in job_claims first, the weekly
   replica reconcile (job, ISO week).
 Within one process, coalesce=True and max_instances=1 stop a slow run from stacking up behind itself.
+Slots, days and what is due are judged by the catalog's clock (Archive.now), not the host's: workers on hosts whose
+clocks disagree still name the same slot and the same day.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from archive import chain_mail
 from archive.context import Archive
-from archive.db import utcnow
+from archive.db import db_now
 
 from . import fixity, job_results, reconcile, upkeep, worm
 from .integrity_models import JobClaim
@@ -49,17 +51,17 @@ def _interval(archive: Archive) -> timedelta:
 
 
 def job_fixity_light(archive: Archive) -> fixity.FixityReport:
-    slot = fixity.slot_name("light", utcnow(), _interval(archive))
+    slot = fixity.slot_name("light", archive.now(), _interval(archive))
     return fixity.light_run(archive, slot=slot)
 
 
 def job_fixity_full_slice(archive: Archive) -> fixity.FixityReport:
-    slot = fixity.slot_name("full", utcnow(), _interval(archive))
+    slot = fixity.slot_name("full", archive.now(), _interval(archive))
     return fixity.full_slice(archive, slot=slot)
 
 
 def job_worm_canary(archive: Archive) -> tuple[worm.WormResult, ...] | None:
-    if not claim_job(archive, "worm-canary", today().isoformat()):
+    if not claim_job(archive, "worm-canary", today(archive).isoformat()):
         return None
     return worm.check_worm(archive.settings, archive.replicas.stores)
 
@@ -68,7 +70,7 @@ def job_signature_upkeep(archive: Archive) -> upkeep.UpkeepReport | None:
     if archive.signing is None:
         log.info("signature upkeep skipped: this process was built without signing")
         return None
-    if not claim_job(archive, "signature-upkeep", today().isoformat()):
+    if not claim_job(archive, "signature-upkeep", today(archive).isoformat()):
         return None
     return upkeep.renew_due_signatures(
         archive, inspect=archive.signing.lta_inspect, renew=archive.signing.lta_renew
@@ -85,7 +87,7 @@ def job_metadata_export(archive: Archive, day: date | None = None) -> Any:
             raise
         log.info("metadata export skipped: retention.backup is not installed")
         return None
-    day = day or today()
+    day = day or today(archive)
     if not claim_job(archive, "metadata-export", day.isoformat()):
         return None
     return backup.export_metadata(archive, day)
@@ -96,7 +98,7 @@ def job_audit_anchor(archive: Archive) -> Any:
     administrator then shows against the anchors)."""
     from archive.audit import anchor_chain_head
 
-    if not claim_job(archive, "audit-anchor", today().isoformat()):
+    if not claim_job(archive, "audit-anchor", today(archive).isoformat()):
         return None
     return anchor_chain_head(archive)
 
@@ -107,7 +109,7 @@ def job_object_lock_sync(archive: Archive) -> Any:
 
     if not any(s.supports_object_lock for s in archive.replicas.stores):
         return None
-    if not claim_job(archive, "object-lock-sync", today().isoformat()):
+    if not claim_job(archive, "object-lock-sync", today(archive).isoformat()):
         return None
     return holds.sync_object_locks(archive)
 
@@ -115,7 +117,7 @@ def job_object_lock_sync(archive: Archive) -> Any:
 def job_replica_reconcile(archive: Archive) -> reconcile.ReconcileReport | None:
     """Weekly: report orphan copies left by writes that never committed (a report; nothing is deleted). Claimed per
     ISO week, so one worker lists the stores once a week however many run."""
-    year, week, _ = today().isocalendar()
+    year, week, _ = today(archive).isocalendar()
     if not claim_job(archive, "replica-reconcile", f"{year}-W{week:02d}"):
         return None
     return reconcile.reconcile(archive)
@@ -127,7 +129,7 @@ def job_signing_notify(archive: Archive) -> chain_mail.MailRun:
 
 
 def job_signing_digest(archive: Archive) -> chain_mail.MailRun | None:
-    if not claim_job(archive, "signing-digest", today().isoformat()):
+    if not claim_job(archive, "signing-digest", today(archive).isoformat()):
         return None
     return chain_mail.daily_digest(archive)
 
@@ -136,7 +138,7 @@ def job_check_record(archive: Archive) -> Any:
     """Daily: the signed biên bản kiểm tra định kỳ, once a full-check period has passed since the last one."""
     from . import check_records
 
-    if archive.signing is None or not claim_job(archive, "check-record", today().isoformat()):
+    if archive.signing is None or not claim_job(archive, "check-record", today(archive).isoformat()):
         return None
     return check_records.due_cycle_record(archive)
 
@@ -145,24 +147,22 @@ def job_media_reminder(archive: Archive) -> Any:
     """Daily: remind of offline media older than the renewal period (Thông tư 02/2019: 3 years)."""
     from . import media
 
-    if not claim_job(archive, "media-reminder", today().isoformat()):
+    if not claim_job(archive, "media-reminder", today(archive).isoformat()):
         return None
     return media.remind_due_media(archive)
 
 
-def today() -> date:
-    return datetime.now(TZ).date()
+def today(archive: Archive) -> date:
+    """The day in Vietnam by the catalog's clock: what once-a-day jobs are claimed by."""
+    return archive.now().astimezone(TZ).date()
 
 
 def claim_job(archive: Archive, job: str, slot: str) -> bool:
     """True for exactly one caller per (job, slot), across processes: the unique row decides."""
     try:
         with archive.sessions() as s, s.begin():
-            s.add(
-                JobClaim(
-                    job=job, slot=slot, worker=f"{socket.gethostname()}:{os.getpid()}", claimed_at=utcnow()
-                )
-            )
+            worker = f"{socket.gethostname()}:{os.getpid()}"
+            s.add(JobClaim(job=job, slot=slot, worker=worker, claimed_at=db_now(s)))
     except IntegrityError:
         log.info("%s for %s already claimed by another worker", job, slot)
         return False

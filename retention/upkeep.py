@@ -23,7 +23,6 @@ from typing import Any
 from sqlalchemy import func, select
 
 from archive.context import Archive
-from archive.db import utcnow
 from archive.errors import ArchiveError
 from archive.events import record_event
 from archive.ingest import add_version
@@ -101,7 +100,7 @@ class UpkeepReport:
 def renew_due_signatures(
     archive: Archive, *, inspect: Inspect, renew: Renew, now: datetime | None = None, limit: int = 500
 ) -> UpkeepReport:
-    now = now or utcnow()
+    now = now or archive.now()  # the catalog's clock, whichever host the worker runs on
     margin = timedelta(days=archive.settings.lta_renewal_margin_days)
     inspected = inspect_new_versions(archive, inspect, now, limit)
     due = due_versions(archive, now, margin, limit)

@@ -82,7 +82,7 @@ def test_metadata_export_runs_once_a_day_and_fixity_then_covers_it(archive: Arch
 
     ingest_pdf(archive, tmp_path)
     result = sched.job_metadata_export(archive)
-    assert result is not None and result.key.endswith(f"{sched.today().isoformat()}.xml")
+    assert result is not None and result.key.endswith(f"{sched.today(archive).isoformat()}.xml")
     assert sched.job_metadata_export(archive) is None  # a second worker the same day does nothing
     report = full_run(archive, retry_delay=0.01)
     assert report.clean and report.objects_checked == 3  # content, manifest and the export
