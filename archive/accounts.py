@@ -10,7 +10,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from .account_rules import check_role_change
 from .db import utcnow
@@ -171,7 +171,11 @@ def token_scopes(token: ApiToken) -> frozenset[str] | None:
 
 
 def authenticate_api_token(session: Session, secret: str) -> tuple[User, ApiToken]:
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(secret)))
+    # the user in the same statement: every API request passes here
+    query = (
+        select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == token_digest(secret))
+    )
+    token = session.scalar(query)
     now = utcnow()
     if (
         token is None
