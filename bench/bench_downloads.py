@@ -97,7 +97,8 @@ def start_nginx(work: Path, workers: int, payload: Path) -> tuple[subprocess.Pop
             return proc, url
         except httpx.HTTPError:
             time.sleep(0.1)
-    proc.kill()
+    proc.terminate()  # the master stops its workers (a SIGKILL would leave them running)
+    proc.wait(10)
     raise RuntimeError(f"nginx did not start: {(work / 'error.log').read_text(errors='replace')}")
 
 
