@@ -312,7 +312,7 @@ def archive_env(archive: Archive, *, replicas: bool = True, **extra: str) -> dic
     )
 
 
-def boot(tmp_path: Path, serve_args: list[str] | None = None, **extra: str) -> LiveServer:
+def boot(tmp_path: Path, *, serve_args: list[str] | None = None, **extra: str) -> LiveServer:
     """`hoso serve [serve_args]` on a fresh catalog under tmp_path with a Sở and one THPT school, T01, created
     through the CLI."""
     env = hoso_env(tmp_path / "var", **extra)
