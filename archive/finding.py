@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from .chain_models import SigningRequest
 from .errors import InvalidInput, NotFound
@@ -21,6 +21,8 @@ from .search_text import like_patterns
 # how a list may be ordered: the name a page or the API uses → the column (or expression) behind it
 SORT_KEYS = ("created", "title", "type", "school", "year", "class", "signed", "status")
 STATUSES = ("active", "withdrawn", "disposed")
+# a list counts its matches up to here and says "more than" beyond
+COUNT_CAP = 1000
 DAMAGED_STATES = ("missing", "corrupt")
 # a withdrawn record is shown only to the school's own people who keep records, never to inspectors (issue 12)
 WITHDRAWN_READERS = ("document.upload", "document.upload_group", "document.upload_own")
@@ -127,7 +129,9 @@ def document_query(
     if school_ids is not None:
         stmt = stmt.where(Document.school_id.in_(school_ids))
     if f.school:
-        stmt = stmt.where(Organisation.code == f.school)
+        # by id, so PostgreSQL walks ix_documents_school_created newest first instead of sorting the school's records
+        school_id = select(Organisation.id).where(Organisation.code == f.school).scalar_subquery()
+        stmt = stmt.where(Document.school_id == school_id)
     if f.type_code:
         stmt = stmt.where(Document.type_code == f.type_code)
     if f.year:
@@ -196,9 +200,12 @@ def find_documents(
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[Document], int]:
+    """A page of the matching documents (their versions loaded with them) and how many match, counted up to
+    COUNT_CAP + 1: above the cap a list says "hơn 1000" instead of counting a province's millions each time."""
     stmt = document_query(f, school_ids=school_ids, user_id=user_id, user_name=user_name)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.scalars(stmt.limit(limit).offset(offset))
+    capped = stmt.with_only_columns(Document.id).order_by(None).limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(capped)) or 0
+    rows = session.scalars(stmt.options(selectinload(Document.versions)).limit(limit).offset(offset))
     return list(rows), total
 
 
