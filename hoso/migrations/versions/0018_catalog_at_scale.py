@@ -1,5 +1,5 @@
 """a province's catalog (issue 15): indexes for newest-first lists, the folded search column's trigram index on
-PostgreSQL, and the columns fixity claims its next batch by
+PostgreSQL, the columns fixity claims its next batch by, and validation reports kept by content digest
 
 Revision ID: 0018
 Revises: 0001
@@ -11,6 +11,8 @@ import logging
 
 import sqlalchemy as sa
 from alembic import op
+
+import archive.db
 
 revision = "0018"
 down_revision = "0001"
@@ -33,6 +35,17 @@ def upgrade() -> None:
     op.create_index(
         "ix_replica_copies_damaged", "replica_copies", ["id"], postgresql_where=damaged, sqlite_where=damaged
     )
+    op.create_table(
+        "validation_reports",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("trust_version", sa.String(length=64), nullable=False),
+        sa.Column("bucket", archive.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("report", sa.JSON(), nullable=False),
+        sa.Column("created_at", archive.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("sha256", "trust_version", "bucket"),
+    )
     conn = op.get_bind()
     if conn.dialect.name != "postgresql":
         return  # SQLite scans search_text with LIKE: a school's catalog is small enough
@@ -49,6 +62,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("validation_reports")
     op.execute(f"DROP INDEX IF EXISTS {TRIGRAM_INDEX}")
     op.drop_index("ix_replica_copies_damaged", table_name="replica_copies")
     op.create_index("ix_replica_copies_verified_at", "replica_copies", ["verified_at"])
