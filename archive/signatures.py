@@ -541,27 +541,32 @@ def validate_document(
     arch_signing = signing_of(archive)
     trust = validation_cache.trust_version(arch_signing.setup.trust_roots)
     bucket = validation_cache.bucket_of(at)
-    with archive.sessions() as session:
-        _, v = stored_version(session, doc_id, version)
-        sha, media_type = v.sha256, v.media_type
+    with archive.sessions() as session, session.begin():
+        doc, v = stored_version(session, doc_id, version)
+        if v.media_type != "application/pdf":
+            raise InvalidInput(
+                "Chỉ kiểm tra chữ ký số trên tệp PDF", "Only PDF files carry PAdES signatures", code="not_pdf"
+            )
+        sha = v.sha256
         report = validation_cache.cached(session, sha, trust, bucket)
-    if media_type != "application/pdf":
-        raise InvalidInput(
-            "Chỉ kiểm tra chữ ký số trên tệp PDF", "Only PDF files carry PAdES signatures", code="not_pdf"
-        )
-    fresh = report is None
+        if report is not None:
+            _record_validation(session, doc, actor, report, sha)
     if report is None:
         content = open_content(archive, doc_id, version=version, actor=None, record_download=False)
         report = arch_signing.validate(b"".join(content.chunks), at=at)
-    with archive.sessions() as session, session.begin():
-        doc = get_document(session, doc_id)
-        if fresh:
+        with archive.sessions() as session, session.begin():
             validation_cache.keep(session, sha, trust, bucket, report)
-        record_event(
-            session, "document.validate", actor=session.merge(actor) if actor else None, document_id=doc_id,
-            organisation_id=doc.school_id, detail={"verdict": report.get("verdict"), "sha256": sha},
-        )  # fmt: skip
+            _record_validation(session, get_document(session, doc_id), actor, report, sha)
     return report | {"document_id": doc_id, "sha256": sha}
+
+
+def _record_validation(
+    session: Session, doc: Document, actor: User | None, report: dict[str, Any], sha: str
+) -> None:
+    record_event(
+        session, "document.validate", actor=session.merge(actor) if actor else None, document_id=doc.id,
+        organisation_id=doc.school_id, detail={"verdict": report.get("verdict"), "sha256": sha},
+    )  # fmt: skip
 
 
 def pending_session(archive: Archive, session_id: str) -> SigningSession:
