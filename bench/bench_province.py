@@ -182,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--scale", type=float, default=0.02, help="1 = a province (≈ 4.7 M documents)")
     ap.add_argument("--schools", type=int, default=200)
     ap.add_argument("--samples", type=int, default=40)
+    ap.add_argument("--requests-only", action="store_true", help="skip the retention due list and /metrics")
     ap.add_argument(
         "--reuse",
         metavar="DATABASE",
@@ -283,6 +284,8 @@ def main(argv: list[str] | None = None) -> None:
             f"is the same app answering without the catalog: the machine's load right now; {os.cpu_count()} cores)"
         )
 
+        if args.requests_only:
+            return
         archive = build_archive(settings)  # the app's lifespan closed the one it was given
         # the retention due list: statements per document (document_facts asks two per document)
         from retention.disposal import due_documents
