@@ -11,6 +11,7 @@ writes. Catalog: PostgreSQL when reachable (a fresh database, dropped afterwards
 from __future__ import annotations
 
 import argparse
+import shutil
 import socket
 import statistics
 import sys
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="bench-validation-"))
     with ExitStack() as stack:
+        stack.callback(shutil.rmtree, tmp, ignore_errors=True)  # runs last: after the catalog is closed
         url = f"sqlite:///{tmp / 'catalog.sqlite3'}"
         if not args.sqlite:
             try:
