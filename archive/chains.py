@@ -349,12 +349,27 @@ def state_of(session: Session, doc: Document) -> ChainState:
 
 
 def status_of(session: Session, doc_id: str) -> tuple[str, str]:
-    """(status, Vietnamese label) for lists: one query per document."""
-    rows = session.execute(
-        select(SigningRequest.round, SigningRequest.status, SigningRequest.who)
-        .where(SigningRequest.document_id == doc_id)
-        .order_by(SigningRequest.round.desc(), SigningRequest.position)
-    ).all()
+    """(status, Vietnamese label) of one document's chain."""
+    return statuses_of(session, [doc_id])[doc_id]
+
+
+def statuses_of(session: Session, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """(status, Vietnamese label) for a page of documents: one query, whatever the page's length."""
+    by_doc: dict[str, list[Any]] = {d: [] for d in doc_ids}
+    if doc_ids:
+        rows = session.execute(
+            select(
+                SigningRequest.document_id, SigningRequest.round, SigningRequest.status, SigningRequest.who
+            )
+            .where(SigningRequest.document_id.in_(set(doc_ids)))
+            .order_by(SigningRequest.document_id, SigningRequest.round.desc(), SigningRequest.position)
+        )
+        for r in rows:
+            by_doc[r.document_id].append(r)
+    return {d: _status(rows) for d, rows in by_doc.items()}
+
+
+def _status(rows: list[Any]) -> tuple[str, str]:
     if not rows:
         return "none", ""
     last = [r for r in rows if r.round == rows[0].round]

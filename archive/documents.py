@@ -18,7 +18,7 @@ from .download_names import ascii_name, download_name
 from .errors import Gone, NotFound, StorageDown
 from .events import record_event
 from .finding import DocumentFilter, find_documents
-from .models import Document, Event, ReplicaCopy, StoredObject, User
+from .models import Document, Event, ReplicaCopy, StoredObject, User, Version
 
 
 def get_document(session: Session, doc_id: str) -> Document:
@@ -95,6 +95,16 @@ def tombstone(session: Session, doc: Document) -> dict[str, Any]:
     }
 
 
+def stored_version(session: Session, doc_id: str, version: int | None) -> tuple[Document, Version]:
+    """The document and its version `version` (None: the current one) whose bytes may still be read."""
+    doc = get_document(session, doc_id)
+    ensure_not_disposed(session, doc)
+    v = doc.current if version is None else next((x for x in doc.versions if x.number == version), None)
+    if v is None:
+        raise NotFound(f"Không có phiên bản {version}", f"No version {version}", code="version_not_found")
+    return doc, v
+
+
 def open_content(
     archive: Archive,
     doc_id: str,
@@ -109,11 +119,7 @@ def open_content(
     for its own work (validating signatures, which records document.validate) passes record_download=False: the trail
     must not say a person downloaded a file they only had checked."""
     with archive.sessions() as session:
-        doc = get_document(session, doc_id)
-        ensure_not_disposed(session, doc)
-        v = doc.current if version is None else next((x for x in doc.versions if x.number == version), None)
-        if v is None:
-            raise NotFound(f"Không có phiên bản {version}", f"No version {version}", code="version_not_found")
+        doc, v = stored_version(session, doc_id, version)
         sha, filename, media_type, size, school_id = (
             v.sha256,
             v.original_filename,

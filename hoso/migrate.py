@@ -25,6 +25,7 @@ MODEL_MODULES = (
     "archive.renditions",
     "archive.fulltext",
     "archive.record_models",
+    "archive.validation_cache",
     "retention.models",
     "retention.integrity_models",
     "retention.job_results",

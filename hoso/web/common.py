@@ -151,14 +151,17 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
 
 
-def pager(path: str, filters: dict[str, str], page: int, total: int, size: int) -> dict[str, Any]:
-    """What _pager.html needs: this page, how many there are, and each page's address keeping the filters."""
+def pager(
+    path: str, filters: dict[str, str], page: int, total: int, size: int, *, more: bool = False
+) -> dict[str, Any]:
+    """What _pager.html needs: this page, how many there are, and each page's address keeping the filters. `more`:
+    the total was only counted up to a cap and this page is full, so a next page is offered without a last one."""
     kept = {k: v for k, v in filters.items() if v}
 
     def page_url(n: int) -> str:
         return f"{path}?" + urlencode(kept | {"page": n})
 
-    return {"page": page, "pages": max(1, math.ceil(total / size)), "page_url": page_url}
+    return {"page": page, "pages": max(1, math.ceil(total / size)), "page_url": page_url, "more": more}
 
 
 def safe_next(target: str | None) -> str:

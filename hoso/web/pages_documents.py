@@ -95,12 +95,12 @@ def document_list(
         locked_now = finding.locked_keys(session, rows)
         damaged_now = finding.damaged_ids(session, rows)
         items = [
-            DocumentSummary.of(d).model_dump()
+            summary.model_dump()
             | {
                 "locked": (d.school_id, d.type_code, d.school_year) in locked_now,
                 "damaged": d.id in damaged_now,
             }
-            for d in rows
+            for d, summary in zip(rows, DocumentSummary.page(session, rows), strict=True)
         ]
         reads = finding.visible_school_ids(session, user, finding.DocumentFilter())
         schools = [(o.code, o.name) for o in readable_schools(session, reads)]
@@ -120,7 +120,9 @@ def document_list(
         return "/ho-so?" + urlencode(kept | {"sort": key, "order": flip})
 
     return render(
-        request, "documents.html", items=items, total=total, **pager("/ho-so", filters, page, total, PAGE_SIZE),
+        request, "documents.html", items=items, total=min(total, finding.COUNT_CAP),
+        total_capped=total > finding.COUNT_CAP,
+        **pager("/ho-so", filters, page, total, PAGE_SIZE, more=total > finding.COUNT_CAP and len(rows) == PAGE_SIZE),
         filters=filters, schools=schools, types=types, years=years, no_scope=reads == [], columns=COLUMNS,
         sort_url=sort_url, keeps_records=keeps_records, awaiting_offered=True,
     )  # fmt: skip

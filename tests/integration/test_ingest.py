@@ -267,11 +267,13 @@ def test_migrations_match_models(db_url: str):
     engine = make_engine(db_url)
     upgrade(engine)
     with engine.connect() as conn:
-        # full-text indexes are no models (archive/fulltext.py): SQLite's FTS5 tables, PostgreSQL's GIN index
+        # full-text indexes are no models (archive/fulltext.py): SQLite's FTS5 tables, PostgreSQL's GIN indexes
         opts = {
             "compare_type": True,
             "include_name": lambda name, kind, _: (
-                not str(name).startswith(("document_text_fts", "ix_document_texts_fts"))
+                not str(name).startswith(
+                    ("document_text_fts", "ix_document_texts_fts", "ix_documents_search_trgm")
+                )
             ),
         }
         diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
