@@ -17,7 +17,18 @@ from archive.errors import ArchiveError
 from archive.settings import Settings
 from archive.signatures import signing_error
 from hoso import http_headers, http_limits, web
-from hoso.api import chains_routes, documents, health, inspection, orgs, people, probes, retention, signing
+from hoso.api import (
+    chains_routes,
+    corrections_routes,
+    documents,
+    health,
+    inspection,
+    orgs,
+    people,
+    probes,
+    retention,
+    signing,
+)
 from hoso.api import search as content_search
 from hoso.bootstrap import build_archive, scheduler_for
 from hoso.metrics import Metrics
@@ -70,6 +81,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(signing.router, prefix=API)
     app.include_router(inspection.router, prefix=API)
     app.include_router(content_search.router, prefix=API)
+    app.include_router(corrections_routes.router, prefix=API)
     web.install(app)  # HTML pages outside /api/v1 + /static (hoso/web)
     return app
 

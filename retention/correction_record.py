@@ -11,18 +11,20 @@ import io
 import json
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pikepdf
 from sqlalchemy.orm import Session
 
-from archive import chains, corrections
+from archive import chains, corrections, record_changes
 from archive.context import Archive
 from archive.correction_models import CorrectionRequest
 from archive.documents import get_document
 from archive.errors import ArchiveError
 from archive.events import record_event
 from archive.ingest import ingest_stream
+from archive.models import User
 
 from .inspection_report import vn_time
 from .pdf_text import Sheet
@@ -164,3 +166,17 @@ def file_record(archive: Archive, correction_id: int) -> str | None:
         session.flush()
         chains.reassign_waiting(session, record)
         return record.id
+
+
+def apply_correction(
+    archive: Archive, correction_id: int, path: Path, *, filename: str, sha256: str, size: int, actor: User
+) -> str | None:
+    """Store the one corrected version an approved correction lets in (the record is locked again in the same
+    commit), then file its biên bản; returns the biên bản's document id (None if filing was refused)."""
+    with archive.sessions() as session:
+        doc_id = corrections.get_request(session, correction_id).document_id
+    record_changes.replace_file(
+        archive, doc_id, path, filename=filename, sha256=sha256, size=size,
+        reason=f"Chỉnh sửa theo đề nghị số {correction_id} đã được duyệt", actor=actor, correction_id=correction_id,
+    )  # fmt: skip
+    return file_record(archive, correction_id)
