@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .content_checks import ContentCheck
+from .corrections import corrected_documents
 from .finding import damaged_ids
 from .locks import list_locks
 from .models import Document, DocumentType, Organisation
@@ -26,6 +27,7 @@ class Cell:
     signed: int = 0
     damaged: int = 0
     lacking_rkn: int = 0  # lesson plans whose current version has no "Rút kinh nghiệm" section
+    corrected: int = 0  # records changed after the lock through an approved correction (CV 1370 Phụ lục II.2)
 
 
 @dataclass
@@ -61,6 +63,7 @@ def year_overview(session: Session, school: Organisation, year: str) -> Overview
             )
         )
     )
+    corrected = corrected_documents(session, [d.id for d in docs])
     names = dict(session.execute(select(DocumentType.code, DocumentType.name_vi)).tuples().all())
     ov = Overview(school.code, school.name, year, [], [])
     for d in docs:
@@ -69,6 +72,7 @@ def year_overview(session: Session, school: Organisation, year: str) -> Overview
         c.signed += 1 if d.current is not None and d.current.signed else 0
         c.damaged += 1 if d.id in damaged else 0
         c.lacking_rkn += 1 if d.current is not None and d.current.id in lacking else 0
+        c.corrected += 1 if d.id in corrected else 0
     ov.locked = {lock.type_code for lock in list_locks(session, [school.id], year=year)}
     used = {t for _, t in ov.cells} | ov.locked
     ov.types = sorted(((t, names.get(t, t)) for t in used), key=lambda x: x[1])
