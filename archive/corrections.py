@@ -317,6 +317,20 @@ def by_record_document(session: Session, record_doc_id: str) -> CorrectionReques
     )
 
 
+def records_for(session: Session, doc_ids: list[str]) -> list[Document]:
+    """The biên bản (active) filed for corrections of these records."""
+    if not doc_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Document)
+            .join(CorrectionRequest, CorrectionRequest.record_document_id == Document.id)
+            .where(CorrectionRequest.document_id.in_(doc_ids), Document.status == "active")
+            .order_by(CorrectionRequest.id)
+        )
+    )
+
+
 def listed_for(session: Session, user: User, *, status: str | None = None) -> list[CorrectionRequest]:
     """ "Đề nghị chỉnh sửa": the requests of the schools where `user` approves, and the user's own."""
     rows = session.scalars(

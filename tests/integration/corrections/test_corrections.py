@@ -130,3 +130,16 @@ def test_a_record_that_is_not_locked_needs_no_correction(school: Archive, tmp_pa
     with pytest.raises(Conflict) as ei:
         request(school, tmp_path, doc_id)
     assert ei.value.code == "not_locked"
+
+
+def test_an_inspection_package_of_a_corrected_record_carries_its_bien_ban(school: Archive, tmp_path: Path):
+    from retention.inspection import Selection, select_documents
+
+    from .helpers import complete
+
+    doc_id = locked_record(school, tmp_path)
+    _, record_id = complete(school, tmp_path, doc_id)
+    with school.sessions() as s:
+        inspector = accounts.get_user(s, "thanhtraphong")
+        picked = select_documents(s, inspector, Selection.of(documents=[doc_id]))
+        assert [d.id for d in picked] == [doc_id, record_id]
