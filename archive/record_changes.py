@@ -43,6 +43,8 @@ LABELS_VI = {
 
 def may_change(session: Session, user: User, doc: Document) -> bool:
     """The rule without side effects (for pages deciding what to offer)."""
+    if corrections.by_record_document(session, doc.id) is not None:
+        return False
     if not permitted(session, user, upload_action(doc.doc_type.kept_by), doc.school):
         return False
     return doc.created_by_id == user.id or permitted(session, user, "document.upload", doc.school)
@@ -64,6 +66,12 @@ def check_change(session: Session, user: User, doc: Document) -> None:
             f"Hồ sơ {state}; không sửa được nữa.", f"The record is {doc.status}; it cannot be changed.",
             code="not_active",
         )  # fmt: skip
+    if corrections.by_record_document(session, doc.id) is not None:
+        raise Conflict(
+            "Đây là biên bản chỉnh sửa dữ liệu do hệ thống lập; không sửa, thay tệp hay rút được.",
+            "This is a correction record written by the system; it cannot be changed, replaced or withdrawn.",
+            code="system_record",
+        )
     ensure_unlocked(session, doc.school_id, doc.type_code, doc.school_year)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from archive import accounts, chains, corrections
+from archive import accounts, chains, corrections, record_changes
 from archive.context import Archive
 from archive.documents import get_document
 from archive.errors import Conflict, InvalidInput, PermissionDenied
@@ -64,6 +64,12 @@ def test_an_approved_correction_lets_one_version_in_and_files_the_bien_ban(schoo
             ("administrator", "quantri", "pending"),
             ("principal", "hieutruong", "pending"),
         ]
+        # the biên bản itself is not the office's to edit, replace or withdraw
+        office = accounts.get_user(s, "vanthu")
+        assert not record_changes.may_change(s, office, record)
+        with pytest.raises(Conflict) as fixed:
+            record_changes.withdraw(s, record, actor=office, reason="thử")
+        assert fixed.value.code == "system_record"
         events = set(s.scalars(select(Event.action).where(Event.document_id == doc_id)))
         assert {"correction.request", "correction.approve", "correction.apply", "correction.record"} <= events
 
