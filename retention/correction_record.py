@@ -120,8 +120,8 @@ def render(data: dict[str, Any], *, now: datetime) -> bytes:
     line("4. Minh chứng kèm theo (lưu cùng biên bản)", 11, bold)
     for i, e in enumerate(data["evidence"], start=1):
         line(f"{i}. {e['filename']} — {e['size']} byte — SHA-256 {e['sha256']}", 8.5, indent=10)
-    sheet.skip(18)
-    sheet.signature_row(["NGƯỜI ĐỀ NGHỊ", "CÁN BỘ QUẢN TRỊ HỆ THỐNG", "HIỆU TRƯỞNG"])
+    # no signature titles here: each signer's block (title, signature, name) is drawn where the chain's layout puts
+    # it (archive/chain_layout.py), under the text
     payload = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
     with pikepdf.open(io.BytesIO(sheet.pdf())) as pdf:
         pdf.attachments[JSON_NAME] = pikepdf.AttachedFileSpec(

@@ -98,17 +98,6 @@ class Sheet:
     def skip(self, points: float) -> None:
         self.y -= points
 
-    def signature_row(self, titles: list[str], *, height: float = 80) -> None:
-        """Titles of the signers side by side, with room under each for the signature drawn by the signing step."""
-        if self.y < 55 + height:
-            self.c.showPage()
-            self.y = self.height - 55
-        span = (self.width - 2 * self.left) / max(len(titles), 1)
-        self.c.setFont(self.bold, 10)
-        for i, title in enumerate(titles):
-            self.c.drawCentredString(self.left + span * (i + 0.5), self.y, title)
-        self.y -= height
-
     def pdf(self) -> bytes:
         self.c.showPage()
         self.c.save()
