@@ -1,7 +1,8 @@
 """Reading a record's class and type from the name of an exported file ("Hoc ba 10A1.pdf", "SoTheoDoi_6A.pdf"), so a
 class's exports can be uploaded in one go and only confirmed, not typed.
 
-The patterns are data (archive/data/batch-name-patterns.csv: words of the name → type code), matched on the folded
+The patterns are data (archive/data/batch-name-patterns.csv: words of the name → type code, and where the spelling
+comes from: SMAS, vnEdu, QLTH/csdl.moet.gov.vn or the paper book's title), matched on the folded
 name (archive/search_text.py), so diacritics, case and separators do not matter. They are a starting set to adjust to
 the export names of the school-management software a province uses; a name that matches nothing is left for the
 person to choose, never guessed at random.
@@ -55,5 +56,7 @@ def guess(filename: str) -> NameGuess:
         if any(tuple(ws[i : i + n]) == pattern for i in range(len(ws) - n + 1)):
             type_code = code
             break
-    class_name = next((w.upper() for w in ws if _CLASS.match(w)), None)
+    # "Lop10A1" / "L10A1" (SMAS and vnEdu glue the word for class to it)
+    bare = [w.removeprefix("lop") if w.startswith("lop") else w.removeprefix("l") for w in ws]
+    class_name = next((w.upper() for w in (*ws, *bare) if _CLASS.match(w)), None)
     return NameGuess(type_code, class_name)

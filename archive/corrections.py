@@ -350,20 +350,6 @@ def listed_for(session: Session, user: User, *, status: str | None = None) -> li
     ]
 
 
-def corrected_documents(session: Session, doc_ids: list[str]) -> dict[str, int]:
-    """For overviews: how many corrections were applied to each of these records."""
-    out: dict[str, int] = {}
-    if not doc_ids:
-        return out
-    for doc_id in session.scalars(
-        select(CorrectionRequest.document_id).where(
-            CorrectionRequest.document_id.in_(doc_ids), CorrectionRequest.status == "applied"
-        )
-    ):
-        out[doc_id] = out.get(doc_id, 0) + 1
-    return out
-
-
 def _approved_for_lock(session: Session, lock: RecordLock, correction_id: int) -> bool:
     req = session.get(CorrectionRequest, correction_id)
     if req is None or req.status != "approved":

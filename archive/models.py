@@ -183,7 +183,8 @@ class ReplicaCopy(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     object_id: Mapped[int] = mapped_column(ForeignKey("stored_objects.id"), index=True)
     store_url: Mapped[str] = mapped_column(String(500))
-    state: Mapped[str] = mapped_column(String(20), default="ok")
+    # indexed: the year overview and the "damaged" filters start from the few copies not "ok" (migration 0019)
+    state: Mapped[str] = mapped_column(String(20), default="ok", index=True)
     checked_at: Mapped[datetime | None] = mapped_column()  # last light check (exists, size, stored checksum)
     verified_at: Mapped[datetime | None] = mapped_column(index=True)  # last full re-read and SHA-256
     detail: Mapped[str] = mapped_column(String(1000), default="")

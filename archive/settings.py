@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,6 +19,17 @@ from pydantic_settings import (
 )
 
 MB = 1024 * 1024
+
+
+class RemoteSigningProvider(BaseModel):
+    """A remote-signing service (CSC API v2: VNPT SmartCA, Viettel MySign…) where hoso is a registered OAuth2 client.
+    Its redirect URI there is <base_url>/tai-khoan/ky-tu-xa/xong."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")  # stored with each linked account: never rename it
+    name: str = Field(min_length=1, max_length=100)  # what people see, e.g. "VNPT SmartCA"
+    base_url: str = Field(pattern=r"^https?://")  # …/csc/v2 and …/oauth2 are below it
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
 
 
 class Settings(BaseSettings):
@@ -77,6 +88,10 @@ class Settings(BaseSettings):
     default_signature_level: Literal["B-B", "B-T", "B-LT", "B-LTA"] | None = None
     # where the signing pages look for hoso-signer on the signer's own computer (`hoso signer-agent --port`)
     signer_agent_url: str = "http://127.0.0.1:8765"
+    # remote-signing services people may link their account to, as JSON in HOSO_REMOTE_SIGNING_PROVIDERS:
+    # [{"key": "vnpt-smartca", "name": "VNPT SmartCA", "base_url": "https://…", "client_id": "…",
+    #   "client_secret": "…"}] (or [[remote_signing_providers]] tables in hoso.toml); none = the feature is off
+    remote_signing_providers: list[RemoteSigningProvider] = Field(default_factory=list)
 
     # integrity and retention
     fixity_full_period_days: int = 90

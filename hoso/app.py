@@ -18,14 +18,18 @@ from archive.settings import Settings
 from archive.signatures import signing_error
 from hoso import http_headers, http_limits, web
 from hoso.api import (
+    batch_routes,
     chains_routes,
     corrections_routes,
     documents,
     health,
     inspection,
     orgs,
+    overview_routes,
     people,
     probes,
+    record_changes_routes,
+    remote_signing_routes,
     retention,
     signing,
 )
@@ -39,7 +43,16 @@ from storage import StorageError
 
 API = "/api/v1"
 # the routes that receive files of up to HOSO_MAX_UPLOAD_BYTES; every other body is held to HOSO_MAX_REQUEST_BYTES
-UPLOAD_PATHS = (f"{API}/documents", "/tai-len", "/chuyen-truong/nhan", "/ho-so/*/thay-tep")
+UPLOAD_PATHS = (
+    f"{API}/documents",
+    f"{API}/batch/zip",
+    f"{API}/batch/zip/preview",
+    "/tai-len",
+    "/tai-len-nhieu",
+    f"{API}/documents/*/versions",
+    "/chuyen-truong/nhan",
+    "/ho-so/*/thay-tep",
+)
 
 
 def create_app(settings: Settings | None = None, *, archive: Archive | None = None) -> FastAPI:
@@ -74,11 +87,15 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(health.router, prefix=API)
     app.include_router(probes.router)  # /livez, /readyz, /metrics
     app.include_router(documents.router, prefix=API)
+    app.include_router(batch_routes.router, prefix=API)
+    app.include_router(record_changes_routes.router, prefix=API)
+    app.include_router(overview_routes.router, prefix=API)
     app.include_router(orgs.router, prefix=API)
     app.include_router(people.router, prefix=API)
     app.include_router(retention.router, prefix=API)
     app.include_router(chains_routes.router, prefix=API)  # before signing: /signing-sessions/batch
     app.include_router(signing.router, prefix=API)
+    app.include_router(remote_signing_routes.router, prefix=API)
     app.include_router(inspection.router, prefix=API)
     app.include_router(content_search.router, prefix=API)
     app.include_router(corrections_routes.router, prefix=API)

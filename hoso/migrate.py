@@ -33,6 +33,7 @@ MODEL_MODULES = (
     "retention.check_record_models",
     "retention.media_models",
     "retention.transfer_sender_models",
+    "archive.remote_signing_models",
 )
 
 

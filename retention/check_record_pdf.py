@@ -11,7 +11,7 @@ from typing import Any
 import pikepdf
 
 from .inspection_report import vn_time
-from .pdf_text import Sheet
+from .pdf_text import fonts, wrap
 
 JSON_NAME = "bien-ban-kiem-tra.json"
 TRIGGER_VI = {"cycle": "hết một chu kỳ kiểm tra toàn bộ", "on_demand": "theo yêu cầu"}
@@ -19,9 +19,35 @@ STATE_VI = {"missing": "mất", "corrupt": "hỏng (sai mã SHA-256)", "unreacha
 
 
 def render_check_record(data: dict[str, Any]) -> bytes:
-    sheet = Sheet("Biên bản kiểm tra định kỳ các bản sao lưu")
-    sheet.header("BIÊN BẢN KIỂM TRA ĐỊNH KỲ CÁC BẢN SAO LƯU")
-    line, bold = sheet.line, sheet.bold
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    regular, bold = fonts()
+    buf = BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4, pageCompression=1, invariant=1)
+    c.setTitle("Biên bản kiểm tra định kỳ các bản sao lưu")
+    c.setAuthor("hoso — Kho hồ sơ số")
+    width, height = A4
+    left, y = 45.0, height - 55
+
+    def line(text: str, size: float = 9.5, font: str = regular, indent: float = 0, gap: float = 3.5) -> None:
+        nonlocal y
+        for part in wrap(text, int((width - 2 * left - indent) / (size * 0.5))) or [""]:
+            if y < 55:
+                c.showPage()
+                y = height - 55
+            c.setFont(font, size)
+            c.drawString(left + indent, y, part)
+            y -= size + gap
+
+    c.setFont(regular, 10)
+    c.drawRightString(width - left, y, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+    y -= 14
+    c.drawRightString(width - left, y, "Độc lập - Tự do - Hạnh phúc")
+    y -= 30
+    c.setFont(bold, 14)
+    c.drawCentredString(width / 2, y, "BIÊN BẢN KIỂM TRA ĐỊNH KỲ CÁC BẢN SAO LƯU")
+    y -= 24
     line(f"Kỳ kiểm tra: từ {vn_time(data['period_start'])} đến {vn_time(data['period_end'])}")
     line(f"Lập {TRIGGER_VI.get(data['trigger'], data['trigger'])}; người lập: {data['created_by']}")
     line(
@@ -29,7 +55,7 @@ def render_check_record(data: dict[str, Any]) -> bytes:
         "lưu, danh sách tệp lỗi). Mỗi bản sao được đọc lại toàn bộ và tính SHA-256 bởi chính hệ thống.",
         8.5,
     )
-    sheet.skip(4)
+    y -= 4
     line("1. Kho lưu trữ (vật mang tin)", 11, bold)
     for s in data["stores"]:
         line(
@@ -71,12 +97,14 @@ def render_check_record(data: dict[str, Any]) -> bytes:
             8.5,
             indent=10,
         )
-    sheet.skip(18)
+    y -= 18
     line("NGƯỜI LẬP (hệ thống — ký số)", 10, bold, indent=20)
-    sheet.skip(-13.5)
+    y += 13.5
     line("HIỆU TRƯỞNG (ký xác nhận)", 10, bold, indent=300)
+    c.showPage()
+    c.save()
     payload = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
-    with pikepdf.open(BytesIO(sheet.pdf())) as doc:
+    with pikepdf.open(BytesIO(buf.getvalue())) as doc:
         doc.attachments[JSON_NAME] = pikepdf.AttachedFileSpec(
             doc, payload, mime_type="application/json", description="Số liệu của biên bản / the record's data"
         )

@@ -27,7 +27,7 @@ from archive.ingest import ingest_stream
 from archive.models import User
 
 from .inspection_report import vn_time
-from .pdf_text import Sheet
+from .pdf_text import Report
 from .rules import VN_TZ
 
 TYPE = "bien-ban-chinh-sua-du-lieu"
@@ -76,30 +76,28 @@ def facts(session: Session, req: CorrectionRequest) -> dict[str, Any]:
 
 def render(data: dict[str, Any], *, now: datetime) -> bytes:
     local = now.astimezone(VN_TZ)
-    sheet = Sheet("Biên bản chỉnh sửa dữ liệu", subject="Công văn 1370/SGDĐT Phụ lục II.2")
-    school = data["school"]
-    sheet.header(
-        "BIÊN BẢN CHỈNH SỬA DỮ LIỆU",
-        issuer=(school["parent"] or "", school["name"]),
-        number=f"Số: {data['number']}",
-        dated=f"ngày {local:%d} tháng {local:%m} năm {local:%Y}",
-    )
-    line, bold = sheet.line, sheet.bold
-    rec, applied = data["record"], data["applied"]
+    school, rec, applied = data["school"], data["record"], data["applied"]
+    r = Report("Biên bản chỉnh sửa dữ liệu", school["name"])
+    r.header(
+        parent=school["parent"] or "", issuer=school["name"], number=data["number"],
+        when=f"ngày {local:%d} tháng {local:%m} năm {local:%Y}", kind="BIÊN BẢN",
+        summary=f"Chỉnh sửa dữ liệu: {rec['title']}",
+    )  # fmt: skip
+    line = r.line
     line(
         "Căn cứ Công văn 1370/SGDĐT-GDTrH&TX, Phụ lục II.2: dữ liệu đã khóa chỉ được chỉnh sửa khi có đề nghị kèm "
         "minh chứng, được Hiệu trưởng phê duyệt; sau khi sửa, hệ thống khóa lại ngay.",
         8.5,
     )
-    sheet.skip(4)
-    line("1. Hồ sơ được chỉnh sửa", 11, bold)
+    r.space(4)
+    line("1. Hồ sơ được chỉnh sửa", 11, bold=True)
     line(f"{rec['type']}: {rec['title']}", indent=10)
     line(
         f"Năm học {rec['year']}" + (f"; lớp {rec['class_name']}" if rec["class_name"] else "")
         + (f"; giáo viên {rec['teacher']}" if rec["teacher"] else "") + f"; mã hồ sơ {rec['id']}",
         9, indent=10,
     )  # fmt: skip
-    line("2. Nội dung chỉnh sửa", 11, bold)
+    line("2. Nội dung chỉnh sửa", 11, bold=True)
     line(f"Nội dung sai: {data['wrong']}", indent=10)
     line(f"Sửa thành: {data['should_be']}", indent=10)
     line(f"Lý do: {data['why']}", indent=10)
@@ -108,7 +106,7 @@ def render(data: dict[str, Any], *, now: datetime) -> bytes:
         f"{applied['to_version']} (SHA-256 {applied['to_sha256']})",
         8.5, indent=10,
     )  # fmt: skip
-    line("3. Quá trình", 11, bold)
+    line("3. Quá trình", 11, bold=True)
     line(f"Đề nghị: {data['requested']['by']}, lúc {vn_time(data['requested']['at'])}", indent=10)
     approval = data["approved"]
     note = f" — {approval['note']}" if approval["note"] else ""
@@ -117,13 +115,13 @@ def render(data: dict[str, Any], *, now: datetime) -> bytes:
         f"Thực hiện chỉnh sửa: {applied['by']}, lúc {vn_time(applied['at'])}; hồ sơ được khóa lại ngay",
         indent=10,
     )
-    line("4. Minh chứng kèm theo (lưu cùng biên bản)", 11, bold)
+    line("4. Minh chứng kèm theo (lưu cùng biên bản)", 11, bold=True)
     for i, e in enumerate(data["evidence"], start=1):
         line(f"{i}. {e['filename']} — {e['size']} byte — SHA-256 {e['sha256']}", 8.5, indent=10)
     # no signature titles here: each signer's block (title, signature, name) is drawn where the chain's layout puts
     # it (archive/chain_layout.py), under the text
     payload = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
-    with pikepdf.open(io.BytesIO(sheet.pdf())) as pdf:
+    with pikepdf.open(io.BytesIO(r.finish())) as pdf:
         pdf.attachments[JSON_NAME] = pikepdf.AttachedFileSpec(
             pdf, payload, mime_type="application/json", description="Số liệu của biên bản / the record's data"
         )

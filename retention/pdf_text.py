@@ -40,65 +40,121 @@ def wrap(text: str, width: int) -> list[str]:
     return out
 
 
-class Sheet:
-    """An A4 report drawn with reportlab, the layout every biên bản shares (NĐ 30/2020 Phụ lục I): the issuing body
-    on the left (superior body, then the school, then the number), the national motto on the right, the title centred,
-    then wrapped lines that flow onto new pages."""
+class Report:
+    """A report page set in the layout of Nghị định 30/2020/NĐ-CP (Phụ lục I): the issuing body top left with the
+    number under it, the national motto top right with the date, the kind and summary of the document centred, then
+    the body, and at the end the recipients (Nơi nhận) on the left and the signer's title on the right.
+    `line` wraps and breaks pages; `table` repeats its heading on each page."""
 
-    def __init__(self, title: str, *, subject: str = "") -> None:
+    def __init__(self, title: str, author: str, *, landscape: bool = False) -> None:
         from reportlab.lib.pagesizes import A4
+        from reportlab.lib.pagesizes import landscape as turned
         from reportlab.pdfgen import canvas
 
         self.regular, self.bold = fonts()
-        self._buf = BytesIO()
-        self.c = canvas.Canvas(self._buf, pagesize=A4, pageCompression=1, invariant=1)
+        self.buf = BytesIO()
+        size = turned(A4) if landscape else A4
+        self.c = canvas.Canvas(self.buf, pagesize=size, pageCompression=1, invariant=1)
         self.c.setTitle(title)
-        self.c.setAuthor("hoso — Kho hồ sơ số")
-        if subject:
-            self.c.setSubject(subject)
-        self.width, self.height = A4
+        self.c.setAuthor(author)
+        self.width, self.height = size
         self.left = 45.0
-        self.y = self.height - 55
+        self.y = self.height - 50
 
-    def header(
-        self, title: str, *, issuer: tuple[str, str] | None = None, number: str = "", dated: str = ""
+    def _room(self, needed: float) -> bool:
+        """Start a new page unless `needed` points remain; True when it did."""
+        if self.y - needed >= 45:
+            return False
+        self.c.showPage()
+        self.y = self.height - 50
+        return True
+
+    def line(
+        self, text: str, size: float = 9.5, bold: bool = False, indent: float = 0, gap: float = 3.5
     ) -> None:
-        """`issuer` is (superior body, issuing body); `dated` the "…, ngày … tháng … năm …" line."""
-        c, right = self.c, self.width - self.left
-        top = self.y
-        if issuer is not None:
-            centre = self.left + 110
-            c.setFont(self.regular, 10)
-            c.drawCentredString(centre, top, issuer[0].upper())
-            c.setFont(self.bold, 10)
-            c.drawCentredString(centre, top - 14, issuer[1].upper())
-            if number:
-                c.setFont(self.regular, 10)
-                c.drawCentredString(centre, top - 32, number)
-        c.setFont(self.bold if issuer else self.regular, 10)
-        c.drawRightString(right, top, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
-        c.setFont(self.regular, 10)
-        c.drawRightString(right - 25, top - 14, "Độc lập - Tự do - Hạnh phúc")
-        if dated:
-            c.drawRightString(right - 10, top - 32, dated)
-        self.y = top - (60 if issuer or dated else 44)
-        c.setFont(self.bold, 14)
-        c.drawCentredString(self.width / 2, self.y, title)
-        self.y -= 24
-
-    def line(self, text: str, size: float = 9.5, font: str = "", indent: float = 0, gap: float = 3.5) -> None:
+        font = self.bold if bold else self.regular
         for part in wrap(text, int((self.width - 2 * self.left - indent) / (size * 0.5))) or [""]:
-            if self.y < 55:
-                self.c.showPage()
-                self.y = self.height - 55
-            self.c.setFont(font or self.regular, size)
+            self._room(size)
+            self.c.setFont(font, size)
             self.c.drawString(self.left + indent, self.y, part)
             self.y -= size + gap
 
-    def skip(self, points: float) -> None:
+    def space(self, points: float) -> None:
         self.y -= points
 
-    def pdf(self) -> bytes:
+    def header(self, *, parent: str, issuer: str, number: str, when: str, kind: str, summary: str) -> None:
+        c, left, right = self.c, self.left + 90, self.width - self.left - 150
+        top = self.y
+        c.setFont(self.regular, 10)
+        c.drawCentredString(left, top, parent.upper()[:60])
+        c.setFont(self.bold, 10)
+        c.drawCentredString(left, top - 13, issuer.upper()[:60])
+        c.line(left - 30, top - 19, left + 30, top - 19)
+        c.setFont(self.regular, 10)
+        c.drawCentredString(left, top - 34, f"Số: {number}")
+        c.setFont(self.bold, 10)
+        c.drawCentredString(right, top, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+        c.drawCentredString(right, top - 13, "Độc lập - Tự do - Hạnh phúc")
+        c.line(right - 62, top - 19, right + 62, top - 19)
+        c.setFont(self.regular, 10)
+        c.drawCentredString(right, top - 34, when)
+        self.y = top - 62
+        c.setFont(self.bold, 13)
+        c.drawCentredString(self.width / 2, self.y, kind)
+        self.y -= 16
+        c.setFont(self.bold, 11)
+        for part in wrap(summary, 90):
+            c.drawCentredString(self.width / 2, self.y, part)
+            self.y -= 14
+        self.y -= 10
+
+    def table(
+        self, heading: list[str], rows: list[list[str]], widths: list[float], size: float = 7.5
+    ) -> None:
+        """A ruled table; `widths` in points, cell text wrapped to its column."""
+        c = self.c
+
+        def cells(texts: list[str], font: str) -> None:
+            parts = [
+                wrap(t, max(4, int((w - 4) / (size * 0.5)))) or [""]
+                for t, w in zip(texts, widths, strict=True)
+            ]
+            height = max(len(p) for p in parts) * (size + 2) + 4
+            if self._room(height) and font != self.bold:
+                cells(heading, self.bold)
+            x = self.left
+            for p, w in zip(parts, widths, strict=True):
+                c.rect(x, self.y - height + size + 2, w, height)
+                c.setFont(font, size)
+                for n, text in enumerate(p):
+                    c.drawString(x + 2, self.y - n * (size + 2), text)
+                x += w
+            self.y -= height
+
+        self._room(3 * size)
+        cells(heading, self.bold)
+        for row in rows:
+            cells(row, self.regular)
+        self.y -= 8
+
+    def closing(self, recipients: list[str], signer: str, note: str) -> None:
+        self._room(90)
+        self.y -= 8
+        top = self.y
+        self.c.setFont(self.bold, 9)
+        self.c.drawString(self.left, top, "Nơi nhận:")
+        self.c.setFont(self.regular, 8.5)
+        for n, r in enumerate(recipients, 1):
+            self.c.drawString(self.left, top - n * 11, f"- {r};" if n < len(recipients) else f"- {r}.")
+        right = self.width - self.left - 150
+        self.c.setFont(self.bold, 10)
+        self.c.drawCentredString(right, top, signer.upper())
+        self.c.setFont(self.regular, 8.5)
+        for n, part in enumerate(wrap(note, 60), 1):
+            self.c.drawCentredString(right, top - n * 11, part)
+        self.y = top - 11 * (max(len(recipients), 2) + 1)
+
+    def finish(self) -> bytes:
         self.c.showPage()
         self.c.save()
-        return self._buf.getvalue()
+        return self.buf.getvalue()

@@ -42,6 +42,7 @@ class CscSimulator:
     token_ttl: float = 300.0
     credential_id: str = "cred-1"
     url: str = ""
+    port: int = 0  # 0: any free port; a fixed one when the service must be configured before it starts
     signed: int = 0
     _codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     _tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -53,9 +54,26 @@ class CscSimulator:
             (self.pki / "keys" / f"{self.person}.key.pem").read_bytes(), None
         )
 
+    def answer(self, url: str, otp: str | None = None, action: str = "confirm") -> dict[str, str]:
+        """The person at the provider (the phone app in real life): opens `url`, types the OTP, confirms or refuses.
+        Returns the query hoso's callback receives (code or error, and state)."""
+        from urllib.parse import parse_qs, urlsplit
+
+        import httpx
+
+        fields = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        assert httpx.get(url).status_code == 200
+        r = httpx.post(
+            self.url + "/oauth2/authorize", data=fields | {"otp": otp or self.otp, "action": action}
+        )
+        assert r.status_code == 302, r.text
+        location = r.headers["location"]
+        assert location.startswith(fields["redirect_uri"] + "?")
+        return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
     # --- serving --------------------------------------------------------------------------------------------
     def start(self) -> CscSimulator:
-        self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
+        self._server = make_server("127.0.0.1", self.port, self.wsgi, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from archive.context import Archive
+from archive.models import User
 from archive.settings import Settings
 from hoso.bootstrap import build_archive
 
@@ -20,3 +21,13 @@ def command_archive(settings: Settings | None = None, *, migrate: bool = True) -
         root.meta[ARCHIVE_KEY] = archive
         root.call_on_close(archive.close)
     return archive
+
+
+def acting_user(archive: Archive, username: str | None) -> User:
+    """The person a command acts as (`--by USERNAME`, their scope applies); without one, the system administrator."""
+    from archive import accounts
+
+    with archive.sessions() as session:
+        user = accounts.get_user(session, username or "admin")
+        session.expunge(user)
+        return user

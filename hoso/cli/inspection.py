@@ -12,22 +12,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hoso.cli.common import command_archive
+from hoso.cli.common import acting_user, command_archive
 
 if TYPE_CHECKING:
     from archive.context import Archive
     from archive.models import User
 
 COMMANDS: list[click.Command] = []
-
-
-def _actor(archive: Archive, username: str | None) -> User:
-    from archive import accounts
-
-    with archive.sessions() as session:
-        user = accounts.get_user(session, username or "admin")
-        session.expunge(user)
-        return user
 
 
 @click.group(
@@ -57,7 +48,7 @@ def package(
     from retention import inspection
 
     archive = command_archive()
-    actor = _actor(archive, by)
+    actor = acting_user(archive, by)
     selection = inspection.Selection.of(schools=schools, years=years, types=types, classes=classes)
     pkg = inspection.create_package(
         archive, selection=selection, actor=actor
@@ -88,7 +79,7 @@ def package(
 @click.option("--by", "by", help="Who sends it; default: admin")
 def send(package_id: str, to: str | None, by: str | None) -> None:
     archive = command_archive()
-    _send(archive, package_id, _actor(archive, by), to)
+    _send(archive, package_id, acting_user(archive, by), to)
 
 
 def _send(archive: Archive, package_id: str, actor: User, to: str | None) -> None:

@@ -257,11 +257,14 @@ def ingest(
     as_json: bool,
 ) -> None:
     from archive import accounts, batch_files, batch_names
-    from archive.ingest import ingest_file
+    from archive.batch_ingest import REFUSED, STORED, BatchIngest
 
     a = c.archive()
     with a.sessions() as session:
         actor = accounts.get_user(session, username)
+    batch = BatchIngest(
+        a, school, year, actor, check_rights=False, title=title, subject=subject, teacher=teacher
+    )
     inputs = batch_files.list_inputs(list(files))
     total = batch_files.count_files(inputs)
     out: list[dict[str, object]] = []
@@ -285,32 +288,17 @@ def ingest(
                 if not (as_json or on_terminal):
                     click.echo(f"[{done}/{total}] {item.name}", err=True)
                 guess = batch_names.guess(item.name)
-                kind, klass = type_code or guess.type_code, class_name or guess.class_name
-                try:
-                    if item.refused is not None:
-                        raise item.refused
-                    if kind is None:
-                        raise InvalidInput(
-                            "Không đọc được loại hồ sơ từ tên tệp; hãy ghi --type",
-                            "The record type cannot be read from the file name; give --type",
-                            code="type_unknown",
-                        )
-                    r = ingest_file(
-                        a, item.path, filename=item.name, school=school, type_code=kind, year=year, title=title,
-                        class_name=klass, subject=subject, teacher=teacher, actor=actor,
-                    )  # fmt: skip
-                except ArchiveError as exc:
+                o = batch.store(item, type_code or guess.type_code, class_name or guess.class_name)
+                if o.result == REFUSED:
                     failures += 1
-                    out.append(
-                        {"file": item.source, "result": "refused", "error": exc.code, "message": exc.message}
-                    )
-                    lines.append((f"{item.source}: Lỗi / Error [{exc.code}]: {exc.message}", True))
+                    message = f"{o.message_vi} / {o.message_en}"
+                    out.append({"file": o.source, "result": o.result, "error": o.code, "message": message})
+                    lines.append((f"{o.source}: Lỗi / Error [{o.code}]: {message}", True))
                     continue
-                result = "stored" if r.created else "duplicate"
-                out.append({"file": item.source, "result": result, "id": r.document.id,
-                            "sha256": r.version.sha256, "created": r.created, "type": kind, "class": klass})  # fmt: skip
-                state = "mới / new" if r.created else "đã có / existing"
-                lines.append((f"{r.document.id}  {r.version.sha256}  {item.name}  ({state})", False))
+                out.append({"file": o.source, "result": o.result, "id": o.document_id, "sha256": o.sha256,
+                            "created": o.result == STORED, "type": o.type_code, "class": o.class_name})  # fmt: skip
+                state = "mới / new" if o.result == STORED else "đã có / existing"
+                lines.append((f"{o.document_id}  {o.sha256}  {item.name}  ({state})", False))
     if as_json:
         emit(out, True, "")
     else:
@@ -410,6 +398,7 @@ def _register_extensions() -> None:
     from hoso.cli import check_records as cli_check_records
     from hoso.cli import inspection as cli_inspection
     from hoso.cli import media as cli_media
+    from hoso.cli import overview as cli_overview
     from hoso.cli import people as cli_people
     from hoso.cli import retention as cli_retention
     from hoso.cli import roster as cli_roster
@@ -425,6 +414,7 @@ def _register_extensions() -> None:
         cli_check_records,
         cli_media,
         cli_transfer,
+        cli_overview,
     ):
         for command in module.COMMANDS:
             main.add_command(command)

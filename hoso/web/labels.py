@@ -132,6 +132,10 @@ EVENT_ACTION = {
     "certificate.added": ("Đăng ký chứng thư số", "Certificate registered"),
     "certificate.removed": ("Gỡ chứng thư số", "Certificate removed"),
     "certificate.refused": ("Từ chối chứng thư số", "Certificate refused"),
+    "remote_signing.link": ("Liên kết tài khoản ký từ xa", "Remote-signing account linked"),
+    "remote_signing.unlink": ("Hủy liên kết tài khoản ký từ xa", "Remote-signing account unlinked"),
+    "remote_signing.sign": ("Ký bằng tài khoản ký từ xa", "Signed with a remote-signing account"),
+    "remote_signing.refused": ("Ký từ xa không thành công", "Remote signing refused"),
     "roster.import": ("Nhập phân công giảng dạy", "Roster imported"),
     "roster.homeroom": ("Đặt giáo viên chủ nhiệm", "Homeroom teacher set"),
     "roster.teacher_add": ("Phân công giáo viên bộ môn", "Subject teacher added"),
@@ -194,6 +198,7 @@ EVENT_ACTION = {
     "role.revoke": ("Thu hồi vai trò", "Role revoked"),
     "org.create": ("Tạo đơn vị", "Organisation created"),
     "org.import": ("Nhập danh sách đơn vị", "Organisations imported"),
+    "overview.report": ("Lập báo cáo tổng quan năm học", "Year overview report made"),
 }
 
 EVENT_OUTCOME = {

@@ -19,6 +19,7 @@ from archive.models import User
 from archive.permissions import permitted
 from hoso.api.schemas import DocumentSummary
 from hoso.web.common import Viewer, WebRoute, archive_of, form_viewer, render, viewer
+from hoso.web.remote_choices import remote_context
 from hoso.web.signer_agent import agent_context, with_document
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -28,7 +29,7 @@ MAX_BATCH_SIGNATURE_BYTES = 8 * 1024 * 1024
 MAX_SELECTED = 200
 
 
-def _inbox(request: Request, user: User) -> dict[str, Any]:
+def inbox_data(request: Request, user: User) -> dict[str, Any]:
     with archive_of(request).sessions() as session:
         me = session.merge(user)
         items = []
@@ -42,16 +43,18 @@ def _inbox(request: Request, user: User) -> dict[str, Any]:
                 }
             )
         certs = certificates.certificate_choices(session, me)
-        return {"items": items, "certs": certs} | agent_context(request)
+        return (
+            {"items": items, "certs": certs} | agent_context(request) | remote_context(request, session, me)
+        )
 
 
 @router.get("/cho-toi-ky")
 def inbox_page(request: Request, xong: int | None = Query(None), who: Viewer = Depends(viewer)) -> Response:
-    data = _inbox(request, who.user)
+    data = inbox_data(request, who.user)
     return render(request, "inbox.html", done=xong, **data)
 
 
-def _selected(form_ids: list[str]) -> list[str]:
+def selected_ids(form_ids: list[str]) -> list[str]:
     ids = [i for i in dict.fromkeys(form_ids) if i]
     if not ids:
         raise InvalidInput("Chưa chọn hồ sơ nào.", "No record selected", code="nothing_selected")
@@ -76,15 +79,15 @@ async def start_many(
     who: Viewer = Depends(form_viewer),
 ) -> Response:
     form = await request.form()
-    ids = _selected([str(v) for v in form.getlist("doc")])
+    ids = selected_ids([str(v) for v in form.getlist("doc")])
     der = await run_in_threadpool(_registered_der, request, who.user, certificate_id)
     items = await run_in_threadpool(
         lambda: signatures.start_batch(archive_of(request), ids, certificate=der, actor=who.user)
     )
     started = [i.started.id for i in items if i.started]
-    refused = await run_in_threadpool(_refusals, request, items)
+    refused = await run_in_threadpool(refusals, request, items)
     if not started:
-        data = await run_in_threadpool(_inbox, request, who.user)
+        data = await run_in_threadpool(inbox_data, request, who.user)
         who.inbox_count = len(data["items"])  # the menu's count after this action, not before it
         return render(request, "inbox.html", status_code=409, refused=refused, **data)
     return render(request, "inbox_batch.html", sessions=",".join(started), count=len(started), refused=refused,
@@ -92,7 +95,7 @@ async def start_many(
                   **agent_context(request))  # fmt: skip
 
 
-def _refusals(request: Request, items: list[signatures.BatchItem]) -> list[dict[str, str]]:
+def refusals(request: Request, items: list[signatures.BatchItem]) -> list[dict[str, str]]:
     out = []
     with archive_of(request).sessions() as session:
         from archive.documents import get_document
@@ -178,8 +181,8 @@ async def finish_many(
                       error=exc.message_vi, error_en=exc.message_en, request_file=BATCH_REQUEST_FILE,
                       signature_file=BATCH_SIGNATURE_FILE, **agent_context(request))  # fmt: skip
     signed = [i for i in items if i.version is not None]
-    refused = await run_in_threadpool(_refusals, request, items)
-    data = await run_in_threadpool(_inbox, request, who.user)
+    refused = await run_in_threadpool(refusals, request, items)
+    data = await run_in_threadpool(inbox_data, request, who.user)
     who.inbox_count = len(data["items"])  # the menu's count after this action, not before it
     return render(request, "inbox.html", signed_count=len(signed), refused=refused, **data)
 
@@ -188,7 +191,7 @@ async def finish_many(
 async def seal_many(request: Request, who: Viewer = Depends(form_viewer)) -> Response:
     """The office applies the school seal to every selected record whose seal step waits."""
     form = await request.form()
-    ids = _selected([str(v) for v in form.getlist("doc")])
+    ids = selected_ids([str(v) for v in form.getlist("doc")])
 
     def run() -> list[signatures.BatchItem]:
         archive = archive_of(request)
@@ -211,8 +214,8 @@ async def seal_many(request: Request, who: Viewer = Depends(form_viewer)) -> Res
         return out
 
     items = await run_in_threadpool(run)
-    refused = await run_in_threadpool(_refusals, request, items)
-    data = await run_in_threadpool(_inbox, request, who.user)
+    refused = await run_in_threadpool(refusals, request, items)
+    data = await run_in_threadpool(inbox_data, request, who.user)
     who.inbox_count = len(data["items"])  # the menu's count after this action, not before it
     sealed = sum(1 for i in items if i.version is not None)
     return render(request, "inbox.html", sealed_count=sealed, refused=refused, **data)

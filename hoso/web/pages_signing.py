@@ -28,6 +28,7 @@ from archive.models import Document, User
 from archive.signing_models import SigningSession
 from hoso.api.schemas import DocumentSummary
 from hoso.web.common import Viewer, WebRoute, archive_of, form_viewer, render, viewer
+from hoso.web.remote_choices import remote_context
 from hoso.web.signer_agent import agent_context, with_document
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -110,7 +111,7 @@ def _signing_context(request: Request, doc_id: str, user: User) -> dict[str, Any
         except ArchiveError as exc:
             chained, turn, blocked = True, exc.code, exc.message_vi
         session.rollback()  # looking only
-        return {
+        return remote_context(request, session, me) | {
             "certs": certs, "turn": turn, "blocked": blocked, "chained": chained,
             "preview": {"title": title.upper(), "full_name": me.full_name or me.username},
         }  # fmt: skip

@@ -27,7 +27,7 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FIELDS = ("school", "type", "year", "title", "class_name", "subject", "teacher")
 
 
-def _choices(session: Session, who: Viewer) -> dict[str, Any]:
+def upload_choices(session: Session, who: Viewer) -> dict[str, Any]:
     user = session.merge(who.user)
     ids: set[int] = set()
     everywhere = False
@@ -71,7 +71,7 @@ def _form(
     **extra: Any,
 ) -> Response:
     with archive_of(request).sessions() as session:
-        choices = _choices(session, who)
+        choices = upload_choices(session, who)
     if prefill_teacher and choices["own_name"]:
         values = values | {"teacher": choices["own_name"]}
     return render(request, "upload.html", status_code=status, values=values, **choices, **extra)

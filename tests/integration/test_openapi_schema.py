@@ -18,6 +18,9 @@ STREAMED = {
     ("get", "/api/v1/documents/{doc_id}/content"),
     ("get", "/api/v1/audit/export"),
     ("get", "/api/v1/inspection/packages/{package_id}/content"),
+    ("post", "/api/v1/batch/zip"),  # one JSON line per ZIP entry as it is stored
+    ("get", "/api/v1/overview/report"),  # the sealed PDF reports of the year overview
+    ("get", "/api/v1/overview/schools/report"),
 }
 
 

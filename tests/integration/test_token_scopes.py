@@ -163,6 +163,7 @@ def call(
         "teaching_id": 1,
         "group_name": "Tổ Toán",
         "package_id": ids["package_id"],
+        "account_id": 1,
     }
 
     def value(match: re.Match[str]) -> str:
@@ -185,7 +186,7 @@ def call(
                 csv = b"code,name,kind,level,parent\nT98,Truong thu,truong,THPT,79\n"
                 files[name] = (
                     ("a.pdf", ids["pdf"].read_bytes(), "application/pdf")
-                    if path.endswith("/documents")
+                    if path.endswith(("/documents", "/versions"))  # an upload, or a record's new version
                     else ("orgs.csv", csv, "text/csv")
                 )
         return client.request(method, url, data=form, files=files)
