@@ -26,6 +26,7 @@ MODEL_MODULES = (
     "archive.fulltext",
     "archive.record_models",
     "archive.validation_cache",
+    "archive.correction_models",
     "retention.models",
     "retention.integrity_models",
     "retention.job_results",

@@ -41,6 +41,7 @@ LOGIN = "/dang-nhap"
 HOME = "/ho-so"
 CSRF_FIELD = "csrf_token"
 UPLOAD_ACTIONS = ("document.upload", "document.upload_group", "document.upload_own")
+CORRECTING = ("correction.request", "correction.approve")
 
 
 class LoginRequired(Exception):
@@ -60,6 +61,7 @@ class Viewer:
     can_roster: bool = False
     can_package: bool = False  # may take files of some school: the inspection package page
     can_lock: bool = False
+    can_correct: bool = False  # files or decides corrections of locked records somewhere ("Chỉnh sửa")
 
 
 def archive_of(request: Request) -> Archive:
@@ -78,13 +80,21 @@ def load_viewer(request: Request) -> Viewer:
             reach = school_ids_by_action(
                 session,
                 user,
-                (*UPLOAD_ACTIONS, "audit.read", "roster.manage", "document.download", "lock.manage"),
+                (
+                    *UPLOAD_ACTIONS,
+                    "audit.read",
+                    "roster.manage",
+                    "document.download",
+                    "lock.manage",
+                    *CORRECTING,
+                ),
             )
             can_upload = any(reach[a] != [] for a in UPLOAD_ACTIONS)
             can_audit = reach["audit.read"] != []
             inbox_count = len(chains.inbox(session, user))
             can_roster = reach["roster.manage"] != []
             can_lock = reach["lock.manage"] != []
+            can_correct = can_lock or any(reach[a] != [] for a in CORRECTING)
             session.expunge(user)
             session_id = row.id
     except AuthError:
@@ -99,6 +109,7 @@ def load_viewer(request: Request) -> Viewer:
         can_roster,
         reach["document.download"] != [],
         can_lock,
+        can_correct,
     )
     request.state.viewer = viewer
     return viewer
