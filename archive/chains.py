@@ -20,12 +20,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .chain_models import SigningChainStep, SigningRequest
+from .correction_models import CorrectionRequest
 from .db import utcnow
 from .errors import Conflict, InvalidInput, PermissionDenied
 from .events import record_event
+from .locks import administrators_of
 from .models import Document, DocumentType, RoleAssignment, User
 from .permissions import permitted
 from .roster import group_heads_of, homeroom_of, subject_teachers_of
+from .state_records import write_record
 
 DATA = Path(__file__).parent / "data" / "signing-chains.csv"
 
@@ -37,6 +40,10 @@ WHO: dict[str, tuple[str, str]] = {
     "group_head": ("Tổ trưởng chuyên môn", "the group head"),
     "principal": ("Hiệu trưởng", "the principal"),
     "seal": ("Con dấu của trường (văn thư)", "the school seal"),
+    # a biên bản chỉnh sửa dữ liệu (CV 1370 Phụ lục II.2): the person who asked for the correction, and the
+    # administrator who helped apply it
+    "requester": ("Người đề nghị chỉnh sửa", "the correction's requester"),
+    "administrator": ("Cán bộ quản trị hệ thống", "the system administrator"),
 }
 # "Chờ … ký" on lists and pages
 WAITING_VI = {
@@ -46,6 +53,8 @@ WAITING_VI = {
     "group_head": "Chờ Tổ trưởng duyệt",
     "principal": "Chờ Hiệu trưởng ký",
     "seal": "Chờ đóng dấu",
+    "requester": "Chờ người đề nghị ký",
+    "administrator": "Chờ quản trị hệ thống ký",
 }
 ACTIVE = ("pending", "waiting")
 
@@ -230,6 +239,15 @@ def resolve(session: Session, doc: Document, who: str) -> list[tuple[User, str]]
         return [(u, "") for u in group_heads_of(session, doc.school_id, doc.school_year, doc.created_by_id)]
     if who == "principal":
         return [(u, "") for u in principals_of(session, doc.school_id)]
+    if who == "requester":
+        requester = session.scalar(
+            select(User)
+            .join(CorrectionRequest, CorrectionRequest.requested_by_id == User.id)
+            .where(CorrectionRequest.record_document_id == doc.id)
+        )
+        return [(requester, "")] if requester is not None else []
+    if who == "administrator":
+        return [(u, "") for u in administrators_of(session, doc.school_id)]
     return []
 
 
@@ -275,6 +293,7 @@ def open_chain(session: Session, doc: Document, actor: User | None = None) -> li
             session.add(_row(doc, version, round_, s, person, subject))
     session.flush()
     opened = _open_next(session, doc, round_)
+    write_state(session, doc.id, round_)
     record_event(
         session, "chain.open", actor=actor, document_id=doc.id, organisation_id=doc.school_id,
         detail={"round": round_, "chain_version": version, "waiting": [describe(r) for r in opened]},
@@ -349,12 +368,27 @@ def state_of(session: Session, doc: Document) -> ChainState:
 
 
 def status_of(session: Session, doc_id: str) -> tuple[str, str]:
-    """(status, Vietnamese label) for lists: one query per document."""
-    rows = session.execute(
-        select(SigningRequest.round, SigningRequest.status, SigningRequest.who)
-        .where(SigningRequest.document_id == doc_id)
-        .order_by(SigningRequest.round.desc(), SigningRequest.position)
-    ).all()
+    """(status, Vietnamese label) of one document's chain."""
+    return statuses_of(session, [doc_id])[doc_id]
+
+
+def statuses_of(session: Session, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """(status, Vietnamese label) for a page of documents: one query, whatever the page's length."""
+    by_doc: dict[str, list[Any]] = {d: [] for d in doc_ids}
+    if doc_ids:
+        rows = session.execute(
+            select(
+                SigningRequest.document_id, SigningRequest.round, SigningRequest.status, SigningRequest.who
+            )
+            .where(SigningRequest.document_id.in_(set(doc_ids)))
+            .order_by(SigningRequest.document_id, SigningRequest.round.desc(), SigningRequest.position)
+        )
+        for r in rows:
+            by_doc[r.document_id].append(r)
+    return {d: _status(rows) for d, rows in by_doc.items()}
+
+
+def _status(rows: list[Any]) -> tuple[str, str]:
     if not rows:
         return "none", ""
     last = [r for r in rows if r.round == rows[0].round]
@@ -474,6 +508,7 @@ def record_signed(
         row.user_id = user.id
     session.flush()
     opened = _open_next(session, doc, row.round)
+    write_state(session, doc.id, row.round)
     complete = all(r.status == "signed" for r in requests_of(session, doc.id, row.round))
     record_event(
         session, "chain.step", actor=user, document_id=doc.id, organisation_id=doc.school_id,
@@ -500,11 +535,54 @@ def return_record(session: Session, doc: Document, user: User, reason: str) -> S
     row.done_at = utcnow()
     row.done_by_id = user.id
     row.note = reason[:1000]
+    session.flush()
+    write_state(session, doc.id, row.round)
     record_event(
         session, "chain.return", actor=user, document_id=doc.id, organisation_id=doc.school_id,
         detail={"round": row.round, "position": row.position, "who": row.who, "reason": row.note},
     )  # fmt: skip
     return row
+
+
+def reassign_waiting(session: Session, doc: Document) -> list[SigningRequest]:
+    """Look again for the people of the open step (who they are became known after the chain opened, as for a
+    biên bản chỉnh sửa dữ liệu linked to its correction once filed); returns the rows waiting."""
+    rows = [r for r in requests_of(session, doc.id) if r.status == "waiting"]
+    for r in rows:
+        if r.user_id is None and r.who != "seal":
+            _assign(session, doc, r)
+    if rows:
+        session.flush()
+        write_state(session, doc.id, rows[0].round)
+    return rows
+
+
+def write_state(session: Session, doc_id: str, round_: int) -> None:
+    """The round's rows as they now stand, as a state record in every replica: `hoso catalog rebuild` puts the last
+    one back (retention/state_replay.py), so a rebuilt catalog still knows who signed and whose turn it is."""
+    current = requests_of(session, doc_id, round_)
+    rows = [
+        {
+            "position": r.position,
+            "who": r.who,
+            "title_vi": r.title_vi,
+            "subject": r.subject,
+            "user": r.user.username if r.user is not None else None,
+            "status": r.status,
+            "opened_at": r.opened_at.isoformat() if r.opened_at else None,
+            "done_at": r.done_at.isoformat() if r.done_at else None,
+            "done_by": r.done_by.username if r.done_by is not None else None,
+            "version": r.version_number,
+            "note": r.note,
+            "field_name": r.field_name,
+            "box": r.box,
+        }  # fmt: skip
+        for r in current
+    ]
+    version = current[0].chain_version if current else 0
+    write_record(
+        session, "chain", {"document_id": doc_id, "round": round_, "chain_version": version, "rows": rows}
+    )
 
 
 # --- the inbox -----------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from .download_names import ascii_name, download_name
 from .errors import Gone, NotFound, StorageDown
 from .events import record_event
 from .finding import DocumentFilter, find_documents
-from .models import Document, Event, ReplicaCopy, StoredObject, User
+from .models import Document, Event, ReplicaCopy, StoredObject, User, Version
 
 
 def get_document(session: Session, doc_id: str) -> Document:
@@ -109,11 +109,19 @@ class ContentSource:
     saved_as: str
 
 
-def content_source(session: Session, doc: Document, version: int | None = None) -> ContentSource:
+def stored_version(session: Session, doc_id: str, version: int | None) -> tuple[Document, Version]:
+    """The document and its version `version` (None: the current one) whose bytes may still be read."""
+    doc = get_document(session, doc_id)
     ensure_not_disposed(session, doc)
     v = doc.current if version is None else next((x for x in doc.versions if x.number == version), None)
     if v is None:
         raise NotFound(f"Không có phiên bản {version}", f"No version {version}", code="version_not_found")
+    return doc, v
+
+
+def content_source(session: Session, doc_id: str, version: int | None = None) -> ContentSource:
+    """`stored_version` as what a download needs (a document the caller loaded already costs no statement)."""
+    doc, v = stored_version(session, doc_id, version)
     saved_as = download_name(
         school=doc.school.code,
         year=doc.school_year,
@@ -142,7 +150,7 @@ def open_content(
     session where it checked permissions) passes it instead of having the document looked up again."""
     if source is None:
         with archive.sessions() as session:
-            source = content_source(session, get_document(session, doc_id), version)
+            source = content_source(session, doc_id, version)
     return open_verified_content(
         archive, source.sha256, source.filename, source.media_type, source.size, source.doc_id, source.school_id,
         actor, saved_as=source.saved_as, record_download=record_download,

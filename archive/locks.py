@@ -95,6 +95,45 @@ def principals_of(session: Session, school: Organisation) -> list[User]:
     )
 
 
+def is_administrator(session: Session, user: User, school: Organisation) -> bool:
+    """The system administrator CV 1370 names: the school's cán bộ quản trị, or the instance's administrator."""
+    if user.is_system_admin:
+        return True
+    return (
+        session.scalar(
+            select(RoleAssignment.id).where(
+                RoleAssignment.user_id == user.id,
+                RoleAssignment.role == "school_admin",
+                RoleAssignment.organisation_id == school.id,
+            )
+        )
+        is not None
+    )
+
+
+def administrators_of(session: Session, school_id: int) -> list[User]:
+    """Who signs a biên bản as administrator: the school's cán bộ quản trị, else the instance's administrators."""
+    school_admins = list(
+        session.scalars(
+            select(User)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(
+                RoleAssignment.role == "school_admin",
+                RoleAssignment.organisation_id == school_id,
+                User.is_active.is_(True),
+            )
+            .order_by(User.id)
+        )
+    )
+    if school_admins:
+        return school_admins
+    return list(
+        session.scalars(
+            select(User).where(User.is_system_admin.is_(True), User.is_active.is_(True)).order_by(User.id)
+        )
+    )
+
+
 def _instruction(
     session: Session, actor: User | None, school: Organisation, instructed_by: User | None
 ) -> User | None:

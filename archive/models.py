@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -124,7 +125,12 @@ class Document(Base):
     created_by: Mapped[User | None] = relationship()
     versions: Mapped[list[Version]] = relationship(back_populates="document", order_by="Version.number")
 
-    __table_args__ = (Index("ix_documents_school_type_year", "school_id", "type_code", "school_year"),)
+    __table_args__ = (
+        Index("ix_documents_school_type_year", "school_id", "type_code", "school_year"),
+        # lists are newest first, of one school or of every school a person reads (migration 0018)
+        Index("ix_documents_created", "created_at"),
+        Index("ix_documents_school_created", "school_id", "created_at"),
+    )
 
     @property
     def current(self) -> Version | None:
@@ -186,12 +192,23 @@ class ReplicaCopy(Base):
     # indexed: the year overview and the "damaged" filters start from the few copies not "ok" (migration 0019)
     state: Mapped[str] = mapped_column(String(20), default="ok", index=True)
     checked_at: Mapped[datetime | None] = mapped_column()  # last light check (exists, size, stored checksum)
-    verified_at: Mapped[datetime | None] = mapped_column(index=True)  # last full re-read and SHA-256
+    verified_at: Mapped[datetime | None] = mapped_column()  # last full re-read and SHA-256
     detail: Mapped[str] = mapped_column(String(1000), default="")
 
     object: Mapped[StoredObject] = relationship(back_populates="copies")
 
-    __table_args__ = (UniqueConstraint("object_id", "store_url"),)
+    __table_args__ = (
+        UniqueConstraint("object_id", "store_url"),
+        # fixity claims its next batch by these, so a batch costs the same over 15 M copies as over 15 (0018)
+        Index("ix_replica_copies_checked", "checked_at", "id"),
+        Index("ix_replica_copies_verified", "verified_at", "id"),
+        Index(
+            "ix_replica_copies_damaged",
+            "id",
+            postgresql_where=text("state <> 'ok'"),
+            sqlite_where=text("state <> 'ok'"),
+        ),
+    )
 
 
 class Event(Base):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from storage import content_key
 
-from . import content_checks, renditions, sniff
+from . import content_checks, corrections, renditions, sniff
 from .context import Archive
 from .conversion import Converted
 from .db import utcnow
@@ -43,6 +43,8 @@ LABELS_VI = {
 
 def may_change(session: Session, user: User, doc: Document) -> bool:
     """The rule without side effects (for pages deciding what to offer)."""
+    if corrections.by_record_document(session, doc.id) is not None:
+        return False
     if not permitted(session, user, upload_action(doc.doc_type.kept_by), doc.school):
         return False
     return doc.created_by_id == user.id or permitted(session, user, "document.upload", doc.school)
@@ -64,6 +66,12 @@ def check_change(session: Session, user: User, doc: Document) -> None:
             f"Hồ sơ {state}; không sửa được nữa.", f"The record is {doc.status}; it cannot be changed.",
             code="not_active",
         )  # fmt: skip
+    if corrections.by_record_document(session, doc.id) is not None:
+        raise Conflict(
+            "Đây là biên bản chỉnh sửa dữ liệu do hệ thống lập; không sửa, thay tệp hay rút được.",
+            "This is a correction record written by the system; it cannot be changed, replaced or withdrawn.",
+            code="system_record",
+        )
     ensure_unlocked(session, doc.school_id, doc.type_code, doc.school_year)
 
 
@@ -163,13 +171,15 @@ def replace_file(
     size: int,
     reason: str,
     actor: User,
+    correction_id: int | None = None,
 ) -> Version:
     """The file `path` becomes the record's next version (the earlier ones stay). The same checks as an upload, copies
-    written and verified before the catalog changes."""
+    written and verified before the catalog changes. With `correction_id`, the record is locked and the version is
+    the one an approved correction lets in (archive/corrections.py); the approval is consumed in the same commit."""
     why = _reason(reason, required=True)
     with archive.sessions() as session:
         doc = get_document(session, doc_id)
-        check_change(session, session.merge(actor), doc)
+        _check(session, session.merge(actor), doc, correction_id)
         current = doc.versions[-1]
         original = renditions.originals_of(session, [current.id]).get(current.id)
         if sha256 in (
@@ -193,7 +203,7 @@ def replace_file(
         return _replace(
             archive, doc_id, path, kept, media_type=media_type, stored_name=stored_name, page_count=page_count,
             signed=signed, validation=validation, sha256=sha256, size=size, base=base, type_code=type_code,
-            why=why, actor=actor,
+            why=why, actor=actor, correction_id=correction_id,
         )  # fmt: skip
     finally:
         if kept is not None:
@@ -217,6 +227,7 @@ def _replace(
     type_code: str,
     why: str,
     actor: User,
+    correction_id: int | None,
 ) -> Version:
     original_results = write_copies(archive, content_key(sha256), path, sha256) if kept else []
     if kept is not None:
@@ -227,7 +238,7 @@ def _replace(
         row = session.scalar(select(Document).where(Document.id == doc_id).with_for_update())
         assert row is not None  # documents are never deleted (disposal keeps a tombstone)
         doc = row
-        check_change(session, session.merge(actor), doc)  # again: a lock may have come meanwhile
+        _check(session, session.merge(actor), doc, correction_id)  # again: a lock may have come meanwhile
         if doc.versions[-1].number != base:
             raise Conflict(
                 "Hồ sơ vừa có phiên bản mới; hãy tải lại trang rồi thực hiện lại.",
@@ -237,13 +248,24 @@ def _replace(
         version = add_version(
             archive, session, doc, sha256=sha256, size=size, media_type=media_type, filename=stored_name,
             page_count=page_count, signed=signed, validation=validation, reason=why, actor=actor,
-            content_results=results, event="document.replace",
-            event_detail={"converted_from": kept.media_type, "original_sha256": kept.sha256} if kept else None,
+            content_results=results, event="correction.apply" if correction_id else "document.replace",
+            event_detail=({"converted_from": kept.media_type, "original_sha256": kept.sha256} if kept else {})
+            | ({"correction": correction_id} if correction_id else {}),
+            correction_id=correction_id,
         )  # fmt: skip
         if kept is not None:
             add_original(session, version, kept, original_results)
         content_checks.record(session, version, findings)
+        if correction_id is not None:
+            corrections.mark_applied(session, correction_id, version, session.merge(actor))
         return version
+
+
+def _check(session: Session, user: User, doc: Document, correction_id: int | None) -> None:
+    if correction_id is None:
+        check_change(session, user, doc)
+    else:
+        corrections.check_apply(session, user, doc, correction_id)
 
 
 def history(session: Session, doc_id: str) -> list[DocumentChange]:

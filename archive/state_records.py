@@ -1,5 +1,5 @@
 """State that is not a file version — locks, withdrawals, edits of a record's details, legal holds, retention
-confirmations — written to every replica as immutable JSON records, the way manifests are (archive/manifests.py), so
+confirmations, corrections (archive/corrections.py) and the rows of signing chains (archive/chains.py) — written to every replica as immutable JSON records, the way manifests are (archive/manifests.py), so
 `hoso catalog rebuild` restores it from one replica: a finished year stays locked, a held record stays held.
 
 Each change is one object `records/<UTC time>-<random>.json`; replaying them in key order gives the state. Like a
@@ -25,7 +25,7 @@ from .stored_objects import track_object
 PREFIX = "records/"
 FORMAT = "hoso-record/1"
 REPLICAS_KEY = "hoso.replicas"  # the composition root puts the ReplicaSet in every session's info
-KINDS = ("lock", "withdrawal", "edit", "hold", "retention_confirmation")
+KINDS = ("lock", "withdrawal", "edit", "hold", "retention_confirmation", "correction", "chain")
 
 
 def write_record(session: Session, kind: str, body: dict[str, Any]) -> str:

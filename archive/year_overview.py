@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from .chain_models import SigningRequest
 from .content_checks import RUT_KINH_NGHIEM, ContentCheck
+from .correction_models import CorrectionRequest
 from .errors import NotFound
 from .finding import DAMAGED_STATES
 from .locks import list_locks
@@ -36,6 +37,7 @@ class Cell:
     awaiting: int = 0  # a step of its signing chain waits for someone
     damaged: int = 0  # a copy of one of its files is missing or corrupt
     lacking_rkn: int = 0  # lesson plans whose current version has no "Rút kinh nghiệm" section
+    corrected: int = 0  # records changed after the lock through an approved correction (CV 1370 Phụ lục II.2)
 
     def add(self, other: Cell) -> None:
         for f in fields(self):
@@ -123,12 +125,14 @@ def counts(session: Session, school_ids: Sequence[int], year: str, by: Sequence[
         .join(ReplicaCopy, ReplicaCopy.object_id == StoredObject.id)
         .where(ReplicaCopy.state.in_(DAMAGED_STATES))
     )
+    corrected = select(CorrectionRequest.document_id).where(CorrectionRequest.status == "applied")
     measures = {
         "stored": func.count(per_doc.c.id),
         "signed": _flag(per_doc.c.latest % 4 >= 2),
         "awaiting": _flag(per_doc.c.id.in_(waiting)),
         "damaged": _flag(per_doc.c.id.in_(damaged)),
         "lacking_rkn": _flag(per_doc.c.latest % 2 == 1),
+        "corrected": _flag(per_doc.c.id.in_(corrected)),
     }
     assert tuple(measures) == MEASURES and set(by) <= set(GROUPS)
     keys = [per_doc.c[name] for name in by]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib
 
 for name in (
-    "bench.bench_ingest", "bench.bench_signing", "bench.bench_fixity", "bench.bench_province", "bench.bench_inspection",
-    "bench.bench_downloads",
+    "bench.bench_ingest", "bench.bench_signing", "bench.bench_fixity", "bench.bench_fixity_claim", "bench.bench_province",
+    "bench.bench_inspection", "bench.bench_validation_cache", "bench.bench_downloads",
 ):  # fmt: skip
     try:
         module = importlib.import_module(name)

@@ -37,6 +37,7 @@ from sqlalchemy import event  # noqa: E402
 
 from archive import accounts  # noqa: E402
 from archive.context import Archive  # noqa: E402
+from archive.search_text import document_search_text  # noqa: E402
 from archive.sessions import SESSION_COOKIE, create_session  # noqa: E402
 from archive.settings import Settings  # noqa: E402
 from hoso.bootstrap import build_archive  # noqa: E402
@@ -49,11 +50,15 @@ LIMIT_MS = 50.0
 
 
 @contextmanager
-def fresh_database() -> Iterator[tuple[str, str]]:
+def fresh_database(reuse: str | None = None) -> Iterator[tuple[str, str]]:
+    """A new database, dropped afterwards unless HOSO_BENCH_KEEP=1; or `reuse`, a kept one (never dropped)."""
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    if reuse:
+        yield f"{base}/{reuse}".replace("postgresql://", "postgresql+psycopg://"), f"{base}/{reuse}"
+        return
     name = f"hoso_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN.rsplit("/", 1)[0]
     try:
         yield f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://"), f"{base}/{name}"
     finally:
@@ -81,12 +86,15 @@ GENERATE = [
               now()
        FROM generate_series(1, %(schools)s) g""",
     # documents: school × year × n, titles that a search can find (class, subject, teacher)
+    # search_text is what archive/search_text.py folds those four fields to (checked on a sample in generate())
     """INSERT INTO documents (id, school_id, type_code, school_year, title, class_name, subject, teacher, status,
-                             created_at, created_by_id)
+                             created_at, created_by_id, search_text)
        SELECT gen_random_uuid()::text, o.id, (%(types)s::text[])[1 + g %% %(ntypes)s], y,
               'Hồ sơ ' || g || ' lớp ' || (6 + g %% 7) || 'A' || (1 + g %% 9) || ' năm ' || y,
               (6 + g %% 7) || 'A' || (1 + g %% 9), 'Môn ' || (g %% 13), 'Giáo viên ' || (g %% 400),
-              'active', now() - (g %% 1000) * interval '1 hour', NULL
+              'active', now() - (g %% 1000) * interval '1 hour', NULL,
+              ' ho so ' || g || ' lop ' || (6 + g %% 7) || 'a' || (1 + g %% 9) || ' nam ' || replace(y, '-', ' ')
+              || ' ' || (6 + g %% 7) || 'a' || (1 + g %% 9) || ' mon ' || (g %% 13) || ' giao vien ' || (g %% 400)
        FROM organisations o CROSS JOIN unnest(%(years)s::text[]) y CROSS JOIN generate_series(1, %(per)s) g
        WHERE o.kind = 'truong'""",
     # versions: one each, a second (signed) one for every tenth
@@ -123,11 +131,22 @@ def generate(dsn: str, schools: int, per: int, stores: list[str]) -> dict[str, A
     with psycopg.connect(dsn, autocommit=True) as conn:
         for sql in GENERATE:
             conn.execute(sql, params)  # type: ignore[arg-type]
-        counts = {
+        seconds = time.perf_counter() - start
+        sample = conn.execute(
+            "SELECT title, class_name, subject, teacher, search_text FROM documents LIMIT 50"
+        )
+        for title, class_name, subject, teacher, folded in sample:
+            if folded != document_search_text(title, class_name, subject, teacher):
+                raise SystemExit(f"generated search_text {folded!r} is not what archive/search_text.py folds")
+    return {"seconds": seconds, **catalog_counts(dsn)}
+
+
+def catalog_counts(dsn: str) -> dict[str, int]:
+    with psycopg.connect(dsn) as conn:
+        return {
             t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore[index]
             for t in ("documents", "versions", "stored_objects", "replica_copies")
         }
-    return {"seconds": time.perf_counter() - start, **counts}
 
 
 def p95(samples: list[float]) -> float:
@@ -163,6 +182,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--scale", type=float, default=0.02, help="1 = a province (≈ 4.7 M documents)")
     ap.add_argument("--schools", type=int, default=200)
     ap.add_argument("--samples", type=int, default=40)
+    ap.add_argument("--requests-only", action="store_true", help="skip the retention due list and /metrics")
+    ap.add_argument(
+        "--reuse",
+        metavar="DATABASE",
+        help="measure a catalog kept by HOSO_BENCH_KEEP=1 (migrated first) again",
+    )
     args = ap.parse_args(argv)
     per = max(1, round(DOCS_PER_SCHOOL_YEAR * args.scale))
     try:
@@ -174,19 +199,30 @@ def main(argv: list[str] | None = None) -> None:
 
     from hoso.app import create_app
 
-    with fresh_database() as (url, dsn):
+    with fresh_database(args.reuse) as (url, dsn):
         tag = uuid.uuid4().hex[:6]
-        stores = [f"memory://bench-{tag}-{i}" for i in (1, 2, 3)]
+        if args.reuse:
+            with psycopg.connect(dsn) as conn:
+                stores = [r[0] for r in conn.execute("SELECT DISTINCT store_url FROM replica_copies")]
+        else:
+            stores = [f"memory://bench-{tag}-{i}" for i in (1, 2, 3)]
         base = Path(os.environ.get("TMPDIR", "/tmp")) / f"hoso-bench-{tag}"
         settings = Settings(data_dir=base, database_url=url, replicas=stores, scheduler_enabled=False)
+        start = time.perf_counter()
         archive = build_archive(settings, migrate=True)
-        g = generate(dsn, args.schools, per, stores)
-        total_rows = g["documents"] + g["versions"] + g["stored_objects"] + g["replica_copies"]
-        print(
-            f"generated {g['documents']:,} documents, {g['versions']:,} versions, {g['stored_objects']:,} objects, "
-            f"{g['replica_copies']:,} copy rows in {g['seconds']:.1f} s ({total_rows / g['seconds']:,.0f} rows/s; "
-            f"a province at --scale 1 ≈ {g['seconds'] / args.scale / 60:.0f} min at this rate)"
-        )
+        if args.reuse:
+            g: dict[str, Any] = {"seconds": 0.0, **catalog_counts(dsn)}
+            print(
+                f"reused {args.reuse}: {g['documents']:,} documents, migrated in {time.perf_counter() - start:.1f} s"
+            )
+        else:
+            g = generate(dsn, args.schools, per, stores)
+            total_rows = g["documents"] + g["versions"] + g["stored_objects"] + g["replica_copies"]
+            print(
+                f"generated {g['documents']:,} documents, {g['versions']:,} versions, {g['stored_objects']:,} "
+                f"objects, {g['replica_copies']:,} copy rows in {g['seconds']:.1f} s ({total_rows / g['seconds']:,.0f}"
+                f" rows/s; a province at --scale 1 ≈ {g['seconds'] / args.scale / 60:.0f} min at this rate)"
+            )
         with archive.sessions() as s, s.begin():
             admin = accounts.get_user(s, "admin")
             token = accounts.create_token(s, user=admin, name="bench").secret
@@ -248,6 +284,8 @@ def main(argv: list[str] | None = None) -> None:
             f"is the same app answering without the catalog: the machine's load right now; {os.cpu_count()} cores)"
         )
 
+        if args.requests_only:
+            return
         archive = build_archive(settings)  # the app's lifespan closed the one it was given
         # the retention due list: statements per document (document_facts asks two per document)
         from retention.disposal import due_documents

@@ -20,6 +20,7 @@ from hoso import http_headers, http_limits, web
 from hoso.api import (
     batch_routes,
     chains_routes,
+    corrections_routes,
     documents,
     health,
     inspection,
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(remote_signing_routes.router, prefix=API)
     app.include_router(inspection.router, prefix=API)
     app.include_router(content_search.router, prefix=API)
+    app.include_router(corrections_routes.router, prefix=API)
     web.install(app)  # HTML pages outside /api/v1 + /static (hoso/web)
     return app
 

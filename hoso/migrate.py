@@ -25,6 +25,8 @@ MODEL_MODULES = (
     "archive.renditions",
     "archive.fulltext",
     "archive.record_models",
+    "archive.validation_cache",
+    "archive.correction_models",
     "retention.models",
     "retention.integrity_models",
     "retention.job_results",

@@ -32,7 +32,7 @@ from storage import NotEnoughReplicas, ReplicaResult, content_key
 
 from . import rules
 from .models import DisposedVersion
-from .schedules import decide_document, load_schedules
+from .schedules import decide_documents, load_schedules
 
 EXPORT_PREFIX = "exports/"
 METADATA_PREFIX = "exports/metadata/"
@@ -151,7 +151,7 @@ def build_metadata_xml(session: Session, day: date) -> tuple[bytes, int, int]:
         )
     for code, members in sorted(dossiers.items()):
         first = members[0]
-        decisions = [decide_document(session, d, day, schedules) for d in members]
+        decisions = [d for _, d in decide_documents(session, members, day, schedules)]
         maintenance = _maintenance(decisions)
         start, _, end = first.school_year.partition("-")
         f = ET.SubElement(root, "File")

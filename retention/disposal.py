@@ -45,7 +45,7 @@ from storage import ObjectNotFound, StorageError, content_key
 from . import clock
 from .disposal_record import attach_listing, render_record
 from .models import DisposalBatch, DisposalItem, DisposalKey, DisposedVersion
-from .schedules import FACTS_CHUNK, decide_document, decide_documents, load_schedules
+from .schedules import FACTS_CHUNK, decide_documents, load_schedules
 
 OPEN_STATES = ("proposed", "approved", "executing")
 RECORD_TYPE = "bien-ban-tieu-huy"
@@ -248,10 +248,9 @@ def _still_due(session: Session, batch: DisposalBatch, today: date) -> None:
     """Refuse if any document of the batch stopped being due (a hold, a changed row, a changed date)."""
     schedules = load_schedules(session)
     blocked = []
-    for item in batch.items:
-        d = decide_document(session, item.document, today, schedules)
+    for doc, d in decide_documents(session, [item.document for item in batch.items], today, schedules):
         if not d.due:
-            blocked.append(f"{item.document_id} ({', '.join(d.blockers)})")
+            blocked.append(f"{doc.id} ({', '.join(d.blockers)})")
     if blocked:
         raise Conflict(
             f"Một số hồ sơ không còn được phép tiêu hủy: {'; '.join(blocked)}",

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive import corrections
 from archive.context import Archive
 from archive.db import utcnow
 from archive.errors import InvalidInput, NotFound, PermissionDenied, StorageDown
@@ -179,6 +180,13 @@ def select_documents(session: Session, user: User, selection: Selection) -> list
         Document.id,
     )
     docs = [d for d in session.scalars(stmt.limit(MAX_DOCUMENTS + 1)) if d.current is not None]
+    # a record corrected after its lock travels with its biên bản chỉnh sửa dữ liệu (CV 1370 Phụ lục II.2), which
+    # lists the evidence files with their SHA-256 (the files themselves are on the correction's page)
+    have = {d.id for d in docs}
+    for record in corrections.records_for(session, list(have)):
+        if record.id not in have and record.current is not None and (ids is None or record.school_id in ids):
+            docs.append(record)
+            have.add(record.id)
     if len(docs) > MAX_DOCUMENTS:
         raise InvalidInput(
             f"Gói quá lớn: hơn {MAX_DOCUMENTS} hồ sơ; hãy chọn hẹp hơn (theo năm học, loại hồ sơ, lớp)",

@@ -43,11 +43,13 @@ def _when(moment: datetime) -> tuple[str, str]:
     return f"ngày {local:%d} tháng {local:%m} năm {local:%Y}", local.strftime("%Y%m%d%H%M")
 
 
-def _cell_text(stored: int, signed: int, awaiting: int, damaged: int, lacking: int) -> str:
+def _cell_text(
+    stored: int, signed: int, awaiting: int, damaged: int, lacking: int, corrected: int = 0
+) -> str:
     if not stored:
         return "—"
     text = f"{stored}/{signed}"
-    for n, label in ((awaiting, "chờ"), (damaged, "hỏng"), (lacking, "RKN")):
+    for n, label in ((awaiting, "chờ"), (damaged, "hỏng"), (lacking, "RKN"), (corrected, "sửa")):
         text += f" {label} {n}" if n else ""
     return text
 

@@ -204,6 +204,8 @@ def _rebuild(archive: Archive, store: Store) -> RebuildReport:
         state = replay(session, store, lambda name: _user(session, users, created_users, name))
         for key, sha, size in state.read:
             _object(archive, session, objects, bad, store, key, sha, size, "record", verified=True)
+        for key, sha, size in state.content:  # a correction's evidence files
+            _object(archive, session, objects, bad, store, key, sha, size, "content")
         unreadable.extend(state.unreadable)
         n_exports = _exports(archive, session, objects, bad, store)
         session.flush()

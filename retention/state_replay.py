@@ -15,10 +15,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive.chain_models import SigningRequest
+from archive.correction_models import CorrectionEvidence, CorrectionRequest
 from archive.models import Document, DocumentType, Organisation, RecordLock, User
 from archive.record_models import EDITABLE, DocumentChange
 from archive.state_records import PREFIX
-from storage import StorageError, Store
+from storage import StorageError, Store, content_key
 
 from .models import LegalHold, RetentionSchedule
 from .schedules import apply_confirmation, ensure_schedules
@@ -30,6 +32,7 @@ class Replayed:
     applied: int = 0
     unreadable: list[str] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)  # records naming what the catalog does not hold
+    content: list[tuple[str, str, int]] = field(default_factory=list)  # evidence files the records name
 
 
 def _when(text: str) -> datetime:
@@ -40,6 +43,7 @@ def _when(text: str) -> datetime:
 def replay(session: Session, store: Store, user_of: Callable[[str | None], User | None]) -> Replayed:
     out = Replayed()
     holds: dict[int, LegalHold] = {}  # the hold id in the lost catalog → the rebuilt row
+    fixes: dict[int, CorrectionRequest] = {}  # the same for corrections
     ensure_schedules(session)  # the rows a confirmation replaces
     for key in sorted(store.list(PREFIX)):
         try:
@@ -50,7 +54,13 @@ def replay(session: Session, store: Store, user_of: Callable[[str | None], User 
             out.unreadable.append(f"{key}: {exc}")
             continue
         out.read.append((key, hashlib.sha256(data).hexdigest(), len(data)))
-        if _apply(session, rec, user_of, holds):
+        if rec.get("kind") == "correction":
+            done = _correction(session, rec, user_of, fixes, out)
+        elif rec.get("kind") == "chain":
+            done = _chain(session, rec, user_of)
+        else:
+            done = _apply(session, rec, user_of, holds)
+        if done:
             out.applied += 1
         else:
             out.unmatched.append(key)
@@ -138,3 +148,84 @@ def _apply(
             held.released_at, held.released_by, held.release_note = at, by, rec.get("note") or ""
         return True
     return False
+
+
+def _correction(
+    session: Session,
+    rec: dict[str, Any],
+    user_of: Callable[[str | None], User | None],
+    fixes: dict[int, CorrectionRequest],
+    out: Replayed,
+) -> bool:
+    at, by, op = _when(rec["at"]), user_of(rec.get("by")), rec["op"]
+    if op == "request":
+        if session.get(Document, rec["document_id"]) is None or by is None:
+            return False
+        req = CorrectionRequest(
+            document_id=rec["document_id"], status="requested", base_version=rec["base_version"], wrong=rec["wrong"],
+            should_be=rec["should_be"], why=rec["why"], requested_at=at, requested_by_id=by.id, decision_note="",
+        )  # fmt: skip
+        for e in rec.get("evidence") or []:
+            req.evidence.append(
+                CorrectionEvidence(
+                    filename=e["filename"], media_type=e["media_type"], sha256=e["sha256"], size=e["size"]
+                )
+            )
+            out.content.append((content_key(e["sha256"]), e["sha256"], e["size"]))
+        session.add(req)
+        fixes[int(rec["id"])] = req
+        return True
+    found = fixes.get(int(rec["id"]))
+    if found is None:
+        return False
+    fix = found
+    if op in ("approve", "refuse"):
+        fix.status = "approved" if op == "approve" else "refused"
+        fix.decided_at, fix.decided_by_id, fix.decision_note = (
+            at,
+            by.id if by else None,
+            rec.get("note") or "",
+        )
+    elif op == "apply":
+        fix.status, fix.applied_at, fix.applied_version = "applied", at, rec["version"]
+        fix.applied_by_id = by.id if by else None
+    elif op == "record":
+        if session.get(Document, rec["record_document_id"]) is None:
+            return False
+        fix.record_document_id = rec["record_document_id"]
+    return True
+
+
+def _chain(session: Session, rec: dict[str, Any], user_of: Callable[[str | None], User | None]) -> bool:
+    """The last state record of a round wins: the round's rows are put back as that record lists them."""
+    if session.get(Document, rec.get("document_id") or "") is None:
+        return False
+    doc_id, round_ = rec["document_id"], int(rec["round"])
+    for old in session.scalars(
+        select(SigningRequest).where(SigningRequest.document_id == doc_id, SigningRequest.round == round_)
+    ):
+        session.delete(old)
+    session.flush()
+    for r in rec.get("rows") or []:
+        person, done_by = user_of(r.get("user")), user_of(r.get("done_by"))
+        session.add(
+            SigningRequest(
+                document_id=doc_id,
+                chain_version=int(rec.get("chain_version") or 0),
+                round=round_,
+                position=r["position"],
+                who=r["who"],
+                title_vi=r.get("title_vi") or "",
+                subject=r.get("subject") or "",
+                user_id=person.id if person else None,
+                status=r["status"],
+                opened_at=_when(r["opened_at"]) if r.get("opened_at") else None,
+                done_at=_when(r["done_at"]) if r.get("done_at") else None,
+                done_by_id=done_by.id if done_by else None,
+                version_number=r.get("version"),
+                note=r.get("note") or "",
+                field_name=r.get("field_name") or "",
+                box=r.get("box") or "",
+            )  # fmt: skip
+        )
+    return True

@@ -10,7 +10,14 @@ from starlette.datastructures import UploadFile
 from archive import documents as docs
 from archive import renditions
 from archive.context import Archive
-from archive.finding import SORT_KEYS, DocumentFilter, ensure_visible, find_documents, visible_school_ids
+from archive.finding import (
+    COUNT_CAP,
+    SORT_KEYS,
+    DocumentFilter,
+    ensure_visible,
+    find_documents,
+    visible_school_ids,
+)
 from archive.ingest import ingest_stream, resolve_school_and_type
 from archive.permissions import upload_action
 from hoso.api.deps import ArchiveDep, Guard, GuardDep
@@ -114,7 +121,11 @@ def list_documents(
             limit=limit,
             offset=offset,
         )
-        return DocumentPage(total=total, items=[DocumentSummary.of(d) for d in rows])
+        return DocumentPage(
+            total=min(total, COUNT_CAP),
+            total_capped=total > COUNT_CAP,
+            items=DocumentSummary.page(session, rows),
+        )
 
 
 @router.get("/documents/{doc_id}", summary="One document with its versions and replica states")
@@ -151,7 +162,7 @@ def get_content(
         doc = docs.get_document(session, doc_id)
         user = guard.check(session, "document.download", doc.school, document_id=doc.id)
         ensure_visible(session, user, doc)
-        source = docs.content_source(session, doc, version) if rendition is None else None
+        source = docs.content_source(session, doc.id, version) if rendition is None else None
         session.expunge(user)
     if source is None:
         content = renditions.open_rendition(archive, doc_id, str(rendition), version=version, actor=user)

@@ -8,13 +8,18 @@ and rate are bounded by hoso/http_limits.py while it is read; the schema for /op
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
 
+from archive.context import Archive
+from archive.corrections import EvidenceFile as SpooledFile
 from archive.errors import InvalidInput
+from archive.ingest import spool
 from archive.models import Document, DocumentType, Organisation
 
 
@@ -114,3 +119,18 @@ OPENAPI_UPLOAD: dict[str, Any] = {
         },
     }
 }
+
+
+@contextmanager
+def spooled_files(archive: Archive, uploads: list[UploadFile], limit: int) -> Iterator[list[SpooledFile]]:
+    """Several files of one form (a correction's evidence) spooled and hashed, at most `limit` + 1 of them (enough
+    for the rule to refuse too many); removed afterwards."""
+    out: list[SpooledFile] = []
+    try:
+        for u in uploads[: limit + 1]:
+            path, sha, size = spool(archive, u.file)
+            out.append(SpooledFile(path, u.filename or "tep", sha, size))
+        yield out
+    finally:
+        for f in out:
+            f.path.unlink(missing_ok=True)

@@ -344,15 +344,16 @@ def documents_list(
     c: Ctx, school: str | None, type_code: str | None, year: str | None, q: str | None, as_json: bool
 ) -> None:
     from archive import documents as docs
+    from archive.finding import COUNT_CAP
     from hoso.api.schemas import DocumentSummary
 
     with c.archive().sessions() as session:
         rows, total = docs.list_documents(
             session, school=school, type_code=type_code, year=year, q=q, limit=1000
         )
-        data = [DocumentSummary.of(d).model_dump() for d in rows]
+        data = [d.model_dump() for d in DocumentSummary.page(session, rows)]
     emit(
-        {"total": total, "items": data},
+        {"total": min(total, COUNT_CAP), "total_capped": total > COUNT_CAP, "items": data},
         as_json,
         "\n".join(f"{d['id']}  {d['school']}  {d['type']}  {d['year']}  {d['title']}" for d in data),
     )

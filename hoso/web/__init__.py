@@ -17,6 +17,7 @@ from hoso.web import (
     pages_auth,
     pages_batch,
     pages_chains,
+    pages_corrections,
     pages_documents,
     pages_inbox,
     pages_inspection,
@@ -54,6 +55,7 @@ PAGE_ROUTERS = (
     pages_search.router,
     pages_locks.router,
     pages_record_changes.router,
+    pages_corrections.router,
     pages_overview.router,
 )
 router = APIRouter(include_in_schema=False)

@@ -26,6 +26,12 @@ def describe(ev: dict[str, Any], *, types: dict[str, str], people: dict[str, str
         parts.append(f"phiên bản {d['version']}")
         if d.get("filename"):
             parts.append(f"tệp «{d['filename']}»")
+    elif action.startswith("correction."):
+        parts.append(f"đề nghị chỉnh sửa số {d.get('correction', '')}")
+        if d.get("version"):
+            parts.append(f"phiên bản {d['version']}")
+        if d.get("note"):
+            parts.append(f"ý kiến: {d['note']}")
     elif action == "access.denied":
         wanted = d.get("action", "")
         if wanted in ACTIONS:

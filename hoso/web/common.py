@@ -41,6 +41,7 @@ LOGIN = "/dang-nhap"
 HOME = "/ho-so"
 CSRF_FIELD = "csrf_token"
 UPLOAD_ACTIONS = ("document.upload", "document.upload_group", "document.upload_own")
+CORRECTING = ("correction.request", "correction.approve")
 
 
 class LoginRequired(Exception):
@@ -60,6 +61,7 @@ class Viewer:
     can_roster: bool = False
     can_package: bool = False  # may take files of some school: the inspection package page
     can_lock: bool = False
+    can_correct: bool = False  # files or decides corrections of locked records somewhere ("Chỉnh sửa")
 
 
 def archive_of(request: Request) -> Archive:
@@ -78,13 +80,21 @@ def load_viewer(request: Request) -> Viewer:
             reach = school_ids_by_action(
                 session,
                 user,
-                (*UPLOAD_ACTIONS, "audit.read", "roster.manage", "document.download", "lock.manage"),
+                (
+                    *UPLOAD_ACTIONS,
+                    "audit.read",
+                    "roster.manage",
+                    "document.download",
+                    "lock.manage",
+                    *CORRECTING,
+                ),
             )
             can_upload = any(reach[a] != [] for a in UPLOAD_ACTIONS)
             can_audit = reach["audit.read"] != []
             inbox_count = len(chains.inbox(session, user))
             can_roster = reach["roster.manage"] != []
             can_lock = reach["lock.manage"] != []
+            can_correct = can_lock or any(reach[a] != [] for a in CORRECTING)
             session.expunge(user)
             session_id = row.id
     except AuthError:
@@ -99,6 +109,7 @@ def load_viewer(request: Request) -> Viewer:
         can_roster,
         reach["document.download"] != [],
         can_lock,
+        can_correct,
     )
     request.state.viewer = viewer
     return viewer
@@ -151,14 +162,17 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
 
 
-def pager(path: str, filters: dict[str, str], page: int, total: int, size: int) -> dict[str, Any]:
-    """What _pager.html needs: this page, how many there are, and each page's address keeping the filters."""
+def pager(
+    path: str, filters: dict[str, str], page: int, total: int, size: int, *, more: bool = False
+) -> dict[str, Any]:
+    """What _pager.html needs: this page, how many there are, and each page's address keeping the filters. `more`:
+    the total was only counted up to a cap and this page is full, so a next page is offered without a last one."""
     kept = {k: v for k, v in filters.items() if v}
 
     def page_url(n: int) -> str:
         return f"{path}?" + urlencode(kept | {"page": n})
 
-    return {"page": page, "pages": max(1, math.ceil(total / size)), "page_url": page_url}
+    return {"page": page, "pages": max(1, math.ceil(total / size)), "page_url": page_url, "more": more}
 
 
 def safe_next(target: str | None) -> str:

@@ -167,6 +167,18 @@ EVENT_ACTION = {
     "document.edit": ("Sửa thông tin hồ sơ", "Details edited"),
     "document.replace": ("Thay tệp hồ sơ", "File replaced"),
     "document.withdraw": ("Rút hồ sơ", "Record withdrawn"),
+    "correction.request": ("Đề nghị chỉnh sửa hồ sơ đã khóa", "Correction requested"),
+    "correction.approve": ("Duyệt đề nghị chỉnh sửa", "Correction approved"),
+    "correction.refuse": ("Từ chối đề nghị chỉnh sửa", "Correction refused"),
+    "correction.apply": (
+        "Tải lên phiên bản đã chỉnh sửa (khóa lại)",
+        "Corrected version stored, locked again",
+    ),
+    "correction.record": ("Lập biên bản chỉnh sửa dữ liệu", "Correction record filed"),
+    "correction.record_not_filed": (
+        "Không lập được biên bản chỉnh sửa dữ liệu",
+        "Correction record not filed",
+    ),
     "replica.damage": ("Phát hiện bản sao hỏng", "Damaged copy found"),
     "replica.repair": ("Sửa bản sao hỏng", "Copy repaired"),
     "replica.reconcile": ("Đối soát kho lưu trữ", "Store reconciliation"),

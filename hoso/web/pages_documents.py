@@ -14,12 +14,13 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import chains, conversion, finding, locks, record_changes, renditions, signatures
+from archive import chains, conversion, corrections, finding, locks, record_changes, renditions, signatures
 from archive import documents as docs
 from archive.models import Document, DocumentType, Event, Organisation, User
 from archive.permissions import authorize, permitted
 from hoso.api.schemas import DocumentOut, DocumentSummary
 from hoso.web.common import Viewer, WebRoute, archive_of, form_viewer, pager, render, viewer
+from hoso.web.pages_corrections import view as correction_view
 from hoso.web.pages_signing import may_sign_personally
 from hoso.web.seal import carries_seal
 
@@ -95,12 +96,12 @@ def document_list(
         locked_now = finding.locked_keys(session, rows)
         damaged_now = finding.damaged_ids(session, rows)
         items = [
-            DocumentSummary.of(d).model_dump()
+            summary.model_dump()
             | {
                 "locked": (d.school_id, d.type_code, d.school_year) in locked_now,
                 "damaged": d.id in damaged_now,
             }
-            for d in rows
+            for d, summary in zip(rows, DocumentSummary.page(session, rows), strict=True)
         ]
         reads = finding.visible_school_ids(session, user, finding.DocumentFilter())
         schools = [(o.code, o.name) for o in readable_schools(session, reads)]
@@ -120,7 +121,9 @@ def document_list(
         return "/ho-so?" + urlencode(kept | {"sort": key, "order": flip})
 
     return render(
-        request, "documents.html", items=items, total=total, **pager("/ho-so", filters, page, total, PAGE_SIZE),
+        request, "documents.html", items=items, total=min(total, finding.COUNT_CAP),
+        total_capped=total > finding.COUNT_CAP,
+        **pager("/ho-so", filters, page, total, PAGE_SIZE, more=total > finding.COUNT_CAP and len(rows) == PAGE_SIZE),
         filters=filters, schools=schools, types=types, years=years, no_scope=reads == [], columns=COLUMNS,
         sort_url=sort_url, keeps_records=keeps_records, awaiting_offered=True,
     )  # fmt: skip
@@ -200,6 +203,9 @@ def document_page(
         may["change"] = (
             doc.status == "active" and lock is None and record_changes.may_change(session, user, doc)
         )
+        may["correct"] = lock is not None and corrections.may_request(session, user, doc)
+        fixes = [correction_view(session, c) for c in corrections.of_document(session, doc.id)]
+        fixed_by = corrections.by_record_document(session, doc.id)
         locked = None if lock is None else {
             "at": lock.locked_at, "by": lock.locked_by.full_name or lock.locked_by.username if lock.locked_by else None,
             "instructed_by": (lock.instructed_by.full_name or lock.instructed_by.username) if lock.instructed_by else None,
@@ -226,7 +232,8 @@ def document_page(
         seal_turn=seal_turn, returned=request.query_params.get("tra_lai") == "1",
         original=original, not_converted=data["media_type"] in conversion.CONVERTIBLE,
         locked=locked, changes=changes, withdrawal=withdrawal, names=names, all_damaged=all_damaged,
-        edited=da_sua == 1, replaced=thay, withdrawn_now=da_rut == 1,
+        edited=da_sua == 1, replaced=thay, withdrawn_now=da_rut == 1, corrections=fixes,
+        record_of=fixed_by.id if fixed_by else None,
     )  # fmt: skip
 
 

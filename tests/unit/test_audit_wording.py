@@ -41,3 +41,10 @@ def test_lock_and_edit_events_say_what_they_concern():
     )
     denied = {"action": "access.denied", "detail": {"action": "lock.manage"}}
     assert describe(denied, types=types, people=people) == "không có quyền khóa / mở khóa hồ sơ theo năm học"
+
+
+def test_correction_events_name_the_request_and_the_decision():
+    refused = {"action": "correction.refuse", "detail": {"correction": 7, "note": "Minh chứng không khớp"}}
+    assert describe(refused, types={}, people={}) == "đề nghị chỉnh sửa số 7; ý kiến: Minh chứng không khớp"
+    applied = {"action": "correction.apply", "detail": {"correction": 7, "version": 3, "filename": "so.pdf"}}
+    assert describe(applied, types={}, people={}) == "đề nghị chỉnh sửa số 7; phiên bản 3"

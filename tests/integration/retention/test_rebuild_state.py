@@ -1,6 +1,6 @@
 """Nothing lost by a rebuild (issue 12): a school's locked year, a legal hold, a withdrawal, an edit of details and a
 retention confirmation are written to every replica as state records; after the catalog is deleted and rebuilt from
-one replica, all of them are enforced again. (The correction procedure's records join these when corrections exist.)"""
+one replica, all of them are enforced again. (Corrections and chains: tests/integration/corrections/test_rebuild_corrections.py.)"""
 
 from __future__ import annotations
 
@@ -80,9 +80,9 @@ def test_locks_holds_withdrawals_and_edits_survive_a_rebuild(tmp_path: Path, db_
         )
     with a.sessions() as s:
         records = s.scalars(select(StoredObject.key).where(StoredObject.kind == "record")).all()
-    assert (
-        len(records) == 9
-    )  # 3 lock changes, 2 holds placed and 1 released, an edit, a withdrawal, a confirmation
+    # 3 lock changes, 2 holds placed and 1 released, an edit, a withdrawal, a confirmation, and the 4 signing chains
+    # opened by the uploads (hoc-ba, so-dang-bo, two lesson plans)
+    assert len(records) == 13
     db_url, replicas = a.settings.resolved_database_url, a.settings.replica_urls
     a.close()
     wipe(db_url)
@@ -90,7 +90,7 @@ def test_locks_holds_withdrawals_and_edits_survive_a_rebuild(tmp_path: Path, db_
     fresh = build_archive(make_settings(tmp_path, database_url=db_url, replicas=replicas), migrate=True)
     try:
         report = rebuild_catalog(fresh, replicas[2])
-        assert report.ok and report.state_records == 9 and report.unmatched_records == ()
+        assert report.ok and report.state_records == 13 and report.unmatched_records == ()
         with fresh.sessions() as s:
             lock_rows = s.scalars(select(RecordLock)).all()
             assert [(r.type_code, r.school_year, r.reason) for r in lock_rows] == [
@@ -111,7 +111,7 @@ def test_locks_holds_withdrawals_and_edits_survive_a_rebuild(tmp_path: Path, db_
                 ensure_visible(s, _inspector(s), mistake)
             assert wrong not in {d.id for d in find_documents(s, DocumentFilter(), school_ids=None)[0]}
             copies = s.scalars(select(StoredObject).where(StoredObject.kind == "record")).all()
-            assert len(copies) == 9
+            assert len(copies) == 13
             # the confirmed retention is in force again (an unconfirmed row would count as permanent)
             rule = s.scalar(
                 select(RetentionRule).where(

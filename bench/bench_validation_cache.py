@@ -1,0 +1,102 @@
+"""Validation reports of stored documents: from the cache against validated afresh (issue 15: ≤ 5 ms cached, ≤ 0.2 s
+fresh), through archive.signatures.validate_document on a sealed 1 MB, 50-page PDF (B-LTA with the dev PKI).
+
+    .venv/bin/python bench/bench_validation_cache.py [--rounds 9] [--sqlite]
+
+Fresh: each round asks for another hour of validation time, so nothing is cached (the bytes are read from a replica,
+verified, validated in a child process). Cached: the same hour again. Both include the audit event each request
+writes. Catalog: PostgreSQL when reachable (a fresh database, dropped afterwards), else SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+
+import signing  # noqa: E402
+from archive import orgs  # noqa: E402
+from archive.db import utcnow  # noqa: E402
+from archive.ingest import ingest_file  # noqa: E402
+from archive.settings import Settings  # noqa: E402
+from archive.signatures import setup_of, sign_document, validate_document  # noqa: E402
+from archive.signing_setup import dev_pki_served  # noqa: E402
+from archive.validation_cache import BUCKET  # noqa: E402
+from bench.bench_province import PG_ADMIN, fresh_database  # noqa: E402
+from bench.bench_signing import make_pdf  # noqa: E402
+from hoso.bootstrap import build_archive  # noqa: E402
+
+CACHED_LIMIT_MS, FRESH_LIMIT_MS = 5.0, 200.0
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument(
+        "--sqlite", action="store_true", help="a SQLite catalog even when PostgreSQL is reachable"
+    )
+    args = ap.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-validation-"))
+    with ExitStack() as stack:
+        stack.callback(shutil.rmtree, tmp, ignore_errors=True)  # runs last: after the catalog is closed
+        url = f"sqlite:///{tmp / 'catalog.sqlite3'}"
+        if not args.sqlite:
+            try:
+                psycopg.connect(PG_ADMIN, connect_timeout=3).close()
+                url = stack.enter_context(fresh_database())[0]
+            except psycopg.Error:
+                pass
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        settings = Settings(
+            data_dir=tmp / "var", database_url=url, replicas=[f"file://{tmp / f'copy{i}'}" for i in (1, 2, 3)],
+            base_url=f"http://127.0.0.1:{port}", scheduler_enabled=False,
+        )  # fmt: skip
+        archive = build_archive(settings, migrate=True)
+        stack.callback(archive.close)
+        stack.enter_context(dev_pki_served(setup_of(archive)))
+        with archive.sessions() as s, s.begin():
+            orgs.add_organisation(s, code="B01", name="Trường đo tốc độ", kind="truong", level="THPT")
+        pdf = tmp / "hoc-ba.pdf"
+        pdf.write_bytes(make_pdf())
+        doc = ingest_file(archive, pdf, filename=pdf.name, school="B01", type_code="hoc-ba", year="2024-2025")
+        doc_id = doc.document.id
+        sign_document(
+            archive, doc_id, reason="Đóng dấu", appearance=signing.Appearance.invisible(), level="B-LTA"
+        )
+        assert validate_document(archive, doc_id)["verdict"] == "TOTAL_PASSED"
+
+        def ms(**kw: object) -> float:
+            start = time.perf_counter()
+            validate_document(archive, doc_id, **kw)  # type: ignore[arg-type]
+            return (time.perf_counter() - start) * 1000
+
+        now = utcnow()
+        fresh = [ms(at=now - (i + 2) * BUCKET) for i in range(args.rounds)]
+        cached = [ms() for _ in range(args.rounds)]
+    f, c = statistics.median(fresh), statistics.median(cached)
+    print(f"catalog: {url.split(':')[0]}; a 1 MB, 50-page PDF sealed at B-LTA; median of {args.rounds}")
+    print(
+        f"validation report, fresh : {f:8.1f} ms  (limit {FRESH_LIMIT_MS:.0f} ms: {'ok' if f <= FRESH_LIMIT_MS else 'over'})"
+    )
+    print(
+        f"validation report, cached: {c:8.1f} ms  (limit {CACHED_LIMIT_MS:.0f} ms: {'ok' if c <= CACHED_LIMIT_MS else 'over'})"
+    )
+    print(f"cached / fresh: {c / f:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""What keeps the document list fast over a province (issue 15), without changing what it finds: one statement for
+the signing status of a whole page, a count that stops at finding.COUNT_CAP ("Hơn 1000 hồ sơ"), and on PostgreSQL a
+trigram index that answers the search box."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from archive import accounts, finding
+from archive.context import Archive
+from archive.finding import DocumentFilter, find_documents
+from archive.ingest import ingest_file
+from archive.sessions import SESSION_COOKIE, create_session
+from hoso.api import documents as api_documents
+from hoso.app import create_app
+from hoso.web import pages_documents
+from tests.factories import bearer, make_archive, make_pdf, seed_world
+from tests.plans import explained, statements
+
+TITLES = [
+    "Sổ theo dõi lớp 6A",
+    "Học bạ lớp 6A",
+    "Học bạ lớp 7B",
+    "Kế hoạch bài dạy Toán 6",
+    "Đề kiểm tra Địa lí",
+]
+
+
+@pytest.fixture
+def five(tmp_path: Path, db_url: str) -> Iterator[Archive]:
+    a = make_archive(tmp_path, seed=seed_world, database_url=db_url)
+    for i, title in enumerate(TITLES):
+        path = make_pdf(tmp_path / f"f{i}.pdf", extra=title.encode())
+        ingest_file(
+            a, path, filename=path.name, school="C01", type_code="hoc-ba", year="2024-2025", title=title
+        )
+    yield a
+    a.close()
+
+
+def test_a_page_of_rows_costs_the_same_statements_as_a_page_of_two(five: Archive):
+    c = TestClient(create_app(five.settings, archive=five))
+    h = bearer(five, "admin")
+    counts = {}
+    for limit in (2, 5):
+        with statements(five.engine) as sent:
+            r = c.get("/api/v1/documents", params={"limit": limit}, headers=h)
+        assert r.status_code == 200 and len(r.json()["items"]) == limit
+        counts[limit] = len(sent)
+    assert counts[2] == counts[5], counts
+
+
+def test_the_count_stops_at_the_cap_and_the_page_says_more(five: Archive, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(finding, "COUNT_CAP", 3)
+    monkeypatch.setattr(api_documents, "COUNT_CAP", 3)
+    monkeypatch.setattr(pages_documents, "PAGE_SIZE", 2)
+    with five.sessions() as s:
+        rows, total = find_documents(s, DocumentFilter(), school_ids=None, limit=2)
+    assert (len(rows), total) == (2, 4)  # counted up to the cap and one more: "more than 3"
+    c = TestClient(create_app(five.settings, archive=five), base_url="http://127.0.0.1")
+    body = c.get("/api/v1/documents", headers=bearer(five, "admin")).json()
+    assert (body["total"], body["total_capped"], len(body["items"])) == (3, True, 5)
+    narrow = c.get("/api/v1/documents", params={"q": "hoc ba"}, headers=bearer(five, "admin")).json()
+    assert (narrow["total"], narrow["total_capped"]) == (2, False)
+
+    with five.sessions() as s, s.begin():
+        c.cookies.set(SESSION_COOKIE, create_session(s, accounts.get_user(s, "admin"), ttl_hours=1).secret)
+    page = c.get("/ho-so", params={"page": 2}).text
+    assert "Hơn 3 hồ sơ" in page and "Trang 2</span>" in page and 'rel="next"' in page
+    last = c.get("/ho-so", params={"page": 3}).text  # one row left: no next page past the end
+    assert 'rel="next"' not in last and 'rel="prev"' in last
+
+
+def test_search_is_answered_from_the_trigram_index(five: Archive):
+    if five.engine.dialect.name != "postgresql":
+        pytest.skip("the trigram index is PostgreSQL's (SQLite scans the folded column)")
+    with five.sessions() as s, s.begin():
+        s.execute(
+            text("SET LOCAL enable_seqscan = off")
+        )  # five rows: only so the planner shows what it could use
+        with explained(five.engine) as plans:
+            rows, total = find_documents(s, DocumentFilter(q="hoc ba"), school_ids=None)
+    assert sorted(d.title for d in rows) == ["Học bạ lớp 6A", "Học bạ lớp 7B"] and total == 2
+    assert any("ix_documents_search_trgm" in p for p in plans), plans
