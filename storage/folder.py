@@ -149,9 +149,15 @@ class FolderStore:
     def _ensure_dir(self, path: Path, dirty: set[Path] | None = None) -> None:
         """Create `path` and missing parents below the root. Each parent that gained an entry must be fsynced:
         at once, or (with `dirty`) collected so the caller fsyncs them after its link, one journal commit for all."""
-        if path.is_dir():
+        # one stat: between an is_dir() and an exists() another writer may create the folder, which then
+        # looked like an object in the way
+        try:
+            found = path.stat()
+        except FileNotFoundError:
+            found = None
+        if found is not None and stat.S_ISDIR(found.st_mode):
             return
-        if path.exists():
+        if found is not None:
             rel = path.relative_to(self.root).as_posix() if self.root in path.parents else str(path)
             raise StorageError(
                 f"{rel!r} is an object in {self.url}, so no key can live under {rel + '/'!r} "
