@@ -52,7 +52,9 @@ def test_the_running_scheduler_runs_fixity(archive: Archive, tmp_path: Path):
                 run = s.scalars(select(FixityRun).where(FixityRun.finished_at.is_not(None))).first()
             time.sleep(0.1)
         assert run is not None and run.kind == "light" and run.slot.startswith("light:")
-        assert run.copies_checked == 6
+        assert (
+            run.copies_checked == 9
+        )  # content, manifest and the signing chain's state record, 3 copies each
     finally:
         scheduler.shutdown()
 
@@ -63,7 +65,7 @@ def test_a_scheduled_light_run_is_done_once_per_slot(archive: Archive, tmp_path:
     ingest_pdf(archive, tmp_path)
     first = sched.job_fixity_light(archive)
     again = sched.job_fixity_light(archive)  # another worker (or a restart) in the same interval
-    assert first.copies_checked == 6 and again.copies_checked == 0 and again.run_id == first.run_id
+    assert first.copies_checked == 9 and again.copies_checked == 0 and again.run_id == first.run_id
 
 
 def test_daily_jobs_are_claimed_once_per_day(archive: Archive):
@@ -85,7 +87,9 @@ def test_metadata_export_runs_once_a_day_and_fixity_then_covers_it(archive: Arch
     assert result is not None and result.key.endswith(f"{sched.today(archive).isoformat()}.xml")
     assert sched.job_metadata_export(archive) is None  # a second worker the same day does nothing
     report = full_run(archive, retry_delay=0.01)
-    assert report.clean and report.objects_checked == 3  # content, manifest and the export
+    assert (
+        report.clean and report.objects_checked == 4
+    )  # content, manifest, the chain's state record, the export
 
 
 def test_metadata_export_is_skipped_while_retention_backup_is_missing(archive: Archive, monkeypatch):
