@@ -21,6 +21,11 @@ def folder_archive(tmp_path: Path, db_url: str | None = None, **overrides: objec
     return make_archive(tmp_path, **values)
 
 
+# what one ingest_pdf stores: its content, its manifest and the state record of the signing chain it opens
+OBJECTS_PER_UPLOAD = 3
+COPIES_PER_UPLOAD = 3 * OBJECTS_PER_UPLOAD
+
+
 def ingest_pdf(a: Archive, tmp_path: Path, name: str = "Học bạ 10A1.pdf", pages: int = 2):
     path = make_pdf(tmp_path / name, pages=pages, extra=uuid.uuid4().bytes)
     return ingest_file(a, path, filename=name, school="T01", type_code="hoc-ba", year="2024-2025")

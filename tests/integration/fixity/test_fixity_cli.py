@@ -13,7 +13,7 @@ from tests.factories import archive_env
 from tests.mailbox import smtp_server
 from tests.processes import run_cli
 
-from .conftest import folder_archive, ingest_pdf, store_path
+from .conftest import COPIES_PER_UPLOAD, folder_archive, ingest_pdf, store_path
 
 
 @pytest.fixture
@@ -41,7 +41,10 @@ def test_unrepairable_damage_exits_non_zero_lists_the_files_and_mails_the_admins
         HOSO_ALERT_EMAILS="hieutruong@thpt-nmk.edu.vn,quantri@thpt-nmk.edu.vn",
     )
     ok = run_cli("fixity", "run", "--full", "--json", env=env)
-    assert json.loads(ok.stdout)["clean"] is True and json.loads(ok.stdout)["copies_checked"] == 6
+    assert (
+        json.loads(ok.stdout)["clean"] is True
+        and json.loads(ok.stdout)["copies_checked"] == COPIES_PER_UPLOAD
+    )
     assert inbox.messages == []  # nothing to report, nothing sent
 
     for i in range(3):
@@ -66,7 +69,7 @@ def test_unrepairable_damage_exits_non_zero_lists_the_files_and_mails_the_admins
 
     status = run_cli("fixity", "status", "--json", env=env, check=False)
     assert status.returncode == 1
-    assert json.loads(status.stdout)["by_state"] == {"missing": 3, "ok": 3}
+    assert json.loads(status.stdout)["by_state"] == {"missing": 3, "ok": COPIES_PER_UPLOAD - 3}
 
     human = run_cli("fixity", "run", env=env, check=False)  # still damaged: still non-zero, readable text
     assert human.returncode == 1 and "UNREPAIRED" in human.stdout
@@ -87,4 +90,4 @@ def test_repairable_damage_exits_zero_after_repair(tmp_path: Path):
     assert len(data["repairs"]) == 1 and data["repairs"][0]["state"] == "missing"
     assert store_path(a, 1, key).exists()
     status = run_cli("fixity", "status", env=env)
-    assert "ok: 6" in status.stdout
+    assert f"ok: {COPIES_PER_UPLOAD}" in status.stdout

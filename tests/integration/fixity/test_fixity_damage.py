@@ -15,7 +15,7 @@ from archive.models import Event, ReplicaCopy, StoredObject
 from retention.fixity import FixityReport, fixity_status, full_run, light_run
 from storage import content_key
 
-from .conftest import folder_archive, ingest_pdf, store_path
+from .conftest import COPIES_PER_UPLOAD, OBJECTS_PER_UPLOAD, folder_archive, ingest_pdf, store_path
 
 FAST = {"retry_delay": 0.01}
 
@@ -67,7 +67,11 @@ def test_bit_flip_needs_the_full_check_and_is_repaired(farchive: Archive, tmp_pa
     assert d.expected == r.version.sha256 and d.found == hashlib.sha256(bytes(flipped)).hexdigest()
     assert d.documents[0].document_id == r.document.id and d.documents[0].filename == "Học bạ 10A1.pdf"
     assert path.read_bytes() == good
-    assert report.clean and report.copies_checked == 6 and report.objects_checked == 2  # content + manifest
+    assert (
+        report.clean
+        and report.copies_checked == COPIES_PER_UPLOAD
+        and report.objects_checked == OBJECTS_PER_UPLOAD
+    )
     assert report.bytes_checked >= 3 * len(good)
     assert actions(farchive, before) == ["fixity.run", "replica.damage", "replica.repair", "fixity.run"]
     assert states(farchive, key) == ["ok"] * 3
@@ -118,15 +122,14 @@ def test_a_store_that_is_down_is_reported_then_repaired_when_it_comes_back(tmp_p
 
         down = light_run(a, **FAST)
         assert down.stores_down == (d_url(a, 2),)
-        assert (
-            not down.clean and down.remaining_damage == 2
-        )  # content and manifest copies on the missing disk
+        # every object's copy on the missing disk
+        assert not down.clean and down.remaining_damage == OBJECTS_PER_UPLOAD
         assert {d.state for d in down.unrepairable} == {"unreachable"}
 
         away.rename(root)  # plugged back in: the copies were never written there
         back = light_run(a, **FAST)
         assert back.stores_down == ()
-        assert sorted((d.state, d.repaired) for d in back.damage) == [("missing", True), ("missing", True)]
+        assert sorted((d.state, d.repaired) for d in back.damage) == [("missing", True)] * OBJECTS_PER_UPLOAD
         assert back.clean and states(a, key) == ["ok"] * 3
         assert store_path(a, 2, key).read_bytes() == store_path(a, 0, key).read_bytes()
     finally:
@@ -168,7 +171,9 @@ def test_a_damaged_manifest_is_repaired_too(farchive: Archive, tmp_path: Path):
 def test_status_counts_and_oldest_verification(farchive: Archive, tmp_path: Path):
     ingest_pdf(farchive, tmp_path)
     st = fixity_status(farchive)
-    assert st.total_copies == 6 and dict(st.by_state) == {"ok": 6} and st.healthy
+    assert (
+        st.total_copies == COPIES_PER_UPLOAD and dict(st.by_state) == {"ok": COPIES_PER_UPLOAD} and st.healthy
+    )
     assert st.oldest_verified_at is not None and st.overdue == 0
 
 

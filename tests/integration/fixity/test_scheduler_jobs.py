@@ -60,12 +60,16 @@ def test_the_running_scheduler_runs_fixity(archive: Archive, tmp_path: Path):
 
 
 def test_a_scheduled_light_run_is_done_once_per_slot(archive: Archive, tmp_path: Path):
-    from tests.integration.fixity.conftest import ingest_pdf
+    from tests.integration.fixity.conftest import COPIES_PER_UPLOAD, ingest_pdf
 
     ingest_pdf(archive, tmp_path)
     first = sched.job_fixity_light(archive)
     again = sched.job_fixity_light(archive)  # another worker (or a restart) in the same interval
-    assert first.copies_checked == 9 and again.copies_checked == 0 and again.run_id == first.run_id
+    assert (
+        first.copies_checked == COPIES_PER_UPLOAD
+        and again.copies_checked == 0
+        and again.run_id == first.run_id
+    )
 
 
 def test_daily_jobs_are_claimed_once_per_day(archive: Archive):
