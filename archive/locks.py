@@ -8,6 +8,7 @@ instructing principal is recorded. Locking and unlocking are events in the audit
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -66,65 +67,50 @@ def ensure_unlocked(
     )
 
 
-def is_principal(session: Session, user: User, school: Organisation) -> bool:
-    return (
-        session.scalar(
-            select(RoleAssignment.id).where(
-                RoleAssignment.user_id == user.id,
-                RoleAssignment.role == "hieu_truong",
-                RoleAssignment.organisation_id == school.id,
-            )
+def _holds_role(session: Session, user: User, role: str, school_id: int) -> bool:
+    found = session.scalar(
+        select(RoleAssignment.id).where(
+            RoleAssignment.user_id == user.id,
+            RoleAssignment.role == role,
+            RoleAssignment.organisation_id == school_id,
         )
-        is not None
     )
+    return found is not None
 
 
-def principals_of(session: Session, school: Organisation) -> list[User]:
-    """The school's principals (active accounts): whose instruction a school administrator may act on."""
+def _holders(session: Session, role: str, school_id: int, *order: Any) -> list[User]:
+    """Active accounts holding `role` at the school."""
     return list(
         session.scalars(
             select(User)
             .join(RoleAssignment, RoleAssignment.user_id == User.id)
             .where(
-                RoleAssignment.role == "hieu_truong",
-                RoleAssignment.organisation_id == school.id,
+                RoleAssignment.role == role,
+                RoleAssignment.organisation_id == school_id,
                 User.is_active.is_(True),
             )
-            .order_by(User.full_name, User.username)
+            .order_by(*order)
         )
     )
+
+
+def is_principal(session: Session, user: User, school: Organisation) -> bool:
+    return _holds_role(session, user, "hieu_truong", school.id)
+
+
+def principals_of(session: Session, school: Organisation) -> list[User]:
+    """The school's principals (active accounts): whose instruction a school administrator may act on."""
+    return _holders(session, "hieu_truong", school.id, User.full_name, User.username)
 
 
 def is_administrator(session: Session, user: User, school: Organisation) -> bool:
     """The system administrator CV 1370 names: the school's cán bộ quản trị, or the instance's administrator."""
-    if user.is_system_admin:
-        return True
-    return (
-        session.scalar(
-            select(RoleAssignment.id).where(
-                RoleAssignment.user_id == user.id,
-                RoleAssignment.role == "school_admin",
-                RoleAssignment.organisation_id == school.id,
-            )
-        )
-        is not None
-    )
+    return user.is_system_admin or _holds_role(session, user, "school_admin", school.id)
 
 
 def administrators_of(session: Session, school_id: int) -> list[User]:
     """Who signs a biên bản as administrator: the school's cán bộ quản trị, else the instance's administrators."""
-    school_admins = list(
-        session.scalars(
-            select(User)
-            .join(RoleAssignment, RoleAssignment.user_id == User.id)
-            .where(
-                RoleAssignment.role == "school_admin",
-                RoleAssignment.organisation_id == school_id,
-                User.is_active.is_(True),
-            )
-            .order_by(User.id)
-        )
-    )
+    school_admins = _holders(session, "school_admin", school_id, User.id)
     if school_admins:
         return school_admins
     return list(
