@@ -52,6 +52,10 @@ UPLOAD_PATHS = (
     f"{API}/documents/*/versions",
     "/chuyen-truong/nhan",
     "/ho-so/*/thay-tep",
+    f"{API}/documents/*/corrections",  # evidence files
+    f"{API}/corrections/*/version",
+    "/ho-so/*/de-nghi-chinh-sua",
+    "/chinh-sua/*/phien-ban",
 )
 
 

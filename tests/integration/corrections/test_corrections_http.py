@@ -95,3 +95,39 @@ def test_the_pages_answer_mistakes_in_vietnamese_and_serve_the_evidence(school: 
     assert "Sổ theo dõi đánh giá lớp 6A" in client.get("/chinh-sua").text
     missing = client.get("/chinh-sua/999")
     assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+
+
+def test_evidence_and_the_corrected_version_may_be_as_large_as_any_upload(school: Archive, tmp_path: Path):
+    """A scanned mark book or a year's class book is larger than the 2 MB that ordinary requests may carry."""
+    from hoso.app import UPLOAD_PATHS
+    from hoso.http_limits import route_limits
+
+    limit_for = route_limits(UPLOAD_PATHS, upload=school.settings.max_upload_bytes, other=1)
+    for path in ("/ho-so/x/de-nghi-chinh-sua", "/chinh-sua/7/phien-ban"):  # the pages' forms
+        assert limit_for({"method": "POST", "path": path}) > school.settings.max_upload_bytes, path
+
+    big = 3 * 1024 * 1024
+    assert big > school.settings.max_request_bytes
+    doc_id = locked_record(school, tmp_path)
+    client = client_for(school)
+    teacher, principal = bearer(school, "gvbm"), bearer(school, "hieutruong")
+    scan = b"\x89PNG\r\n\x1a\n" + b"\0" * big
+    text = {"wrong": "Điểm của An ghi 5", "should_be": "Điểm đúng là 8", "why": "Nhập nhầm"}
+    r = client.post(
+        f"/api/v1/documents/{doc_id}/corrections", data=text, headers=teacher,
+        files=[("evidence", ("so-diem.png", scan, "image/png"))],
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    r = client.post(
+        f"/api/v1/corrections/{cid}/decision", json={"approve": True, "note": "Đồng ý"}, headers=principal
+    )
+    assert r.status_code == 200, r.text
+    fixed = make_pdf(tmp_path / "sua.pdf", extra=b"\0" * big)
+    r = client.post(
+        f"/api/v1/corrections/{cid}/version",
+        headers=teacher,
+        files={"file": (fixed.name, fixed.read_bytes())},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "applied"
