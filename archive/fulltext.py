@@ -44,13 +44,16 @@ class DocumentText(Base):
     indexed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-def extract(path: Path, media_type: str) -> str:
-    """The text of a stored file (bounded, legacy encodings read in Unicode); "" when there is none to read."""
+def read(path: Path, media_type: str) -> tuple[str, bool]:
+    """The text of a stored file (bounded, legacy encodings read in Unicode; "" when there is none to read), and
+    whether the reader got through the file: a PDF whose text reads empty but whole is a scan (OCR
+    reads it), one the reader gave up on is not (OCR must not run on a file pdftotext could not read)."""
     reader = content_checks.EXTRACTORS.get(media_type)
     if reader is None:
-        return ""
+        return "", True
     parts: list[str] = []
     size = 0
+    whole = True
     try:
         for paragraph in reader(path):
             line, _ = encodings.to_unicode(paragraph)
@@ -59,8 +62,8 @@ def extract(path: Path, media_type: str) -> str:
             if size > MAX_CHARS:
                 break
     except content_checks.Unreadable:
-        pass  # what was read before the limit or the damage still counts
-    return "\n".join(parts)[:MAX_CHARS].strip()
+        whole = False  # what was read before the limit or the damage still counts
+    return "\n".join(parts)[:MAX_CHARS].strip(), whole
 
 
 def index(session: Session, document: Document, version_number: int, body: str, source: str) -> None:

@@ -324,15 +324,15 @@ def _store_new(
     findings = content_checks.inspect(path, media_type, type_code)
     # a scan normalised to PDF/A is still a scan: OCR reads it as it would the upload
     from_pdf = office is None or office.media_type == sniff.PDF
-    scan = _read_scan(archive, path) if media_type == sniff.PDF and from_pdf else None
+    body, whole = fulltext.read(path, media_type)
+    source = "file" if from_pdf else "office"
+    # one pdftotext pass serves the index and the scan test: a PDF that reads empty but whole has no text layer
+    scan = _read_scan(archive, path) if media_type == sniff.PDF and from_pdf and whole and not body else None
     if scan is not None:
         findings = content_checks.inspect_text(
             scan.text, type_code, "đọc bằng OCR (tesseract, tiếng Việt) / OCR"
         )
-    if scan is not None:
         body, source = scan.text, "ocr"
-    else:
-        body, source = fulltext.extract(path, media_type), "file" if from_pdf else "office"
     with archive.sessions() as session, session.begin():
         org, dtype = resolve_school_and_type(session, school, type_code)
         doc = Document(
@@ -345,6 +345,7 @@ def _store_new(
             teacher=teacher,
             created_at=utcnow(),
             created_by=session.merge(actor) if actor else None,
+            versions=[],  # a new record has none: add_version needs no SELECT to learn it
         )
         session.add(doc)
         version = add_version(

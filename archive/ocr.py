@@ -16,8 +16,6 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from . import content_checks
-
 MAX_PAGES = 10
 TIMEOUT = 180.0
 MEMORY = 2 * 1024**3
@@ -29,13 +27,6 @@ def available() -> bool:
     return shutil.which("ocrmypdf") is not None and shutil.which("tesseract") is not None
 
 
-def has_text_layer(path: Path) -> bool:
-    try:
-        return any(line.strip() for line in content_checks.pdf_lines(path))
-    except content_checks.Unreadable:
-        return True  # unreadable or too big: OCR would not do better, and must not run on a hostile file
-
-
 def _limits() -> None:
     os.setsid()
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
@@ -43,8 +34,8 @@ def _limits() -> None:
 
 
 def read_scan(path: Path, *, workdir: Path) -> str | None:
-    """The text of an image-only PDF, or None (it has a text layer, OCR is not installed, or OCR failed)."""
-    if not available() or has_text_layer(path):
+    """The text of an image-only PDF (the caller found no text layer), or None (OCR is not installed, or failed)."""
+    if not available():
         return None
     with tempfile.TemporaryDirectory(dir=workdir, prefix="ocr-") as tmp:
         sidecar = Path(tmp) / "text.txt"

@@ -20,7 +20,8 @@ def track_object(
     """Record an object that must be in every replica, and the state of each copy just written."""
     obj = session.scalar(select(StoredObject).where(StoredObject.key == key))
     if obj is None:
-        obj = StoredObject(key=key, sha256=sha256, size=size, kind=kind, created_at=utcnow())
+        # an empty list, not an unloaded one: the copies of an object just created are known without a SELECT
+        obj = StoredObject(key=key, sha256=sha256, size=size, kind=kind, created_at=utcnow(), copies=[])
         session.add(obj)
         session.flush()
     now = utcnow()

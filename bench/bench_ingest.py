@@ -67,7 +67,7 @@ def run(size_mb: int, count: int, work: Path) -> dict[str, float]:
     files = []
     for i in range(count):
         p = src / f"f{i}.pdf"
-        make_big_pdf(p, size_mb * MB, random=True)
+        make_big_pdf(p, size_mb * MB, random=True, text=True)
         files.append(p)
     total = sum(p.stat().st_size for p in files) / MB
     t_base = baseline(files, work / f"base{size_mb}")
