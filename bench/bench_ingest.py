@@ -12,11 +12,13 @@ import os
 import shutil
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 from archive import orgs
 from archive.ingest import ingest_file
 from archive.settings import Settings
+from bench.bench_province import fresh_database
 from bench.pdfgen import make_big_pdf
 from hoso.bootstrap import build_archive
 
@@ -40,11 +42,12 @@ def baseline(files: list[Path], out: Path) -> float:
     return time.perf_counter() - start
 
 
-def hoso(files: list[Path], out: Path, *, normalise: bool = False) -> float:
+def hoso(files: list[Path], out: Path, *, normalise: bool = False, database_url: str | None = None) -> float:
     """`normalise`: unsigned PDFs rewritten to PDF/A-2b by Ghostscript (the default in production, measured apart
-    below so the storage path keeps its own figure)."""
+    below so the storage path keeps its own figure). `database_url`: the catalog (SQLite in `out` by default)."""
     settings = Settings(
         data_dir=out / "var",
+        database_url=database_url,
         replicas=[f"file://{out / 'var' / f'copy{i}'}" for i in range(3)],
         scheduler_enabled=False,
         max_upload_bytes=1024 * MB,
@@ -61,9 +64,9 @@ def hoso(files: list[Path], out: Path, *, normalise: bool = False) -> float:
     return elapsed
 
 
-def run(size_mb: int, count: int, work: Path) -> dict[str, float]:
+def run(size_mb: int, count: int, work: Path, database_url: str | None = None) -> dict[str, float]:
     src = work / f"src{size_mb}"
-    src.mkdir()
+    src.mkdir(parents=True)
     files = []
     for i in range(count):
         p = src / f"f{i}.pdf"
@@ -71,7 +74,7 @@ def run(size_mb: int, count: int, work: Path) -> dict[str, float]:
         files.append(p)
     total = sum(p.stat().st_size for p in files) / MB
     t_base = baseline(files, work / f"base{size_mb}")
-    t_hoso = hoso(files, work / f"hoso{size_mb}")
+    t_hoso = hoso(files, work / f"hoso{size_mb}", database_url=database_url)
     return {"size_mb": size_mb, "files": count, "baseline_mbps": total / t_base, "hoso_mbps": total / t_hoso,
             "ratio": t_base / t_hoso}  # fmt: skip
 
@@ -97,12 +100,17 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="hoso-bench-ingest-", dir=os.environ.get("HOSO_BENCH_DIR")))
     try:
         print("ingest into three folder replicas (ratio = hoso speed / baseline speed, higher is better)")
-        print(f"{'size':>6} {'files':>5} {'baseline MB/s':>14} {'hoso MB/s':>10} {'ratio':>6}")
-        for size, count in ((1, 30), (50, 4)):
-            r = run(size, count, work)
-            print(
-                f"{size:>4}MB {count:>5} {r['baseline_mbps']:>14.0f} {r['hoso_mbps']:>10.0f} {r['ratio']:>6.2f}"
-            )
+        print(
+            f"{'catalog':>10} {'size':>6} {'files':>5} {'baseline MB/s':>14} {'hoso MB/s':>10} {'ratio':>6}"
+        )
+        for catalog in ("SQLite", "PostgreSQL"):
+            for size, count in ((1, 30), (50, 4)):
+                with fresh_database() if catalog == "PostgreSQL" else nullcontext((None, None)) as (url, _):
+                    r = run(size, count, work / catalog, database_url=url)
+                print(
+                    f"{catalog:>10} {size:>4}MB {count:>5} {r['baseline_mbps']:>14.0f} {r['hoso_mbps']:>10.1f} "
+                    f"{r['ratio']:>6.2f}"
+                )
         normalisation(work, 10)
     finally:
         shutil.rmtree(work, ignore_errors=True)
