@@ -12,7 +12,6 @@ import signal
 import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -317,15 +316,13 @@ def _store_new(
         validation = archive.signing.validate(path.read_bytes())
 
     # read the text here, not inside the transaction below: pdftotext may take seconds and the transaction holds the
-    # audit chain's lock; only the finding is stored with the version (a finding, never a refusal). It reads the
-    # inspected file while its copies are written, the two costs overlapping instead of adding up.
-    with ThreadPoolExecutor(1) as reader:
-        texts = reader.submit(_read_text, path, media_type, type_code)
-        results = write_copies(archive, content_key(sha256), path, sha256)
-        original_results = (
-            write_copies(archive, content_key(office.sha256), office.path, office.sha256) if office else []
-        )
-        findings, (body, whole) = texts.result()
+    # audit chain's lock; only the finding is stored with the version (a finding, never a refusal)
+    results = write_copies(archive, content_key(sha256), path, sha256)
+    original_results = (
+        write_copies(archive, content_key(office.sha256), office.path, office.sha256) if office else []
+    )
+    findings = content_checks.inspect(path, media_type, type_code)
+    body, whole = fulltext.read(path, media_type)
     # a scan normalised to PDF/A is still a scan: OCR reads it as it would the upload
     from_pdf = office is None or office.media_type == sniff.PDF
     source = "file" if from_pdf else "office"
@@ -391,13 +388,6 @@ def _store_new(
             )
         content_checks.record(session, version, findings)
     return IngestResult(doc, version, True, results)
-
-
-def _read_text(
-    path: Path, media_type: str, type_code: str
-) -> tuple[list[content_checks.Finding], tuple[str, bool]]:
-    """The content checks' findings and the text for the index (`fulltext.read`) of an inspected file."""
-    return content_checks.inspect(path, media_type, type_code), fulltext.read(path, media_type)
 
 
 @dataclass(frozen=True)
