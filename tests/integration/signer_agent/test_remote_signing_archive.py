@@ -26,6 +26,7 @@ from archive.signatures import finish_signing_session, setup_of, sign_document, 
 from archive.signing_models import SigningSession
 from tests.csc_simulator import CscSimulator
 from tests.integration.signer_agent.remote_kit import PROVIDER, upload, user_of
+from tests.processes import run_cli
 from tests.signer_agent_kit import PIN, SOFTHSM_MODULE, TOKEN_LABEL, make_token, require_softhsm
 
 
@@ -167,9 +168,9 @@ def test_chain_homeroom_signs_remotely_principal_with_a_usb_token_then_the_seal(
     monkeypatch: pytest.MonkeyPatch,
 ):
     require_softhsm()
-    monkeypatch.setitem(
-        os.environ, "SOFTHSM2_CONF", make_token(tmp_path / "hsm", pki_dir[0])["SOFTHSM2_CONF"]
-    )
+    # the token is used by `hoso sign-digest` in its own process, as on the principal's computer: SoftHSM reads its
+    # configuration once per process, and this process's tests use another token
+    token_env = dict(os.environ, **make_token(tmp_path / "hsm", pki_dir[0]), HOSO_TOKEN_PIN=PIN)
     with school.sessions() as s, s.begin():  # the principal registered the certificate on his USB token
         from asn1crypto import pem
 
@@ -187,9 +188,13 @@ def test_chain_homeroom_signs_remotely_principal_with_a_usb_token_then_the_seal(
         assert [w["username"] for w in chains.state_of(s, get_document(s, doc_id)).waiting] == ["ht"]
     principal = user_of(school, "ht")
     started = start_signing_session(school, doc_id, certificate=der, actor=principal)
-    token = signing.Pkcs11Signer(SOFTHSM_MODULE, TOKEN_LABEL, "principal", pin=PIN)
-    answer = signing.sign_digest(started.request, token)
-    finish_signing_session(school, started.id, json.loads(answer.to_json()), actor=principal)
+    request_file, answer = tmp_path / "principal.request.json", tmp_path / "principal.signature.json"
+    request_file.write_text(json.dumps(started.request))
+    run_cli(
+        "sign-digest", str(request_file), "--out", str(answer), "--pkcs11-module", SOFTHSM_MODULE,
+        "--token-label", TOKEN_LABEL, "--key-label", "principal", env=token_env,
+    )  # fmt: skip
+    finish_signing_session(school, started.id, json.loads(answer.read_text()), actor=principal)
     sign_document(school, doc_id, actor=user_of(school, "vt"), reason="Đóng dấu")
     with school.sessions() as s:
         assert chains.state_of(s, get_document(s, doc_id)).status == "complete"
