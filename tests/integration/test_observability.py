@@ -139,7 +139,7 @@ def test_metrics_follow_uploads_refusals_and_damage(archive: Archive, client: Te
     assert m[("hoso_http_requests_total", route)] == 1
     assert m[("hoso_stored_bytes", ())] > len(data)  # the content and its manifest
     copies = sum(v for (name, _), v in m.items() if name == "hoso_replica_copies")
-    assert copies == 6  # content + manifest, three copies each
+    assert copies == 9  # content, manifest and the signing chain's state record, three copies each
     assert m[("hoso_store_up", (("copy", "copy2"),))] == 1
     assert m[("hoso_fixity_overdue_copies", ())] == 0  # ingest re-read and hashed every copy it wrote
     assert m[("hoso_fixity_cycle_progress_ratio", ())] == 1.0
@@ -155,7 +155,7 @@ def test_metrics_follow_uploads_refusals_and_damage(archive: Archive, client: Te
     assert m[("hoso_replica_copies", (("state", "corrupt"),))] == 1
     assert m[("hoso_store_up", (("copy", "copy3"),))] == 0
     assert m[("hoso_fixity_overdue_copies", ())] == 1
-    assert m[("hoso_fixity_cycle_progress_ratio", ())] == pytest.approx(5 / 6)
+    assert m[("hoso_fixity_cycle_progress_ratio", ())] == pytest.approx(8 / 9)
     age = m[("hoso_fixity_oldest_verification_age_seconds", ())]
     assert age > m[("hoso_fixity_period_seconds", ())]  # what the "fixity cycle late" alert compares
 
