@@ -14,6 +14,7 @@ from archive import documents as docs
 from archive.context import Archive
 from archive.errors import InvalidInput
 from archive.ingest import spool
+from archive.permissions import authorize_scope
 from hoso.api.correction_schemas import CorrectionOut, DecisionIn
 from hoso.api.deps import ArchiveDep, Guard, GuardDep
 from hoso.api.upload_form import spooled_files
@@ -65,6 +66,7 @@ def get_correction(correction_id: int, archive: ArchiveDep, guard: GuardDep) -> 
 async def request_correction(
     doc_id: str, request: Request, archive: ArchiveDep, guard: GuardDep
 ) -> CorrectionOut:
+    await run_in_threadpool(_token_may, archive, guard, "correction.request")
     try:
         form = await request.form()
         text = {k: v if isinstance(v := form.get(k), str) else "" for k in ("wrong", "should_be", "why")}
@@ -88,6 +90,7 @@ def _request(
 
 @router.post("/corrections/{correction_id}/decision", summary="The principal approves or refuses")
 def decide(correction_id: int, body: DecisionIn, archive: ArchiveDep, guard: GuardDep) -> CorrectionOut:
+    _token_may(archive, guard, "correction.approve")
     with archive.sessions() as session, session.begin():
         req = corrections.get_request(session, correction_id)
         user = guard.check(session, "correction.approve", req.document.school, document_id=req.document_id)
@@ -104,6 +107,8 @@ def decide(correction_id: int, body: DecisionIn, archive: ArchiveDep, guard: Gua
 async def upload_version(
     correction_id: int, request: Request, archive: ArchiveDep, guard: GuardDep
 ) -> CorrectionOut:
+    # the corrected version is part of the procedure the requester started (or the administrator for them)
+    await run_in_threadpool(_token_may, archive, guard, "correction.request")
     try:
         form = await request.form()
         upload = form.get("file")
@@ -114,6 +119,12 @@ async def upload_version(
         return await run_in_threadpool(_apply, archive, guard, correction_id, upload)
     finally:
         await request.close()
+
+
+def _token_may(archive: Archive, guard: Guard, action: str) -> None:
+    """A token whose scopes exclude the action is refused before any lookup or body is read."""
+    with archive.sessions() as session, session.begin():
+        authorize_scope(session, session.merge(guard.user), action, guard.scopes)
 
 
 def _apply(archive: Archive, guard: Guard, correction_id: int, upload: UploadFile) -> CorrectionOut:

@@ -164,6 +164,7 @@ def call(
         "group_name": "Tổ Toán",
         "package_id": ids["package_id"],
         "account_id": 1,
+        "correction_id": 1,
     }
 
     def value(match: re.Match[str]) -> str:
