@@ -154,7 +154,10 @@ def test_principal_signs_twenty_from_the_inbox_with_one_pin(world: World, page: 
     page.locator("#agent-ghep-noi").wait_for()
     _pair(page, world.agent)
     page.locator("#chon-tat-ca").check()
-    assert page.locator("#certificate_id option").first.inner_text().endswith("có trên USB token")
+    # the page marks the certificates once the agent has listed its token, a moment after pairing
+    page.wait_for_function(
+        "() => document.querySelector('#certificate_id option').textContent.endsWith('có trên USB token')"
+    )
     page.locator("#ky-cac-ho-so-chon").click()
     page.wait_for_url(base + "/cho-toi-ky/ky-nhieu")
     page.locator("#agent-ky").wait_for()  # paired already in this browser: straight to signing
