@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 for name in (
-    "bench.bench_ingest", "bench.bench_signing", "bench.bench_fixity", "bench.bench_fixity_claim", "bench.bench_province",
+    "bench.bench_ingest", "bench.bench_signing", "bench.bench_fixity", "bench.bench_fixity_claim", "bench.bench_province", "bench.bench_overview",
     "bench.bench_inspection", "bench.bench_validation_cache", "bench.bench_downloads",
 ):  # fmt: skip
     try:
