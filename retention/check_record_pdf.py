@@ -4,14 +4,10 @@ JSON. Rendering only: retention/check_records.py gathers, seals and keeps it."""
 
 from __future__ import annotations
 
-import json
-from io import BytesIO
 from typing import Any
 
-import pikepdf
-
 from .inspection_report import vn_time
-from .pdf_text import fonts, wrap
+from .pdf_text import Report, with_json
 
 JSON_NAME = "bien-ban-kiem-tra.json"
 TRIGGER_VI = {"cycle": "hết một chu kỳ kiểm tra toàn bộ", "on_demand": "theo yêu cầu"}
@@ -19,35 +15,9 @@ STATE_VI = {"missing": "mất", "corrupt": "hỏng (sai mã SHA-256)", "unreacha
 
 
 def render_check_record(data: dict[str, Any]) -> bytes:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
-
-    regular, bold = fonts()
-    buf = BytesIO()
-    c = canvas.Canvas(buf, pagesize=A4, pageCompression=1, invariant=1)
-    c.setTitle("Biên bản kiểm tra định kỳ các bản sao lưu")
-    c.setAuthor("hoso — Kho hồ sơ số")
-    width, height = A4
-    left, y = 45.0, height - 55
-
-    def line(text: str, size: float = 9.5, font: str = regular, indent: float = 0, gap: float = 3.5) -> None:
-        nonlocal y
-        for part in wrap(text, int((width - 2 * left - indent) / (size * 0.5))) or [""]:
-            if y < 55:
-                c.showPage()
-                y = height - 55
-            c.setFont(font, size)
-            c.drawString(left + indent, y, part)
-            y -= size + gap
-
-    c.setFont(regular, 10)
-    c.drawRightString(width - left, y, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
-    y -= 14
-    c.drawRightString(width - left, y, "Độc lập - Tự do - Hạnh phúc")
-    y -= 30
-    c.setFont(bold, 14)
-    c.drawCentredString(width / 2, y, "BIÊN BẢN KIỂM TRA ĐỊNH KỲ CÁC BẢN SAO LƯU")
-    y -= 24
+    r = Report("Biên bản kiểm tra định kỳ các bản sao lưu", "hoso — Kho hồ sơ số")
+    r.motto("BIÊN BẢN KIỂM TRA ĐỊNH KỲ CÁC BẢN SAO LƯU")
+    line = r.line
     line(f"Kỳ kiểm tra: từ {vn_time(data['period_start'])} đến {vn_time(data['period_end'])}")
     line(f"Lập {TRIGGER_VI.get(data['trigger'], data['trigger'])}; người lập: {data['created_by']}")
     line(
@@ -55,8 +25,8 @@ def render_check_record(data: dict[str, Any]) -> bytes:
         "lưu, danh sách tệp lỗi). Mỗi bản sao được đọc lại toàn bộ và tính SHA-256 bởi chính hệ thống.",
         8.5,
     )
-    y -= 4
-    line("1. Kho lưu trữ (vật mang tin)", 11, bold)
+    r.space(4)
+    line("1. Kho lưu trữ (vật mang tin)", 11, bold=True)
     for s in data["stores"]:
         line(
             f"Bản sao {s['position']}: {s['medium']} — {s['copies']} đối tượng; đã kiểm tra toàn bộ trong kỳ: "
@@ -64,7 +34,7 @@ def render_check_record(data: dict[str, Any]) -> bytes:
             9,
             indent=10,
         )
-    line("2. Kết quả", 11, bold)
+    line("2. Kết quả", 11, bold=True)
     line(
         f"Số lần kiểm tra: {data['runs']} (kiểm tra toàn bộ: {data['full_runs']}); số bản sao đã kiểm tra: "
         f"{data['copies_checked']}; dung lượng đã đọc: {data['bytes_checked']} byte",
@@ -75,17 +45,21 @@ def render_check_record(data: dict[str, Any]) -> bytes:
         f"Phát hiện hư hỏng: {data['damage_found']}; đã khôi phục: {data['repaired']}; chưa khôi phục được: "
         f"{data['unrepaired']}; hiện còn lỗi: {data['damaged_now']}",
         9,
-        bold,
+        bold=True,
         indent=10,
     )
-    line("3. Đã khôi phục (từ bản sao nguyên vẹn)", 11, bold)
-    for r in data["repairs"] or [None]:
-        if r is None:
+    line("3. Đã khôi phục (từ bản sao nguyên vẹn)", 11, bold=True)
+    for fix in data["repairs"] or [None]:
+        if fix is None:
             line("Không có.", 9, indent=10)
             continue
-        src = f"từ bản sao {r['source']}" if r.get("source") else ""
-        line(f"{vn_time(r['at'])}: bản sao {r['store']}, tệp {r['key']} — đã khôi phục {src}", 8.5, indent=10)
-    line("4. Danh sách tệp lỗi chưa khôi phục (tên tệp, vật mang tin, thư mục)", 11, bold)
+        src = f"từ bản sao {fix['source']}" if fix.get("source") else ""
+        line(
+            f"{vn_time(fix['at'])}: bản sao {fix['store']}, tệp {fix['key']} — đã khôi phục {src}",
+            8.5,
+            indent=10,
+        )
+    line("4. Danh sách tệp lỗi chưa khôi phục (tên tệp, vật mang tin, thư mục)", 11, bold=True)
     for d in data["damage"] or [None]:
         if d is None:
             line("Không có.", 9, indent=10)
@@ -97,17 +71,8 @@ def render_check_record(data: dict[str, Any]) -> bytes:
             8.5,
             indent=10,
         )
-    y -= 18
-    line("NGƯỜI LẬP (hệ thống — ký số)", 10, bold, indent=20)
-    y += 13.5
-    line("HIỆU TRƯỞNG (ký xác nhận)", 10, bold, indent=300)
-    c.showPage()
-    c.save()
-    payload = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
-    with pikepdf.open(BytesIO(buf.getvalue())) as doc:
-        doc.attachments[JSON_NAME] = pikepdf.AttachedFileSpec(
-            doc, payload, mime_type="application/json", description="Số liệu của biên bản / the record's data"
-        )
-        out = BytesIO()
-        doc.save(out)
-    return out.getvalue()
+    r.space(18)
+    line("NGƯỜI LẬP (hệ thống — ký số)", 10, bold=True, indent=20)
+    r.space(-13.5)
+    line("HIỆU TRƯỞNG (ký xác nhận)", 10, bold=True, indent=300)
+    return with_json(r.finish(), JSON_NAME, data, "Số liệu của biên bản / the record's data")

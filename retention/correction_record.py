@@ -8,13 +8,11 @@ as JSON too, like the other biên bản hoso writes."""
 from __future__ import annotations
 
 import io
-import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pikepdf
 from sqlalchemy.orm import Session
 
 from archive import chains, corrections, record_changes
@@ -27,7 +25,7 @@ from archive.ingest import ingest_stream
 from archive.models import User
 
 from .inspection_report import vn_time
-from .pdf_text import Report
+from .pdf_text import Report, with_json
 from .rules import VN_TZ
 
 TYPE = "bien-ban-chinh-sua-du-lieu"
@@ -120,14 +118,7 @@ def render(data: dict[str, Any], *, now: datetime) -> bytes:
         line(f"{i}. {e['filename']} — {e['size']} byte — SHA-256 {e['sha256']}", 8.5, indent=10)
     # no signature titles here: each signer's block (title, signature, name) is drawn where the chain's layout puts
     # it (archive/chain_layout.py), under the text
-    payload = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
-    with pikepdf.open(io.BytesIO(r.finish())) as pdf:
-        pdf.attachments[JSON_NAME] = pikepdf.AttachedFileSpec(
-            pdf, payload, mime_type="application/json", description="Số liệu của biên bản / the record's data"
-        )
-        out = io.BytesIO()
-        pdf.save(out)
-    return out.getvalue()
+    return with_json(r.finish(), JSON_NAME, data, "Số liệu của biên bản / the record's data")
 
 
 def file_record(archive: Archive, correction_id: int) -> str | None:

@@ -4,14 +4,11 @@ decides what goes in it, signs it and archives it."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from io import BytesIO
 from typing import Any
 
-import pikepdf
-
-from .pdf_text import fonts, wrap
+from .pdf_text import fonts, with_json, wrap
 
 LISTING_NAME = "danh-sach-tieu-huy.json"  # the embedded JSON listing
 
@@ -106,11 +103,4 @@ def render_record(
 def attach_listing(pdf: bytes, listing: dict[str, Any]) -> bytes:
     """Embed the listing as JSON in the record, so a machine can check the files against it (the page text is for
     people; the signature covers both)."""
-    data = json.dumps(listing, ensure_ascii=False, indent=1, default=str).encode("utf-8")
-    with pikepdf.open(BytesIO(pdf)) as doc:
-        doc.attachments[LISTING_NAME] = pikepdf.AttachedFileSpec(
-            doc, data, mime_type="application/json", description="Danh sách tệp tiêu hủy / files disposed of"
-        )
-        out = BytesIO()
-        doc.save(out)
-    return out.getvalue()
+    return with_json(pdf, LISTING_NAME, listing, "Danh sách tệp tiêu hủy / files disposed of")

@@ -5,14 +5,10 @@ signs the PDF, both are covered. Rendering only: retention/inspection.py decides
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta, timezone
-from io import BytesIO
 from typing import Any
 
-import pikepdf
-
-from .pdf_text import fonts, wrap
+from .pdf_text import Report, with_json
 
 VN = timezone(timedelta(hours=7))
 STATE_VI = {
@@ -35,41 +31,15 @@ def vn_time(value: str | None) -> str:
 
 
 def render_report(listing: dict[str, Any], *, listing_sha256: str, json_name: str) -> bytes:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
-
-    regular, bold = fonts()
-    buf = BytesIO()
-    c = canvas.Canvas(buf, pagesize=A4, pageCompression=1, invariant=1)
-    c.setTitle(f"Báo cáo kiểm tra hồ sơ — gói {listing['package'][:8]}")
-    c.setAuthor("hoso — Kho hồ sơ số")
-    c.setSubject("Báo cáo kiểm tra kèm gói hồ sơ phục vụ thanh tra, kiểm tra")
-    width, height = A4
-    left, y = 45.0, height - 55
-
-    def line(text: str, size: float = 9, font: str = regular, indent: float = 0, gap: float = 3.5) -> None:
-        nonlocal y
-        for part in wrap(text, int((width - 2 * left - indent) / (size * 0.5))) or [""]:
-            if y < 55:
-                c.showPage()
-                y = height - 55
-            c.setFont(font, size)
-            c.drawString(left + indent, y, part)
-            y -= size + gap
-
-    c.setFont(regular, 10)
-    c.drawRightString(width - left, y, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
-    y -= 14
-    c.drawRightString(width - left, y, "Độc lập - Tự do - Hạnh phúc")
-    y -= 30
-    c.setFont(bold, 14)
-    c.drawCentredString(width / 2, y, "BÁO CÁO KIỂM TRA HỒ SƠ")
-    y -= 18
-    c.setFont(regular, 10)
-    c.drawCentredString(
-        width / 2, y, "kèm gói hồ sơ phục vụ thanh tra, kiểm tra (gửi dưới dạng tệp đính kèm)"
+    r = Report(
+        f"Báo cáo kiểm tra hồ sơ — gói {listing['package'][:8]}",
+        "hoso — Kho hồ sơ số",
+        subject="Báo cáo kiểm tra kèm gói hồ sơ phục vụ thanh tra, kiểm tra",
     )
-    y -= 24
+    r.motto(
+        "BÁO CÁO KIỂM TRA HỒ SƠ", "kèm gói hồ sơ phục vụ thanh tra, kiểm tra (gửi dưới dạng tệp đính kèm)"
+    )
+    line = r.line
     line(f"Mã gói: {listing['package']}")
     line(f"Lập lúc: {vn_time(listing['created_at'])}; người nhận gói: {listing['created_by_name']}")
     sel = listing["selection"]
@@ -92,11 +62,11 @@ def render_report(listing: dict[str, Any], *, listing_sha256: str, json_name: st
         "bản sao: lần kiểm tra toàn vẹn (đọc lại toàn bộ và tính SHA-256) gần nhất của từng bản sao lưu.",
         8.5,
     )
-    y -= 6
-    line("Danh sách tệp trong gói", 11, bold)
+    r.space(6)
+    line("Danh sách tệp trong gói", 11, bold=True)
     for n, f in enumerate(listing["files"], 1):
-        y -= 3
-        line(f"{n}. {f['name']}", 9.5, bold)
+        r.space(3)
+        line(f"{n}. {f['name']}", 9.5, bold=True)
         line(
             f"{f['title']} — {f['type_name']} — {f['school_name']} ({f['school']}) — năm học {f['year']}"
             + (f" — lớp {f['class_name']}" if f.get("class_name") else ""),
@@ -130,23 +100,10 @@ def render_report(listing: dict[str, Any], *, listing_sha256: str, json_name: st
             for cp in f["copies"]
         )
         line(f"Bản sao lưu: {copies or 'không có thông tin'}", 8, indent=12)
-    y -= 14
+    r.space(14)
     line(
         "Báo cáo này được ký số bằng chữ ký số của hệ thống (con dấu của đơn vị); kiểm tra chữ ký và so khớp "
         "SHA256SUMS để xác nhận gói không bị thay đổi.",
         8.5,
     )
-    c.showPage()
-    c.save()
-    return attach_listing(buf.getvalue(), listing, json_name)
-
-
-def attach_listing(pdf: bytes, listing: dict[str, Any], name: str) -> bytes:
-    data = json.dumps(listing, ensure_ascii=False, indent=1).encode("utf-8")
-    with pikepdf.open(BytesIO(pdf)) as doc:
-        doc.attachments[name] = pikepdf.AttachedFileSpec(
-            doc, data, mime_type="application/json", description="Danh sách tệp trong gói / package listing"
-        )
-        out = BytesIO()
-        doc.save(out)
-    return out.getvalue()
+    return with_json(r.finish(), json_name, listing, "Danh sách tệp trong gói / package listing")

@@ -35,7 +35,7 @@ from storage import NoGoodCopy, content_key
 from .inspection import entry_name, unique_names
 from .inspection_report import vn_time
 from .media_models import MediaExport
-from .pdf_text import fonts
+from .pdf_text import fonts, with_json
 
 LABEL = "nhan-vat-mang-tin.pdf"
 LISTING = "danh-sach.json"
@@ -218,7 +218,6 @@ def render_label(label: dict[str, Any]) -> bytes:
     """The printable label sheet (nhãn), with the same facts embedded as JSON for `verify_media`."""
     from io import BytesIO
 
-    import pikepdf
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
@@ -249,12 +248,7 @@ def render_label(label: dict[str, Any]) -> bytes:
         y -= size + 14
     c.showPage()
     c.save()
-    data = json.dumps(label, ensure_ascii=False, indent=1).encode("utf-8")
-    with pikepdf.open(BytesIO(buf.getvalue())) as doc:
-        doc.attachments["nhan.json"] = pikepdf.AttachedFileSpec(doc, data, mime_type="application/json")
-        out = BytesIO()
-        doc.save(out)
-    return out.getvalue()
+    return with_json(buf.getvalue(), "nhan.json", label)
 
 
 def verify_media(path: Path) -> MediaReport:

@@ -7,13 +7,9 @@ check it, and the audit trail records who made which (its SHA-256)."""
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict
 from datetime import datetime
-from io import BytesIO
 from typing import Any
-
-import pikepdf
 
 from archive.context import Archive
 from archive.db import utcnow
@@ -23,7 +19,7 @@ from archive.models import Organisation, User
 from archive.year_overview import MEASURES, Overview
 from archive.year_rollup import Rollup
 
-from .pdf_text import Report
+from .pdf_text import Report, with_json
 from .rules import VN_TZ
 
 JSON_NAME = "tong-quan.json"
@@ -52,20 +48,6 @@ def _cell_text(
     for n, label in ((awaiting, "chờ"), (damaged, "hỏng"), (lacking, "RKN"), (corrected, "sửa")):
         text += f" {label} {n}" if n else ""
     return text
-
-
-def _with_json(pdf: bytes, data: dict[str, Any]) -> bytes:
-    payload = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
-    with pikepdf.open(BytesIO(pdf)) as doc:
-        doc.attachments[JSON_NAME] = pikepdf.AttachedFileSpec(
-            doc,
-            payload,
-            mime_type="application/json",
-            description="Số liệu của báo cáo / the report's figures",
-        )
-        out = BytesIO()
-        doc.save(out)
-    return out.getvalue()
 
 
 def render_overview(ov: Overview, *, made_at: datetime, made_by: str) -> bytes:
@@ -123,7 +105,7 @@ def render_overview(ov: Overview, *, made_at: datetime, made_by: str) -> bytes:
             for k in ov.classes for code, _ in ov.types if ov.cell(k, code).stored
         ],
     }  # fmt: skip
-    return _with_json(r.finish(), data)
+    return with_json(r.finish(), JSON_NAME, data, "Số liệu của báo cáo / the report's figures")
 
 
 def render_rollup(ru: Rollup, *, made_at: datetime, made_by: str) -> bytes:
@@ -167,7 +149,7 @@ def render_rollup(ru: Rollup, *, made_at: datetime, made_by: str) -> bytes:
             for s in ru.schools
         ],
     }  # fmt: skip
-    return _with_json(r.finish(), data)
+    return with_json(r.finish(), JSON_NAME, data, "Số liệu của báo cáo / the report's figures")
 
 
 def _seal(

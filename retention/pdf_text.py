@@ -1,10 +1,13 @@
 """What the PDFs retention draws share (disposal record, inspection report, check records): a Unicode font that
-renders Vietnamese, and word wrapping for reportlab's single-line drawString."""
+renders Vietnamese, word wrapping for reportlab's single-line drawString, the page layouts, and the machine-readable
+copy of a report's facts embedded in its PDF."""
 
 from __future__ import annotations
 
+import json
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 FONT_PATH = Path("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf")
 FONT_BOLD_PATH = Path("/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf")
@@ -46,7 +49,7 @@ class Report:
     the body, and at the end the recipients (Nơi nhận) on the left and the signer's title on the right.
     `line` wraps and breaks pages; `table` repeats its heading on each page."""
 
-    def __init__(self, title: str, author: str, *, landscape: bool = False) -> None:
+    def __init__(self, title: str, author: str, *, landscape: bool = False, subject: str = "") -> None:
         from reportlab.lib.pagesizes import A4
         from reportlab.lib.pagesizes import landscape as turned
         from reportlab.pdfgen import canvas
@@ -57,6 +60,8 @@ class Report:
         self.c = canvas.Canvas(self.buf, pagesize=size, pageCompression=1, invariant=1)
         self.c.setTitle(title)
         self.c.setAuthor(author)
+        if subject:
+            self.c.setSubject(subject)
         self.width, self.height = size
         self.left = 45.0
         self.y = self.height - 50
@@ -108,6 +113,22 @@ class Report:
             self.y -= 14
         self.y -= 10
 
+    def motto(self, kind: str, subtitle: str = "") -> None:
+        """The national motto top right and the kind of document centred: the plain layout of the reports the system
+        itself draws up (check records, inspection reports), which carry no issuing body's number."""
+        c = self.c
+        c.setFont(self.regular, 10)
+        c.drawRightString(self.width - self.left, self.y, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+        c.drawRightString(self.width - self.left, self.y - 14, "Độc lập - Tự do - Hạnh phúc")
+        self.y -= 44
+        c.setFont(self.bold, 14)
+        c.drawCentredString(self.width / 2, self.y, kind)
+        if subtitle:
+            self.y -= 18
+            c.setFont(self.regular, 10)
+            c.drawCentredString(self.width / 2, self.y, subtitle)
+        self.y -= 24
+
     def table(
         self, heading: list[str], rows: list[list[str]], widths: list[float], size: float = 7.5
     ) -> None:
@@ -158,3 +179,23 @@ class Report:
         self.c.showPage()
         self.c.save()
         return self.buf.getvalue()
+
+
+def with_json(pdf: bytes, name: str, data: dict[str, Any] | bytes, description: str = "") -> bytes:
+    """`pdf` with `data` embedded as the JSON file `name`, so a machine can check the facts the page shows to people
+    (the seal signed over the result covers both). Bytes are embedded as they are: their digest may be quoted
+    elsewhere."""
+    import pikepdf
+
+    payload = (
+        data
+        if isinstance(data, bytes)
+        else json.dumps(data, ensure_ascii=False, indent=1, default=str).encode()
+    )
+    with pikepdf.open(BytesIO(pdf)) as doc:
+        doc.attachments[name] = pikepdf.AttachedFileSpec(
+            doc, payload, mime_type="application/json", description=description
+        )
+        out = BytesIO()
+        doc.save(out)
+    return out.getvalue()

@@ -35,7 +35,7 @@ from storage import content_key
 
 from .inspection import entry_name, unique_names
 from .inspection_report import vn_time
-from .pdf_text import fonts, wrap
+from .pdf_text import fonts, with_json, wrap
 from .transfer_senders import fingerprint, registered_sender
 
 FORMAT = "hoso-transfer/1"
@@ -173,11 +173,7 @@ def _render_slip(listing: dict[str, Any], listing_sha: str, listing_bytes: bytes
                 y = height - 60
     c.showPage()
     c.save()
-    with pikepdf.open(io.BytesIO(buf.getvalue())) as doc:
-        doc.attachments[LISTING] = pikepdf.AttachedFileSpec(doc, listing_bytes, mime_type="application/json")
-        out = io.BytesIO()
-        doc.save(out)
-    return out.getvalue()
+    return with_json(buf.getvalue(), LISTING, listing_bytes)
 
 
 def import_transfer(
