@@ -17,7 +17,7 @@ from archive.ingest import spool
 from archive.permissions import authorize_scope
 from hoso.api.correction_schemas import CorrectionOut, DecisionIn
 from hoso.api.deps import ArchiveDep, Guard, GuardDep
-from hoso.api.upload_form import spooled_files
+from hoso.api.upload_form import chosen_file, chosen_files, form_of, form_texts, spooled_files
 from retention.correction_record import apply_correction
 
 router = APIRouter(tags=["corrections"])
@@ -67,13 +67,10 @@ async def request_correction(
     doc_id: str, request: Request, archive: ArchiveDep, guard: GuardDep
 ) -> CorrectionOut:
     await run_in_threadpool(_token_may, archive, guard, "correction.request")
-    try:
-        form = await request.form()
-        text = {k: v if isinstance(v := form.get(k), str) else "" for k in ("wrong", "should_be", "why")}
-        uploads = [f for f in form.getlist("evidence") if isinstance(f, UploadFile)]
+    async with form_of(request) as form:
+        text = form_texts(form, "wrong", "should_be", "why")
+        uploads = chosen_files(form, "evidence")
         return await run_in_threadpool(_request, archive, guard, doc_id, text, uploads)
-    finally:
-        await request.close()
 
 
 def _request(
@@ -109,16 +106,13 @@ async def upload_version(
 ) -> CorrectionOut:
     # the corrected version is part of the procedure the requester started (or the administrator for them)
     await run_in_threadpool(_token_may, archive, guard, "correction.request")
-    try:
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
+    async with form_of(request) as form:
+        upload = chosen_file(form)
+        if upload is None:
             raise InvalidInput(
                 "Thiếu tệp đã sửa (file)", "The corrected file is missing (file)", code="file_required"
             )
         return await run_in_threadpool(_apply, archive, guard, correction_id, upload)
-    finally:
-        await request.close()
 
 
 def _token_may(archive: Archive, guard: Guard, action: str) -> None:

@@ -18,6 +18,7 @@ from archive.ingest import spool
 from archive.models import User
 from hoso.api.deps import ArchiveDep, Guard, GuardDep
 from hoso.api.schemas import DocumentOut
+from hoso.api.upload_form import chosen_file, form_of, form_texts
 
 router = APIRouter(tags=["documents"])
 REASON = Field(
@@ -106,15 +107,11 @@ def edit_details(doc_id: str, body: DetailsIn, archive: ArchiveDep, guard: Guard
 async def replace_file(doc_id: str, request: Request, archive: ArchiveDep, guard: GuardDep) -> DocumentOut:
     # like an upload: the caller is authenticated and allowed before the body is read (hoso/api/upload_form.py)
     user = await run_in_threadpool(_allowed, archive, guard, doc_id)
-    try:
-        form = await request.form(max_files=1, max_fields=4, max_part_size=64 * 1024)
-        upload, reason = form.get("file"), form.get("reason")
-        if not isinstance(upload, UploadFile) or not upload.filename:
+    async with form_of(request, max_files=1, max_fields=4, max_part_size=64 * 1024) as form:
+        upload = chosen_file(form)
+        if upload is None:
             raise InvalidInput("Chưa gửi tệp để thay.", "No file sent.", code="file_required")
-        why = reason if isinstance(reason, str) else ""
-        await run_in_threadpool(_replace, archive, doc_id, upload, why, user)
-    finally:
-        await request.close()
+        await run_in_threadpool(_replace, archive, doc_id, upload, form_texts(form, "reason")["reason"], user)
     return await run_in_threadpool(_full, archive, doc_id)
 
 

@@ -8,8 +8,8 @@ and rate are bounded by hoso/http_limits.py while it is read; the schema for /op
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,31 @@ def typed_values(form: FormData) -> dict[str, str]:
         for name, width in FIELD_LIMITS.items()
         if isinstance(value := form.get(name), str)
     }
+
+
+@asynccontextmanager
+async def form_of(request: Request, **limits: int) -> AsyncIterator[FormData]:
+    """The multipart body, read when the route's checks have passed; its spooled files are removed when the block
+    ends, not when the connection does."""
+    try:
+        yield await request.form(**limits)
+    finally:
+        await request.close()
+
+
+def chosen_file(form: FormData, name: str = "file") -> UploadFile | None:
+    """The file sent as `name`; None when none was chosen (a browser sends an empty part without a file name)."""
+    upload = form.get(name)
+    return upload if isinstance(upload, UploadFile) and upload.filename else None
+
+
+def chosen_files(form: FormData, name: str) -> list[UploadFile]:
+    return [f for f in form.getlist(name) if isinstance(f, UploadFile) and f.filename]
+
+
+def form_texts(form: FormData, *names: str) -> dict[str, str]:
+    """Text fields by name, '' for one not sent or sent as a file."""
+    return {n: v if isinstance(v := form.get(n), str) else "" for n in names}
 
 
 @dataclass

@@ -20,7 +20,7 @@ from archive.ingest import spool
 from archive.models import User
 from archive.permissions import authorize, permitted
 from hoso.api.correction_schemas import CorrectionOut
-from hoso.api.upload_form import spooled_files
+from hoso.api.upload_form import chosen_file, chosen_files, form_of, form_texts, spooled_files
 from hoso.web.common import Viewer, WebRoute, archive_of, form_viewer, render, viewer
 from retention.correction_record import apply_correction
 
@@ -62,13 +62,10 @@ def request_page(request: Request, doc_id: str, who: Viewer = Depends(viewer)) -
 
 @router.post("/ho-so/{doc_id}/de-nghi-chinh-sua")
 async def file_request(request: Request, doc_id: str, who: Viewer = Depends(form_viewer)) -> Response:
-    try:
-        form = await request.form()
-        text = {k: v if isinstance(v := form.get(k), str) else "" for k in ("wrong", "should_be", "why")}
-        uploads = [f for f in form.getlist("evidence") if isinstance(f, UploadFile) and f.filename]
+    async with form_of(request) as form:
+        text = form_texts(form, "wrong", "should_be", "why")
+        uploads = chosen_files(form, "evidence")
         return await run_in_threadpool(_file_request, request, who, doc_id, text, uploads)
-    finally:
-        await request.close()
 
 
 def _file_request(
@@ -149,10 +146,9 @@ def decide(
 async def upload_corrected(
     request: Request, correction_id: int, who: Viewer = Depends(form_viewer)
 ) -> Response:
-    try:
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile) or not upload.filename:
+    async with form_of(request) as form:
+        upload = chosen_file(form)
+        if upload is None:
             return await run_in_threadpool(
                 _detail,
                 request,
@@ -163,8 +159,6 @@ async def upload_corrected(
                 error_en="No file chosen.",
             )
         return await run_in_threadpool(_apply, request, who, correction_id, upload)
-    finally:
-        await request.close()
 
 
 def _apply(request: Request, who: Viewer, correction_id: int, upload: UploadFile) -> Response:

@@ -18,6 +18,7 @@ from archive.ingest import spool
 from archive.models import DocumentType
 from archive.permissions import authorize, permitted, upload_action
 from hoso.api.schemas import DocumentSummary
+from hoso.api.upload_form import chosen_file, form_of, form_texts
 from hoso.web.common import Viewer, WebRoute, archive_of, form_viewer, render, viewer
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -80,20 +81,16 @@ def edit_details(
 @router.post("/ho-so/{doc_id}/thay-tep")
 async def replace_file(request: Request, doc_id: str, who: Viewer = Depends(form_viewer)) -> Response:
     # form_viewer has checked the session and the CSRF field; the body is bounded like an upload (hoso/http_limits.py)
-    try:
-        form = await request.form()
-        upload = form.get("file")
-        reason = form.get("reason")
-        if not isinstance(upload, UploadFile) or not upload.filename:
+    async with form_of(request) as form:
+        upload = chosen_file(form)
+        if upload is None:
             return await run_in_threadpool(
                 _page, request, who, doc_id, 422, error="Chưa chọn tệp để thay.", error_en="No file chosen.",
                 form="thay",
             )  # fmt: skip
         return await run_in_threadpool(
-            _replace, request, who, doc_id, upload, reason if isinstance(reason, str) else ""
+            _replace, request, who, doc_id, upload, form_texts(form, "reason")["reason"]
         )
-    finally:
-        await request.close()
 
 
 def _replace(request: Request, who: Viewer, doc_id: str, upload: UploadFile, reason: str) -> Response:
