@@ -17,9 +17,9 @@ import pytest
 
 from signing import layout
 from signing.devpki import PEOPLE
-from tests.e2e.webkit import chromium_path, login, logout
+from tests.e2e.webkit import chromium_path, login, logout, sign_from_page
 from tests.factories import add_server_user, boot, make_pdf
-from tests.processes import LiveServer, run_cli, stop_server
+from tests.processes import LiveServer, stop_server
 
 PASSWORD = "Mật-khẩu-Thử-2025"
 YEAR = "2024-2025"
@@ -58,31 +58,22 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 def _sign_from_the_page(live: LiveServer, page: Any, doc_url: str, username: str, tmp_path: Path) -> None:
     label = SIGNERS[username][0]
-    login(page, live.base_url, username, PASSWORD)
-    page.goto(doc_url)
-    page.locator("#ky-ca-nhan").click()
-    page.wait_for_url(doc_url + "/ky-ca-nhan")
-    preview = page.locator("#xem-truoc-chu-ky").inner_text()
-    assert PEOPLE[label][0] in preview  # the name comes from the account, nobody types it
-    if username == "gv.ly":
-        page.screenshot(path=str(SHOTS / "sign-step1.png"), full_page=True)
-    page.locator("#mo-phien-ky").click()
-    page.wait_for_url(doc_url + "/ky-ca-nhan/*")
-    with page.expect_download() as info:
-        page.get_by_role("link", name="Tải yêu cầu ký").click()
-    request, signature = tmp_path / f"{username}-yeu-cau.json", tmp_path / f"{username}-chu-ky.json"
-    info.value.save_as(str(request))
-    p12 = Path(live.env["HOSO_DATA_DIR"]) / "dev-pki" / f"{label}.p12"
-    env = live.env | {"HOSO_P12_PASSWORD": "hoso-dev-test"}
-    run_cli("sign-digest", str(request), "--p12", str(p12), "--out", str(signature), env=env)
-    page.set_input_files("#signature", str(signature))
-    page.get_by_role("button", name="Nộp chữ ký").click()
-    page.wait_for_selector(
-        "#ket-qua-ky, #loi-ky, .error", timeout=240_000
-    )  # signing + validating, under load
-    assert page.locator("#loi-ky").count() == 0, page.locator("#loi-ky").inner_text()
-    assert "Hợp lệ" in page.locator("#ket-qua-ky").inner_text()
-    logout(page, live.base_url)
+    shoot = (
+        (lambda p: p.screenshot(path=str(SHOTS / "sign-step1.png"), full_page=True))
+        if username == "gv.ly"
+        else None
+    )
+    sign_from_page(
+        live,
+        page,
+        doc_url,
+        username,
+        PASSWORD,
+        label,
+        tmp_path,
+        signer_name=PEOPLE[label][0],
+        at_preview=shoot,
+    )
 
 
 @pytest.mark.timeout(1200)  # seven people log in and sign in turn; setting them up is two dozen CLI runs

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from signing.devpki import PEOPLE
-from tests.e2e.webkit import chromium_path, login, logout
+from tests.e2e.webkit import chromium_path, login, logout, sign_from_page
 from tests.e2e.year_pages import fits_phone, shots
 from tests.factories import add_server_user, boot, make_pdf
-from tests.processes import LiveServer, run_cli, stop_server
+from tests.processes import LiveServer, stop_server
 
 PASSWORD = "Mật-khẩu-Thử-2025"
 YEAR = "2024-2025"
@@ -50,26 +50,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 def _sign(live: LiveServer, page: Any, doc_url: str, username: str, tmp: Path) -> None:
-    """The personal signing flow of the record's page, the digest signed by the person's own key."""
-    login(page, live.base_url, username, PASSWORD)
-    page.goto(doc_url)
-    page.locator("#ky-ca-nhan").click()
-    page.wait_for_url(doc_url + "/ky-ca-nhan")
-    page.locator("#mo-phien-ky").click()
-    page.wait_for_url(doc_url + "/ky-ca-nhan/*")
-    with page.expect_download() as info:
-        page.get_by_role("link", name="Tải yêu cầu ký").click()
-    request, signature = tmp / f"{username}-yeu-cau.json", tmp / f"{username}-chu-ky.json"
-    info.value.save_as(str(request))
-    p12 = Path(live.env["HOSO_DATA_DIR"]) / "dev-pki" / f"{SIGNERS[username][0]}.p12"
-    run_cli("sign-digest", str(request), "--p12", str(p12), "--out", str(signature),
-            env=live.env | {"HOSO_P12_PASSWORD": "hoso-dev-test"})  # fmt: skip
-    page.set_input_files("#signature", str(signature))
-    page.get_by_role("button", name="Nộp chữ ký").click()
-    page.wait_for_selector("#ket-qua-ky, #loi-ky, .error", timeout=240_000)
-    assert page.locator("#loi-ky").count() == 0, page.locator("#loi-ky").inner_text()
-    assert "Hợp lệ" in page.locator("#ket-qua-ky").inner_text()
-    logout(page, live.base_url)
+    sign_from_page(live, page, doc_url, username, PASSWORD, SIGNERS[username][0], tmp)
 
 
 @pytest.mark.timeout(900)

@@ -17,10 +17,10 @@ import pytest
 
 from archive import conversion
 from signing.devpki import PEOPLE
-from tests.e2e.webkit import chromium_path, login, logout
+from tests.e2e.webkit import chromium_path, login, logout, sign_from_page
 from tests.factories import add_server_user, boot, make_pdf
 from tests.integration import officekit
-from tests.processes import LiveServer, run_cli, stop_server
+from tests.processes import LiveServer, stop_server
 
 PASSWORD = "Mật-khẩu-Thử-2025"
 YEAR = "2024-2025"
@@ -66,30 +66,18 @@ def _shoot(page: Any, name: str) -> None:
 
 def _sign_from_the_page(live: LiveServer, page: Any, doc_url: str, username: str, tmp_path: Path) -> None:
     label = SIGNERS[username][0]
-    login(page, live.base_url, username, PASSWORD)
-    page.goto(doc_url)
-    page.locator("#ky-ca-nhan").click()
-    page.wait_for_url(doc_url + "/ky-ca-nhan")
-    assert PEOPLE[label][0] in page.locator("#xem-truoc-chu-ky").inner_text()
-    page.locator("#mo-phien-ky").click()
-    page.wait_for_url(doc_url + "/ky-ca-nhan/*")
-    if username == HEAD:
-        _shoot(page, "head-signing-session")
-    with page.expect_download() as info:
-        page.get_by_role("link", name="Tải yêu cầu ký").click()
-    request, signature = tmp_path / f"{username}-yeu-cau.json", tmp_path / f"{username}-chu-ky.json"
-    info.value.save_as(str(request))
-    p12 = Path(live.env["HOSO_DATA_DIR"]) / "dev-pki" / f"{label}.p12"
-    env = live.env | {"HOSO_P12_PASSWORD": "hoso-dev-test"}
-    run_cli("sign-digest", str(request), "--p12", str(p12), "--out", str(signature), env=env)
-    page.set_input_files("#signature", str(signature))
-    page.get_by_role("button", name="Nộp chữ ký").click()
-    page.wait_for_selector(
-        "#ket-qua-ky, #loi-ky, .error", timeout=240_000
-    )  # signing + validating, under load
-    assert page.locator("#loi-ky").count() == 0, page.locator("#loi-ky").inner_text()
-    assert "Hợp lệ" in page.locator("#ket-qua-ky").inner_text()
-    logout(page, live.base_url)
+    shoot = (lambda p: _shoot(p, "head-signing-session")) if username == HEAD else None
+    sign_from_page(
+        live,
+        page,
+        doc_url,
+        username,
+        PASSWORD,
+        label,
+        tmp_path,
+        signer_name=PEOPLE[label][0],
+        at_session=shoot,
+    )
 
 
 @pytest.mark.timeout(900)
