@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from .chain_models import SigningRequest
 from .content_checks import RUT_KINH_NGHIEM, ContentCheck
@@ -91,14 +91,30 @@ def counts(session: Session, school_ids: Sequence[int], year: str, by: Sequence[
     ("klass" is the class, NO_CLASS for records of the whole school)."""
     if not school_ids:
         return []
-    rkn = aliased(ContentCheck)
-    # One row per document, its versions folded in one pass: the highest number with, in the two low bits, whether
-    # that version is signed and whether it lacks "Rút kinh nghiệm". No self-join looks for the current version, and
-    # only the versions of the schools asked for are read.
-    packed = func.max(
-        Version.number * 4
-        + case((Version.signed.is_(True), 2), else_=0)
-        + case((rkn.id.is_not(None), 1), else_=0)
+    # One row per document; its current version's facts packed in one number by a subquery per document: the highest
+    # version number with, in the two low bits, whether that version is signed and whether it lacks "Rút kinh
+    # nghiệm". Per document, so each is one probe of the covering versions index (migration 0020): a join let
+    # PostgreSQL read every version of the province to keep a few percent of them.
+    lacks_rkn = (
+        select(ContentCheck.id)
+        .where(
+            ContentCheck.version_id == Version.id,
+            ContentCheck.name == RUT_KINH_NGHIEM,
+            ContentCheck.result == "missing",
+        )
+        .exists()
+    )
+    latest = (
+        select(
+            func.max(
+                Version.number * 4
+                + case((Version.signed.is_(True), 2), else_=0)
+                + case((lacks_rkn, 1), else_=0)
+            )
+        )
+        .where(Version.document_id == Document.id)
+        .correlate(Document)
+        .scalar_subquery()
     )
     per_doc = (
         select(
@@ -106,22 +122,17 @@ def counts(session: Session, school_ids: Sequence[int], year: str, by: Sequence[
             Document.school_id.label("school_id"),
             func.coalesce(Document.class_name, literal(NO_CLASS)).label("klass"),
             Document.type_code.label("type_code"),
-            packed.label("latest"),
-        )
-        .join(Version, Version.document_id == Document.id)
-        .outerjoin(
-            rkn, and_(rkn.version_id == Version.id, rkn.name == RUT_KINH_NGHIEM, rkn.result == "missing")
+            latest.label("latest"),
         )
         .where(Document.school_id.in_(school_ids), Document.school_year == year, Document.status == "active")
-        .group_by(Document.id, Document.school_id, Document.class_name, Document.type_code)
         .subquery()
     )
     waiting = select(SigningRequest.document_id).where(SigningRequest.status == "waiting")
-    # from the damaged copies (few, indexed by state) to their documents, not from every document to its copies
-    content_key = literal("content/") + func.substr(Version.sha256, 1, 2) + literal("/") + Version.sha256
+    # from the damaged copies (few, indexed by state) to their documents, not from every document to its copies; the
+    # content object is found by its digest (indexed on versions), not by its key built from each version's digest
     damaged = (
         select(Version.document_id)
-        .join(StoredObject, StoredObject.key == content_key)
+        .join(StoredObject, and_(StoredObject.sha256 == Version.sha256, StoredObject.kind == "content"))
         .join(ReplicaCopy, ReplicaCopy.object_id == StoredObject.id)
         .where(ReplicaCopy.state.in_(DAMAGED_STATES))
     )

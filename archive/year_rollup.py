@@ -14,15 +14,15 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from .errors import InvalidInput, PermissionDenied
 from .locks import list_locks
-from .models import Document, Organisation, RoleAssignment, User
+from .models import Organisation, RoleAssignment, User
 from .orgs import get_organisation
 from .permissions import OrgFacts, authorize, covers, record_denial, school_ids_for
-from .year_overview import NO_CLASS, Cell, cell_of, counts
+from .year_overview import Cell, cell_of, counts
 
 ACTION = "document.read"
 INSPECTOR_OF_KIND = {"phong": "inspector_phong", "so": "inspector_so"}
@@ -127,37 +127,25 @@ def year_rollup(
     )
     if not school_ids:
         return out
+    # one grouped pass by school, class and type: each school's totals, and its grid's shape (rows, columns, cells
+    # filled) for the cells missing, from the same rows
     per_school: dict[int, Cell] = defaultdict(Cell)
     types: dict[int, set[str]] = defaultdict(set)
-    for row in counts(session, school_ids, year, ("school_id", "type_code")):
+    classes: dict[int, set[str]] = defaultdict(set)
+    cells: dict[int, int] = defaultdict(int)
+    for row in counts(session, school_ids, year, ("school_id", "klass", "type_code")):
         per_school[row.school_id].add(cell_of(row))
         types[row.school_id].add(row.type_code)
+        classes[row.school_id].add(row.klass)
+        cells[row.school_id] += 1
     locked: dict[int, set[str]] = defaultdict(set)
     for lock in list_locks(session, school_ids, year=year):
         locked[lock.school_id].add(lock.type_code)
-    classes, cells = _distinct_per_school(session, school_ids, year)
     for s in schools:
         columns = len(types[s.id] | locked[s.id])
-        missing = classes.get(s.id, 0) * columns - cells.get(s.id, 0)
+        missing = len(classes[s.id]) * columns - cells[s.id]
         out.schools.append(SchoolYear(s.code, s.name, s.levels, per_school[s.id], missing, len(locked[s.id])))
     return out
-
-
-def _distinct_per_school(
-    session: Session, school_ids: list[int], year: str
-) -> tuple[dict[int, int], dict[int, int]]:
-    """Per school: how many rows (classes) and how many non-empty cells (class, type) its grid has. Each counted over
-    a DISTINCT subquery (hashed) rather than with COUNT(DISTINCT …), which sorts every document."""
-    klass = func.coalesce(Document.class_name, literal(NO_CLASS)).label("klass")
-    scope = (Document.school_id.in_(school_ids), Document.school_year == year, Document.status == "active")
-    out: list[dict[int, int]] = []
-    for columns in ((Document.school_id, klass), (Document.school_id, klass, Document.type_code)):
-        distinct = select(*columns).where(*scope).distinct().subquery()
-        rows = session.execute(
-            select(distinct.c.school_id, func.count()).group_by(distinct.c.school_id)
-        ).tuples()
-        out.append(dict(rows.all()))
-    return out[0], out[1]
 
 
 def rollup_csv(r: Rollup) -> str:
