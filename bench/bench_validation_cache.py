@@ -3,9 +3,11 @@ fresh), through archive.signatures.validate_document on a sealed 1 MB, 50-page P
 
     .venv/bin/python bench/bench_validation_cache.py [--rounds 9] [--sqlite]
 
-Fresh: each round asks for another hour of validation time, so nothing is cached (the bytes are read from a replica,
-verified, validated in a child process). Cached: the same hour again. Both include the audit event each request
-writes. Catalog: PostgreSQL when reachable (a fresh database, dropped afterwards), else SQLite.
+Fresh: the cache is emptied before each round, so the report is validated now (the bytes read from a replica and
+verified, then validated in the isolated validator). Cached, whole request: the same hour again, including the audit
+event (document.validate) each request writes. Cached, lookup only: the catalog visit that finds the document, its
+version and the cached report (one statement), without the audit event. Catalog: PostgreSQL when reachable (a fresh
+database, dropped afterwards), else SQLite.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -25,15 +28,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
+from sqlalchemy import delete  # noqa: E402
 
 import signing  # noqa: E402
 from archive import orgs  # noqa: E402
-from archive.db import utcnow  # noqa: E402
 from archive.ingest import ingest_file  # noqa: E402
 from archive.settings import Settings  # noqa: E402
 from archive.signatures import setup_of, sign_document, validate_document  # noqa: E402
 from archive.signing_setup import dev_pki_served  # noqa: E402
-from archive.validation_cache import BUCKET  # noqa: E402
+from archive.validation_cache import ValidationReport, bucket_of, lookup, trust_version  # noqa: E402
 from bench.bench_province import PG_ADMIN, fresh_database  # noqa: E402
 from bench.bench_signing import make_pdf  # noqa: E402
 from hoso.bootstrap import build_archive  # noqa: E402
@@ -79,23 +82,40 @@ def main(argv: list[str] | None = None) -> None:
         )
         assert validate_document(archive, doc_id)["verdict"] == "TOTAL_PASSED"
 
-        def ms(**kw: object) -> float:
-            start = time.perf_counter()
-            validate_document(archive, doc_id, **kw)  # type: ignore[arg-type]
-            return (time.perf_counter() - start) * 1000
+        roots = setup_of(archive).trust_roots
 
-        now = utcnow()
-        fresh = [ms(at=now - (i + 2) * BUCKET) for i in range(args.rounds)]
-        cached = [ms() for _ in range(args.rounds)]
-    f, c = statistics.median(fresh), statistics.median(cached)
-    print(f"catalog: {url.split(':')[0]}; a 1 MB, 50-page PDF sealed at B-LTA; median of {args.rounds}")
-    print(
-        f"validation report, fresh : {f:8.1f} ms  (limit {FRESH_LIMIT_MS:.0f} ms: {'ok' if f <= FRESH_LIMIT_MS else 'over'})"
-    )
-    print(
-        f"validation report, cached: {c:8.1f} ms  (limit {CACHED_LIMIT_MS:.0f} ms: {'ok' if c <= CACHED_LIMIT_MS else 'over'})"
-    )
+        def fresh_ms() -> float:
+            with archive.sessions() as s, s.begin():
+                s.execute(delete(ValidationReport))
+            return timed(lambda: validate_document(archive, doc_id))
+
+        def lookup_only() -> None:
+            with archive.sessions() as s:
+                assert lookup(s, doc_id, None, trust_version(roots), bucket_of(None)).report is not None
+
+        fresh = [fresh_ms() for _ in range(args.rounds)]
+        # alternate the two cached measures so that load from elsewhere falls on both alike
+        cached, looked_up = [], []
+        for _ in range(args.rounds * 5):
+            cached.append(timed(lambda: validate_document(archive, doc_id)))
+            looked_up.append(timed(lookup_only))
+    f, c, lk = statistics.median(fresh), statistics.median(cached), statistics.median(looked_up)
+    print(f"catalog: {url.split(':')[0]}; a 1 MB, 50-page PDF sealed at B-LTA; medians of {args.rounds} fresh, "
+          f"{len(cached)} cached")  # fmt: skip
+    for label, value, limit in (
+        ("fresh, whole request", f, FRESH_LIMIT_MS),
+        ("cached, lookup only", lk, CACHED_LIMIT_MS),
+        ("cached, whole request including its audit event", c, CACHED_LIMIT_MS),
+    ):
+        verdict = "ok" if value <= limit else "over"
+        print(f"validation report, {label:48s}: {value:8.2f} ms  (limit {limit:.0f} ms: {verdict})")
     print(f"cached / fresh: {c / f:.3f}")
+
+
+def timed(call: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    call()
+    return (time.perf_counter() - start) * 1000
 
 
 if __name__ == "__main__":
