@@ -127,9 +127,12 @@ def test_a_cached_report_costs_one_statement_and_reads_no_copy(
     event.listen(a.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     reads: list[str] = []
     real_open = a.replicas.open_verified
-    monkeypatch.setattr(
-        a.replicas, "open_verified", lambda key, *r, **kw: (reads.append(key), real_open(key, *r, **kw))[1]
-    )
+
+    def counted_open(key: str, *args: Any, **kw: Any) -> Any:
+        reads.append(key)
+        return real_open(key, *args, **kw)
+
+    monkeypatch.setattr(a.replicas, "open_verified", counted_open)
 
     with a.sessions() as s:
         found = lookup(s, doc_id, None, trust_version(setup_of(a).trust_roots), bucket_of(None))
