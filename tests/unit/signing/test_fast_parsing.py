@@ -17,8 +17,8 @@ assert fast_parsing.install(), (
     "this pyHanko's tokenizer is not the one signing/fast_parsing.py was checked against"
 )
 FAST_CLASS, FAST_HEX = misc._read_until_class, generic.read_hex_string_from_stream
-ORIGINAL_CLASS = FAST_CLASS.__closure__[0].cell_contents  # type: ignore[attr-defined]
-ORIGINAL_HEX = FAST_HEX.__closure__[0].cell_contents  # type: ignore[attr-defined]
+ORIGINAL_CLASS = fast_parsing.ORIGINALS["_read_until_class"]
+ORIGINAL_HEX = fast_parsing.ORIGINALS["read_hex_string_from_stream"]
 
 # the bytes that matter to these loops, and others
 ALPHABET = b"0123456789abcdefABCDEFgz<>%()[]{}/ \n\r\t\f\x00\xff#"
