@@ -44,7 +44,7 @@ def install() -> bool:
 
     from . import pyhanko_walk
 
-    originals = {
+    originals: dict[str, Callable[..., Any]] = {
         "_read_until_class": misc._read_until_class,
         "read_hex_string_from_stream": generic.read_hex_string_from_stream,
         "_load_reverse_xref_cache": HistoricalResolver._load_reverse_xref_cache,
@@ -56,7 +56,7 @@ def install() -> bool:
     generic.read_hex_string_from_stream = _fast_read_hex_string(
         generic.read_hex_string_from_stream, generic.pdf_string, misc.PDF_WHITESPACE
     )
-    HistoricalResolver._load_reverse_xref_cache = pyhanko_walk._load_reverse_xref_cache
+    HistoricalResolver._load_reverse_xref_cache = pyhanko_walk._load_reverse_xref_cache  # type: ignore[method-assign]
     _installed = True
     return True
 
@@ -66,7 +66,7 @@ def _fast_read_until_class(original: Callable[..., Any]) -> Callable[..., Any]:
 
     def read_until_class(class_chars: bytes, stream: Any, maxchars: int | None = None) -> tuple[bytes, bool]:
         if maxchars is not None or type(stream) is not io.BytesIO:
-            return original(class_chars, stream, maxchars=maxchars)  # type: ignore[no-any-return]
+            return original(class_chars, stream, maxchars=maxchars)
         pattern = patterns.get(class_chars)
         if pattern is None:
             pattern = patterns[class_chars] = re.compile(b"[" + re.escape(class_chars) + b"]")
