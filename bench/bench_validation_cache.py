@@ -13,6 +13,7 @@ database, dropped afterwards), else SQLite.
 from __future__ import annotations
 
 import argparse
+import io
 import shutil
 import socket
 import statistics
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import pikepdf  # noqa: E402
 import psycopg  # noqa: E402
 from sqlalchemy import delete  # noqa: E402
 
@@ -73,14 +75,16 @@ def main(argv: list[str] | None = None) -> None:
         stack.enter_context(dev_pki_served(setup_of(archive)))
         with archive.sessions() as s, s.begin():
             orgs.add_organisation(s, code="B01", name="Trường đo tốc độ", kind="truong", level="THPT")
-        pdf = tmp / "hoc-ba.pdf"
-        pdf.write_bytes(make_pdf())
-        # two sealed documents, validated in turn: nothing a validator process may keep between files can be the
-        # previous file's report
+        # two sealed documents (two files: the archive keeps one document per content), validated in turn, so that
+        # nothing a validator process may keep between files can be the previous file's report
+        base = pikepdf.open(io.BytesIO(make_pdf()))
         doc_ids = []
         for n in (1, 2):
+            base.docinfo["/Title"] = f"Học bạ {n}"
+            pdf = tmp / f"hoc-ba-{n}.pdf"
+            base.save(pdf)
             doc = ingest_file(
-                archive, pdf, filename=f"hoc-ba-{n}.pdf", school="B01", type_code="hoc-ba", year="2024-2025"
+                archive, pdf, filename=pdf.name, school="B01", type_code="hoc-ba", year="2024-2025"
             )
             sign_document(
                 archive,
@@ -91,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             doc_ids.append(doc.document.id)
             assert validate_document(archive, doc.document.id)["verdict"] == "TOTAL_PASSED"
+        assert doc_ids[0] != doc_ids[1]
         doc_id = doc_ids[0]
 
         roots = setup_of(archive).trust_roots

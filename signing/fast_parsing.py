@@ -2,7 +2,7 @@
 every revision's objects (signing/pyhanko_walk.py).
 
 Profiling a fresh validation of a sealed 50-page PDF showed a third of the parsing time in pyHanko reading one byte
-per Python call: names and numbers (misc._read_until_class) and hex strings such as a signature's /Contents, tens of
+per Python call: names and numbers (misc._read_until_class, generic._decode_name) and hex strings such as a signature's /Contents, tens of
 kilobytes each (generic.read_hex_string_from_stream). The replacements below return exactly what the originals
 return and leave the stream where the originals leave it; anything outside their fast path (a stream that is not an
 in-memory buffer, a length limit, a hex string holding a comment or a stray byte, a missing '>') goes to the original
@@ -25,6 +25,7 @@ _CHECKED = {
     "_read_until_class": "d532d57667257cc8fa86aef3488336e36f6cb2af8ae3c5de124e00383bb1eaf9",
     "read_hex_string_from_stream": "2004d63b8e1ce3d9a894ab0912667f0f056ffb290b95c7615e59b36b883233e2",
     "_load_reverse_xref_cache": "7a0a27ccb00c0cc0958636117b9165df5be1fd2bed7805219ebc90650b499132",
+    "_decode_name": "963405df0a1e5d065bee31c001a23282daaa69306db2be73f67ee1f9cf9c74a9",
 }
 _installed = False
 ORIGINALS: dict[str, Callable[..., Any]] = {}  # what was replaced, for the tests that compare
@@ -48,6 +49,7 @@ def install() -> bool:
         "_read_until_class": misc._read_until_class,
         "read_hex_string_from_stream": generic.read_hex_string_from_stream,
         "_load_reverse_xref_cache": HistoricalResolver._load_reverse_xref_cache,
+        "_decode_name": generic._decode_name,
     }
     if any(source_digest(f) != _CHECKED[name] for name, f in originals.items()):
         return False
@@ -56,6 +58,7 @@ def install() -> bool:
     generic.read_hex_string_from_stream = _fast_read_hex_string(
         generic.read_hex_string_from_stream, generic.pdf_string, misc.PDF_WHITESPACE
     )
+    generic._decode_name = _fast_decode_name(generic._decode_name, generic.NameObject)
     HistoricalResolver._load_reverse_xref_cache = pyhanko_walk._load_reverse_xref_cache  # type: ignore[method-assign]
     _installed = True
     return True
@@ -107,3 +110,15 @@ def _fast_read_hex_string(
         return pdf_string(binascii.unhexlify(digits + b"0" if len(digits) % 2 else digits))
 
     return read_hex_string
+
+
+def _fast_decode_name(original: Callable[..., Any], name_object: Callable[[str], Any]) -> Callable[..., Any]:
+    # printable ASCII that needs no escape: the original copies such a name byte for byte and decodes it as UTF-8
+    plain = re.compile(rb"[^\x00-\x20\x7f-\xff#()<>\[\]{}/%]*")
+
+    def decode_name(name_bytes: bytes) -> Any:
+        if plain.fullmatch(name_bytes) is None:
+            return original(name_bytes)
+        return name_object("/" + name_bytes.decode("ascii"))
+
+    return decode_name

@@ -78,3 +78,35 @@ def test_a_long_signature_contents_and_the_corner_cases():
     assert outcome(lambda s: FAST_CLASS(misc.PDF_WHITESPACE, s), long_name, 1) == outcome(
         lambda s: ORIGINAL_CLASS(misc.PDF_WHITESPACE, s), long_name, 1
     )
+
+
+FAST_NAME, ORIGINAL_NAME = generic._decode_name, fast_parsing.ORIGINALS["_decode_name"]
+
+
+def decoded(call: Callable[[bytes], Any], raw: bytes) -> tuple[Any, ...]:
+    try:
+        value = call(raw)
+    except Exception as exc:
+        return ("raised", type(exc), str(exc))
+    return ("returned", value, type(value))
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=data)
+def test_names_are_decoded_as_the_original_decodes_them(raw: bytes):
+    assert decoded(FAST_NAME, raw) == decoded(ORIGINAL_NAME, raw)
+
+
+def test_name_corner_cases():
+    for name in (
+        b"Type",
+        b"FlateDecode",
+        b"A#20B",
+        b"caf\xc3\xa9",
+        b"Bad Space",
+        b"#4",
+        b"",
+        b"x#zz",
+        b"\x7f",
+    ):
+        assert decoded(FAST_NAME, name) == decoded(ORIGINAL_NAME, name), name
