@@ -4,7 +4,7 @@ fresh), through archive.signatures.validate_document on a sealed 1 MB, 50-page P
     .venv/bin/python bench/bench_validation_cache.py [--rounds 9] [--sqlite]
 
 Fresh: the cache is emptied before each round, so the report is validated now (the bytes read from a replica and
-verified, then validated in the isolated validator). Cached, whole request: the same hour again, including the audit
+verified, then validated in a validator process of signing/workers.py; the two documents take turns). Cached, whole request: the same hour again, including the audit
 event (document.validate) each request writes. Cached, lookup only: the catalog visit that finds the document, its
 version and the cached report (one statement), without the audit event. Catalog: PostgreSQL when reachable (a fresh
 database, dropped afterwards), else SQLite.
