@@ -27,7 +27,7 @@ from .certificates import registered_certificate
 from .chain_models import SigningRequest
 from .context import Archive
 from .db import utcnow
-from .documents import get_document, open_content, stored_version
+from .documents import get_document, open_content, open_verified_content
 from .errors import ArchiveError, Conflict, InvalidInput, NotFound, PermissionDenied
 from .events import record_event
 from .ingest import add_version_from_bytes
@@ -542,21 +542,24 @@ def validate_document(
     trust = validation_cache.trust_version(arch_signing.setup.trust_roots)
     bucket = validation_cache.bucket_of(at)
     with archive.sessions() as session, session.begin():
-        doc, v = stored_version(session, doc_id, version)
-        if v.media_type != "application/pdf":
+        found = validation_cache.lookup(session, doc_id, version, trust, bucket)
+        if found.media_type != "application/pdf":
             raise InvalidInput(
                 "Chỉ kiểm tra chữ ký số trên tệp PDF", "Only PDF files carry PAdES signatures", code="not_pdf"
             )
-        sha = v.sha256
-        report = validation_cache.cached(session, sha, trust, bucket)
+        doc, sha, report = found.doc, found.sha256, found.report
         if report is not None:
             _record_validation(session, doc, actor, report, sha)
     if report is None:
-        content = open_content(archive, doc_id, version=version, actor=None, record_download=False)
+        # the version as just looked up: no second visit to the catalog before the replicas are read
+        content = open_verified_content(
+            archive, sha, found.filename, found.media_type, found.size, doc.id, doc.school_id, None,
+            saved_as=found.filename, record_download=False,
+        )  # fmt: skip
         report = arch_signing.validate(b"".join(content.chunks), at=at)
         with archive.sessions() as session, session.begin():
             validation_cache.keep(session, sha, trust, bucket, report)
-            _record_validation(session, get_document(session, doc_id), actor, report, sha)
+            _record_validation(session, doc, actor, report, sha)
     return report | {"document_id": doc_id, "sha256": sha}
 
 

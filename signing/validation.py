@@ -1,21 +1,23 @@
 """Validation reports for any PDF: every signature and document timestamp, offline from embedded data by default.
 
-Hostile input is expected: the work runs in a forked child process with a time limit (and a memory cap), so a PDF
-that makes the parser loop or explode yields a report with an error, never a hang or a crash of the caller.
+Hostile input is expected: the work runs in another process (a forked worker of signing/workers.py, reused between
+files that validate without error) with a time limit and a memory cap set for each file, so a PDF that makes the
+parser loop or explode yields a report with an error, never a hang or a crash of the caller.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import multiprocessing
-import os
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from asn1crypto import x509
 
+from . import fast_parsing, workers
 from ._runtime import quiet_pyhanko_logs, run_sync
 from .algorithms import digest_mismatch
 from .certinfo import certificate_info
@@ -25,7 +27,7 @@ from .report import FAILED, INDETERMINATE, PASSED, SignatureReport, ValidationRe
 from .tampering import prefilled_fields_changed, unexplained_tail, unreadable_timestamp_token
 from .trust import PathLike, load_certificates
 
-# The child's address space over what the forked parent maps (the PDF bytes included). pyHanko bounds every stream it
+# A worker's address space over what it maps when the job starts (the PDF bytes included). pyHanko bounds every stream it
 # decodes (DecodeLimits: 256 MiB per stream, 256 MiB or 100 × the file size for the whole document — we keep its
 # defaults for untrusted input), so this is the backstop for what those do not count: parsed objects, certificates,
 # CRLs. Relative to the file so a large legitimate B-LTA file (big CRLs embedded) still validates.
@@ -58,6 +60,7 @@ def validate_pdf(
     (default now). ``allow_fetching``: fetch CRL/OCSP online; off by default so the verdict rests on embedded data.
     Raises :class:`ValidationFailed` only when the trust roots cannot be read; everything about the PDF is reported.
     """
+    fast_parsing.install()  # before any worker is forked, so that workers inherit it
     roots = load_certificates(trust_roots)
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
@@ -73,44 +76,29 @@ def _timeout_report(started: datetime, time_limit: float) -> ValidationReport:
     return ValidationReport.failure("TIMEOUT", f"validation did not finish within {time_limit:g} s", started)
 
 
-def _child(conn, pdf_bytes, roots, at, allow_fetching) -> None:
-    try:
-        import resource
+def _validate_job(
+    pdf_bytes: bytes, root_ders: tuple[bytes, ...], at, allow_fetching: bool
+) -> ValidationReport:
+    """What a worker runs: the roots travel as DER and are parsed once per worker (asn1crypto keeps what it derives
+    from a certificate, such as normalised names, on the object)."""
+    return _validate_here(pdf_bytes, _parsed_roots(root_ders), at, allow_fetching)
 
-        with open("/proc/self/statm") as f:
-            current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        limit = current + MEMORY_HEADROOM + MEMORY_PER_INPUT_BYTE * len(pdf_bytes)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (OSError, ValueError, ImportError):
-        pass
-    try:
-        conn.send(_validate_here(pdf_bytes, roots, at, allow_fetching))
-    except BaseException as exc:  # MemoryError included: the parent gets a report either way
-        conn.send(
-            ValidationReport.failure("VALIDATION_ERROR", f"{type(exc).__name__}: {exc}", datetime.now(UTC))
-        )
-    finally:
-        conn.close()
+
+@functools.lru_cache(maxsize=4)
+def _parsed_roots(root_ders: tuple[bytes, ...]) -> list[x509.Certificate]:
+    return [x509.Certificate.load(der) for der in root_ders]
 
 
 def _validate_in_child(pdf_bytes, roots, at, allow_fetching, time_limit, started) -> ValidationReport:
-    ctx = multiprocessing.get_context("fork")
-    receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(sender, pdf_bytes, roots, at, allow_fetching), daemon=True)
-    proc.start()
-    sender.close()
+    args = (pdf_bytes, tuple(r.dump() for r in roots), at, allow_fetching)
+    memory = MEMORY_HEADROOM + MEMORY_PER_INPUT_BYTE * len(pdf_bytes)
     try:
-        if receiver.poll(time_limit):
-            try:
-                return receiver.recv()
-            except EOFError:
-                return ValidationReport.failure("VALIDATION_ERROR", "validator process died", started)
-        return _timeout_report(started, time_limit)
-    finally:
-        receiver.close()
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
+        finished, report = workers.run(
+            _validate_job, args, memory=memory, time_limit=time_limit, reusable=lambda r: r.error is None
+        )
+    except workers.JobFailed as exc:
+        return ValidationReport.failure("VALIDATION_ERROR", str(exc), datetime.now(UTC))
+    return report if finished else _timeout_report(started, time_limit)
 
 
 def _validate_in_thread(pdf_bytes, roots, at, allow_fetching, time_limit, started) -> ValidationReport:
@@ -139,6 +127,7 @@ def _validate_here(
 def open_reader(pdf_bytes: bytes):
     from pyhanko.pdf_utils.reader import PdfFileReader
 
+    fast_parsing.install()
     if b"%PDF-" not in pdf_bytes[:1024]:
         raise InvalidDocument("not a PDF file (no %PDF- header)")
     try:

@@ -1,0 +1,133 @@
+"""Long-lived forked processes that run untrusted work one job at a time, under a memory limit set per job.
+
+A fork per validation cost the caller a copy of its page tables and, in the child, copy-on-write faults on whatever
+Python touched, tens of milliseconds on an application process (and the trust roots' parsed state died with each
+child). A worker here is forked once and serves jobs over a pipe. What made the fork per file safe is kept: each job
+runs in another process under an address-space limit fixed for that job; a job that overruns its time limit has its
+worker killed; a worker whose job ended in an error (or that has served MAX_JOBS) is retired and a new one forked,
+so no state a hostile file may have left behind outlives the job that met it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+MAX_JOBS = 50  # jobs per worker before it is replaced (memory a parser keeps does not pile up)
+MAX_IDLE = 2  # idle workers kept; more concurrent callers fork more, which end after their job
+
+
+class JobFailed(Exception):
+    """The job raised in its worker (MemoryError under the limit included), or the worker died."""
+
+
+class _Worker:
+    def __init__(self, work: Callable[..., Any]) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self.conn, child_end = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(child_end, work), daemon=True)
+        self.proc.start()
+        child_end.close()
+        self.jobs = 0
+
+    def stop(self) -> None:
+        self.conn.close()
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+
+
+_lock = threading.Lock()
+_idle: dict[Callable[..., Any], list[_Worker]] = {}
+_live: set[_Worker] = set()  # idle or busy: a new worker closes its copies of their pipes
+
+
+def run(
+    work: Callable[..., Any],
+    args: tuple[Any, ...],
+    *,
+    memory: int,
+    time_limit: float,
+    reusable: Callable[[Any], bool] = lambda _: True,
+) -> tuple[bool, Any]:
+    """(True, work(*args)) from a worker whose address space may grow by `memory` bytes for this job; (False, None)
+    when the time limit passed (the worker is killed). JobFailed when the job raised or the worker died. The worker
+    serves again only if `reusable(result)`."""
+    with _lock:
+        pool = _idle.setdefault(work, [])
+        worker = pool.pop() if pool else None
+    if worker is None:
+        worker = _Worker(work)
+        with _lock:
+            _live.add(worker)
+    keep = False
+    try:
+        try:
+            worker.conn.send((memory, args))
+            if not worker.conn.poll(time_limit):
+                return False, None
+            ok, value = worker.conn.recv()
+        except (EOFError, OSError) as exc:
+            raise JobFailed("validator process died") from exc
+        if not ok:
+            raise JobFailed(value)
+        worker.jobs += 1
+        keep = worker.jobs < MAX_JOBS and reusable(value)
+        return True, value
+    finally:
+        _give_back(work, worker, keep)
+
+
+def _give_back(work: Callable[..., Any], worker: _Worker, keep: bool) -> None:
+    with _lock:
+        pool = _idle.setdefault(work, [])
+        if keep and len(pool) < MAX_IDLE and worker.proc.is_alive():
+            pool.append(worker)
+            return
+        _live.discard(worker)
+    worker.stop()
+
+
+def retire_all() -> None:
+    """Stop every idle worker (tests that measure what the children used, and shutdown)."""
+    with _lock:
+        workers = [w for pool in _idle.values() for w in pool]
+        _idle.clear()
+        _live.difference_update(workers)
+    for w in workers:
+        w.stop()
+
+
+def _serve(conn: Any, work: Callable[..., Any]) -> None:
+    for other in list(_live):  # copies of the other workers' pipes: they must see EOF when the caller goes
+        other.conn.close()
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    while True:
+        try:
+            memory, args = conn.recv()
+        except (EOFError, OSError):
+            return  # the caller went away
+        try:
+            with open("/proc/self/statm") as f:
+                current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            limit = current + memory
+            if hard != resource.RLIM_INFINITY:
+                limit = min(limit, hard)
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        except (OSError, ValueError):
+            pass
+        try:
+            result = (True, work(*args))
+        except BaseException as exc:  # MemoryError included: the caller gets an answer either way
+            result = (False, f"{type(exc).__name__}: {exc}")
+        try:
+            conn.send(result)
+        except BaseException:
+            return
+        if not result[0]:
+            return

@@ -1,0 +1,93 @@
+"""signing/workers.py: a worker serves job after job, and one that overran its time, raised, met its memory limit or
+returned what may not be reused is gone before the next job (which gets a new process)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from signing import workers
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture(autouse=True)
+def no_idle_workers() -> Iterator[None]:
+    workers.retire_all()
+    yield
+    workers.retire_all()
+
+
+def whoami(value: object = None) -> tuple[int, object]:
+    return os.getpid(), value
+
+
+def sleepy(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def failing() -> None:
+    raise ValueError("broken input")
+
+
+def greedy(size: int) -> int:
+    return len(bytearray(size))
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:  # killed but not yet reaped would be a zombie
+        return f.read().split(") ")[1][0] != "Z"
+
+
+def test_a_worker_serves_again_in_another_process():
+    pids = {workers.run(whoami, (i,), memory=64 * MiB, time_limit=30)[1][0] for i in range(5)}
+    assert len(pids) == 1 and os.getpid() not in pids
+
+
+def test_a_job_over_its_time_limit_has_its_worker_killed():
+    first = workers.run(whoami, (), memory=64 * MiB, time_limit=30)[1][0]
+    finished, value = workers.run(sleepy, (30,), memory=64 * MiB, time_limit=0.5)
+    assert (finished, value) == (False, None)
+    # the sleepy job ran in a worker of its own function; whoami's worker is still the same
+    assert workers.run(whoami, (), memory=64 * MiB, time_limit=30)[1][0] == first
+    assert workers.run(sleepy, (0,), memory=64 * MiB, time_limit=30)[0]
+
+
+def test_a_job_that_raises_retires_its_worker():
+    pid = workers.run(whoami, (), memory=64 * MiB, time_limit=30)[1][0]
+    workers.retire_all()
+    assert not alive(pid)
+    with pytest.raises(workers.JobFailed, match="ValueError: broken input"):
+        workers.run(failing, (), memory=64 * MiB, time_limit=30)
+    assert not any(workers._idle.get(failing, []))
+
+
+def test_the_memory_limit_is_set_for_each_job():
+    assert workers.run(greedy, (32 * MiB,), memory=256 * MiB, time_limit=30) == (True, 32 * MiB)
+    with pytest.raises(workers.JobFailed, match="MemoryError"):
+        workers.run(greedy, (1024 * MiB,), memory=256 * MiB, time_limit=30)
+    # a new worker, limited afresh: a larger allowance for this job lets it through
+    assert workers.run(greedy, (512 * MiB,), memory=1024 * MiB, time_limit=30) == (True, 512 * MiB)
+
+
+def test_a_result_that_may_not_be_reused_retires_the_worker():
+    finished, (pid, _) = workers.run(
+        whoami, ("bad",), memory=64 * MiB, time_limit=30, reusable=lambda r: False
+    )
+    assert finished and not alive(pid)
+    again = workers.run(whoami, (), memory=64 * MiB, time_limit=30)[1][0]
+    assert again != pid
+
+
+def test_workers_are_replaced_after_max_jobs(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(workers, "MAX_JOBS", 2)
+    pids = [workers.run(whoami, (), memory=64 * MiB, time_limit=30)[1][0] for _ in range(4)]
+    assert pids[0] == pids[1] != pids[2] == pids[3]
