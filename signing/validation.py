@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from asn1crypto import x509
 
-from . import fast_parsing, workers
+from . import workers
 from ._runtime import quiet_pyhanko_logs, run_sync
 from .algorithms import digest_mismatch
 from .certinfo import certificate_info
@@ -60,7 +60,6 @@ def validate_pdf(
     (default now). ``allow_fetching``: fetch CRL/OCSP online; off by default so the verdict rests on embedded data.
     Raises :class:`ValidationFailed` only when the trust roots cannot be read; everything about the PDF is reported.
     """
-    fast_parsing.install()  # before any worker is forked, so that workers inherit it
     roots = load_certificates(trust_roots)
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
@@ -127,7 +126,6 @@ def _validate_here(
 def open_reader(pdf_bytes: bytes):
     from pyhanko.pdf_utils.reader import PdfFileReader
 
-    fast_parsing.install()
     if b"%PDF-" not in pdf_bytes[:1024]:
         raise InvalidDocument("not a PDF file (no %PDF- header)")
     try:
