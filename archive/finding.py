@@ -116,43 +116,55 @@ def _order(sort: str, descending: bool) -> list[Any]:
     return [first, Document.created_at.desc(), Document.id]
 
 
+def _conditions(
+    f: DocumentFilter, *, school_ids: list[int] | None, user_id: int | None, user_name: str | None
+) -> list[ColumnElement[bool]]:
+    """What a document must satisfy besides the search words: each a condition on documents alone."""
+    conds: list[ColumnElement[bool]] = []
+    if school_ids is not None:
+        conds.append(Document.school_id.in_(school_ids))
+    if f.school:
+        # by id, so PostgreSQL walks ix_documents_school_created newest first instead of sorting the school's records
+        school_id = select(Organisation.id).where(Organisation.code == f.school).scalar_subquery()
+        conds.append(Document.school_id == school_id)
+    if f.type_code:
+        conds.append(Document.type_code == f.type_code)
+    if f.year:
+        conds.append(Document.school_year == f.year)
+    if f.status is None:
+        conds.append(Document.status != "withdrawn")
+    else:
+        conds.append(Document.status == f.status)
+    if f.mine and user_id is not None:
+        mine = Document.created_by_id == user_id
+        conds.append(or_(mine, Document.teacher == user_name) if user_name else mine)
+    if f.locked is not None:
+        conds.append(is_locked() if f.locked else ~is_locked())
+    if f.damaged is not None:
+        conds.append(has_damaged_copy() if f.damaged else ~has_damaged_copy())
+    if f.awaiting_me and user_id is not None:
+        conds.append(awaiting_condition(user_id))
+    return conds
+
+
+def _word_conditions(q: str | None) -> list[ColumnElement[bool]]:
+    # words hold letters and digits only (archive/search_text.py), so no LIKE wildcard can reach the pattern
+    return [Document.search_text.like(pattern) for pattern in like_patterns(q or "")]
+
+
 def document_query(
     f: DocumentFilter, *, school_ids: list[int] | None, user_id: int | None, user_name: str | None
 ) -> Select[Document]:
     """The filtered, sorted query (no paging). `school_ids` None means every school (the system administrator)."""
     check_filter(f)
-    stmt = (
+    conds = _conditions(f, school_ids=school_ids, user_id=user_id, user_name=user_name)
+    return (
         select(Document)
         .join(Organisation, Document.school_id == Organisation.id)
         .join(DocumentType, Document.type_code == DocumentType.code)
+        .where(*conds, *_word_conditions(f.q))
+        .order_by(*_order(f.sort, f.descending))
     )
-    if school_ids is not None:
-        stmt = stmt.where(Document.school_id.in_(school_ids))
-    if f.school:
-        # by id, so PostgreSQL walks ix_documents_school_created newest first instead of sorting the school's records
-        school_id = select(Organisation.id).where(Organisation.code == f.school).scalar_subquery()
-        stmt = stmt.where(Document.school_id == school_id)
-    if f.type_code:
-        stmt = stmt.where(Document.type_code == f.type_code)
-    if f.year:
-        stmt = stmt.where(Document.school_year == f.year)
-    for pattern in like_patterns(f.q or ""):
-        # words hold letters and digits only (archive/search_text.py), so no LIKE wildcard can reach the pattern
-        stmt = stmt.where(Document.search_text.like(pattern))
-    if f.status is None:
-        stmt = stmt.where(Document.status != "withdrawn")
-    else:
-        stmt = stmt.where(Document.status == f.status)
-    if f.mine and user_id is not None:
-        mine = Document.created_by_id == user_id
-        stmt = stmt.where(or_(mine, Document.teacher == user_name) if user_name else mine)
-    if f.locked is not None:
-        stmt = stmt.where(is_locked() if f.locked else ~is_locked())
-    if f.damaged is not None:
-        stmt = stmt.where(has_damaged_copy() if f.damaged else ~has_damaged_copy())
-    if f.awaiting_me and user_id is not None:
-        stmt = stmt.where(awaiting_condition(user_id))
-    return stmt.order_by(*_order(f.sort, f.descending))
 
 
 def may_see_withdrawn(session: Session, user: User, doc: Document) -> bool:
@@ -190,6 +202,89 @@ def visible_school_ids(
     return sorted(set(readable) & set(keepers))
 
 
+# A search for common words ("giáo viên" is in every record) finds its first COUNT_CAP + 1 matches soonest by reading
+# the candidates newest first and testing their words (PostgreSQL: an index-only walk of ix_documents_walk or
+# ix_documents_school_walk, migration 0020); a rare word is found soonest from the word index (the trigram index),
+# whose matches must then be sorted. The walk reads WALK_FIRST candidates, goes on up to WALK_MAX if the matches
+# it met promise COUNT_CAP + 1 by then, and otherwise leaves the search to the word index: a rare word costs one
+# short walk more, a common one never a sort of its thousands of matches.
+WALK_FIRST = 5_000
+WALK_MAX = 100_000
+
+
+@dataclass
+class _Walked:
+    hits: list[str]  # matching ids in the list's order
+    last: (
+        tuple[Any, str] | None
+    )  # (created_at, id) of the last candidate read when the walk stopped at its bound
+
+
+def _walk(
+    session: Session,
+    conds: list[ColumnElement[bool]],
+    words: list[ColumnElement[bool]],
+    *,
+    after: tuple[Any, str] | None,
+    rows: int,
+    need: int,
+) -> _Walked:
+    """Read up to `rows` candidates newest first (after the `after` key), keeping those whose words match, until
+    `need` match. One statement: the bounded walk inside, the word test outside."""
+    order = (Document.created_at.desc(), Document.id)
+    walk = select(
+        Document.id,
+        Document.created_at,
+        and_(*words).label("hit"),
+        func.row_number().over(order_by=order).label("n"),
+    ).where(*conds)
+    if after is not None:
+        created, doc_id = after
+        # (created_at, id) after the key in newest-first order; created_at <= bounds the index walk
+        walk = walk.where(
+            Document.created_at <= created, or_(Document.created_at < created, Document.id > doc_id)
+        )
+    w = walk.order_by(*order).limit(rows).subquery()
+    # the matches, and the walk's last candidate if it was read (then the walk stopped at its bound, not at the end)
+    found = session.execute(
+        select(w.c.id, w.c.created_at, w.c.hit, w.c.n)
+        .where(or_(w.c.hit, w.c.n == rows))
+        .order_by(w.c.created_at.desc(), w.c.id)
+        .limit(
+            need
+        )  # only matches come out, and the last candidate: it is among them if it was reached first
+    ).all()
+    hits = [r.id for r in found if r.hit]
+    last = next(((r.created_at, r.id) for r in found if r.n == rows), None)
+    return _Walked(hits, last)
+
+
+def _searched_ids(
+    session: Session,
+    f: DocumentFilter,
+    *,
+    school_ids: list[int] | None,
+    user_id: int | None,
+    user_name: str | None,
+) -> list[str] | None:
+    """The first COUNT_CAP + 1 matches of a newest-first search found by walking, or None: ask the word index."""
+    words = _word_conditions(f.q)
+    if not words or f.sort != "created" or not f.descending:
+        return None
+    conds = _conditions(f, school_ids=school_ids, user_id=user_id, user_name=user_name)
+    first = _walk(session, conds, words, after=None, rows=WALK_FIRST, need=COUNT_CAP + 1)
+    if len(first.hits) > COUNT_CAP or first.last is None:
+        return first.hits[: COUNT_CAP + 1]  # enough matches, or every candidate read
+    wanted = COUNT_CAP + 1 - len(first.hits)
+    if not first.hits or wanted * WALK_FIRST / len(first.hits) > WALK_MAX - WALK_FIRST:
+        return None  # too rare to meet COUNT_CAP + 1 matches within WALK_MAX
+    rest = _walk(session, conds, words, after=first.last, rows=WALK_MAX - WALK_FIRST, need=wanted)
+    hits = first.hits + rest.hits
+    if len(hits) > COUNT_CAP or rest.last is None:
+        return hits[: COUNT_CAP + 1]
+    return None
+
+
 def find_documents(
     session: Session,
     f: DocumentFilter,
@@ -210,9 +305,11 @@ def find_documents(
         selectinload(Document.versions),
         selectinload(Document.created_by),
     )
-    # One walk in the list's own order finds the first COUNT_CAP + 1 matches: their number is the total, and the
-    # page is cut from them, so a search that reads many rows to find a few reads them once, not once per count.
-    ids = list(session.scalars(stmt.with_only_columns(Document.id).limit(COUNT_CAP + 1)))
+    ids = _searched_ids(session, f, school_ids=school_ids, user_id=user_id, user_name=user_name)
+    if ids is None:
+        # One walk in the list's own order finds the first COUNT_CAP + 1 matches: their number is the total, and the
+        # page is cut from them, so a search that reads many rows to find a few reads them once, not once per count.
+        ids = list(session.scalars(stmt.with_only_columns(Document.id).limit(COUNT_CAP + 1)))
     total = len(ids)
     if offset + limit > COUNT_CAP:  # past the counted matches: page by offset as before
         return list(session.scalars(loaded.limit(limit).offset(offset))), total

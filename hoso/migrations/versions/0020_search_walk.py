@@ -1,0 +1,35 @@
+"""common words searched at a province's scale (issue 15): newest-first indexes that carry the folded search text, so
+a search reads its candidates from the index alone (PostgreSQL)
+
+Revision ID: 0020
+Revises: 0001
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0020"
+down_revision = "0001"
+branch_labels = None
+depends_on = ("0009",)  # documents.search_text, which the indexes carry
+
+# not models (PostgreSQL only: INCLUDE columns): the schema test skips them
+WALK_INDEXES = {
+    # archive/finding.py (_walk): the whole catalog, and one school, newest first in the list's own order
+    # (created_at DESC, then id), with what the walk tests: the status and the words
+    "ix_documents_walk": "(created_at DESC, id) INCLUDE (status, search_text)",
+    "ix_documents_school_walk": "(school_id, created_at DESC, id) INCLUDE (status, search_text)",
+}
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return  # SQLite walks ix_documents_school_created and reads the rows: a school's catalog is small enough
+    for name, columns in WALK_INDEXES.items():
+        op.execute(f"CREATE INDEX {name} ON documents {columns}")
+
+
+def downgrade() -> None:
+    for name in WALK_INDEXES:
+        op.execute(f"DROP INDEX IF EXISTS {name}")
