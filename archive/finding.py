@@ -207,7 +207,8 @@ def visible_school_ids(
 # ix_documents_school_walk, migration 0020); a rare word is found soonest from the word index (the trigram index),
 # whose matches must then be sorted. The walk reads WALK_FIRST candidates, goes on up to WALK_MAX if the matches
 # it met promise COUNT_CAP + 1 by then, and otherwise leaves the search to the word index: a rare word costs one
-# short walk more, a common one never a sort of its thousands of matches.
+# short walk more, a common one never a sort of its thousands of matches. WALK_FIRST 0: no walk (bench_province.py
+# compares both ways).
 WALK_FIRST = 5_000
 WALK_MAX = 100_000
 
@@ -215,9 +216,8 @@ WALK_MAX = 100_000
 @dataclass
 class _Walked:
     hits: list[str]  # matching ids in the list's order
-    last: (
-        tuple[Any, str] | None
-    )  # (created_at, id) of the last candidate read when the walk stopped at its bound
+    # (created_at, id) of the last candidate read, when the walk stopped at its bound rather than at the end
+    last: tuple[Any, str] | None
 
 
 def _walk(
@@ -245,14 +245,14 @@ def _walk(
             Document.created_at <= created, or_(Document.created_at < created, Document.id > doc_id)
         )
     w = walk.order_by(*order).limit(rows).subquery()
-    # the matches, and the walk's last candidate if it was read (then the walk stopped at its bound, not at the end)
+    # Only the matches come out, and the walk's last candidate if it was read (then the walk stopped at its bound, not
+    # at the end): `need` rows hold every match read unless `need` matches came first. PostgreSQL keeps the index's
+    # order through the subquery, so the walk stops there too.
     found = session.execute(
         select(w.c.id, w.c.created_at, w.c.hit, w.c.n)
         .where(or_(w.c.hit, w.c.n == rows))
         .order_by(w.c.created_at.desc(), w.c.id)
-        .limit(
-            need
-        )  # only matches come out, and the last candidate: it is among them if it was reached first
+        .limit(need)
     ).all()
     hits = [r.id for r in found if r.hit]
     last = next(((r.created_at, r.id) for r in found if r.n == rows), None)
@@ -269,7 +269,7 @@ def _searched_ids(
 ) -> list[str] | None:
     """The first COUNT_CAP + 1 matches of a newest-first search found by walking, or None: ask the word index."""
     words = _word_conditions(f.q)
-    if not words or f.sort != "created" or not f.descending:
+    if not words or f.sort != "created" or not f.descending or WALK_FIRST < 1:
         return None
     conds = _conditions(f, school_ids=school_ids, user_id=user_id, user_name=user_name)
     first = _walk(session, conds, words, after=None, rows=WALK_FIRST, need=COUNT_CAP + 1)
