@@ -6,17 +6,18 @@ searched is documents.search_text (archive/search_text.py); filters are plain SQ
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, text
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from .chain_models import SigningRequest
 from .errors import InvalidInput, NotFound
 from .models import Document, DocumentType, Organisation, RecordLock, ReplicaCopy, StoredObject, User, Version
 from .permissions import permitted, school_ids_by_action
-from .search_text import like_patterns
+from .search_text import like_patterns, words
 
 # how a list may be ordered: the name a page or the API uses → the column (or expression) behind it
 SORT_KEYS = ("created", "title", "type", "school", "year", "class", "signed", "status")
@@ -204,59 +205,90 @@ def visible_school_ids(
 
 # A search for common words ("giáo viên" is in every record) finds its first COUNT_CAP + 1 matches soonest by reading
 # the candidates newest first and testing their words (PostgreSQL: an index-only walk of ix_documents_walk or
-# ix_documents_school_walk, migration 0020); a rare word is found soonest from the word index (the trigram index),
-# whose matches must then be sorted. The walk reads WALK_FIRST candidates, goes on up to WALK_MAX if the matches
-# it met promise COUNT_CAP + 1 by then, and otherwise leaves the search to the word index: a rare word costs one
-# short walk more, a common one never a sort of its thousands of matches. WALK_FIRST 0: no walk (bench_province.py
-# compares both ways).
-WALK_FIRST = 5_000
-WALK_MAX = 100_000
+# ix_documents_school_walk, migration 0020); rarer words are found soonest from the word index (the trigram index),
+# whose matches are then sorted. Which one is guessed from PostgreSQL's sample of search_text (pg_stats, as the
+# planner does; SQLite keeps none and always walks): a search walks when the sample promises COUNT_CAP + 1 matches
+# (WALK_MARGIN times over) within WALK_MAX candidates. A walk that reads WALK_MAX candidates without enough matches
+# (they were older than the sample promised) hands over to the word index, so no search reads more than WALK_MAX
+# candidates before its word index answers. Measured on a province (bench_province.py): walking costs about a
+# tenth of fetching a match from the word index, so past WALK_MAX candidates the word index is the cheaper way.
+# WALK_MAX 0: never walk, the list's own query as before (bench_province.py compares).
+WALK_MAX = 30_000
+WALK_MARGIN = 1.5  # the sample is a thousand documents: it must promise half as many matches again as needed
+SAMPLE_SECONDS = 300.0  # how long one process reuses the sample (ANALYZE renews it far less often)
+_samples: dict[str, tuple[float, list[str] | None]] = {}
 
 
-@dataclass
-class _Walked:
-    hits: list[str]  # matching ids in the list's order
-    # (created_at, id) of the last candidate read, when the walk stopped at its bound rather than at the end
-    last: tuple[Any, str] | None
+def _sample(session: Session) -> list[str] | None:
+    """PostgreSQL's sample of documents.search_text (the histogram bounds: a spread of values from its last ANALYZE),
+    or None where there is none (SQLite; a catalog never analysed)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return None
+    key = bind.engine.url.render_as_string(hide_password=True)
+    now = time.monotonic()
+    cached = _samples.get(key)
+    if cached is None or now - cached[0] > SAMPLE_SECONDS:
+        bounds = session.scalar(
+            text(
+                "SELECT histogram_bounds::text::text[] FROM pg_stats"
+                " WHERE tablename = 'documents' AND attname = 'search_text' AND schemaname = current_schema()"
+            )
+        )
+        cached = _samples[key] = (now, list(bounds) if bounds else None)
+    return cached[1]
+
+
+def _walk_promises(session: Session, q: str | None) -> bool:
+    """Whether COUNT_CAP + 1 matches are to be expected within WALK_MAX candidates (always, without a sample)."""
+    sample = _sample(session)
+    if not sample:
+        return True
+    typed = [f" {w}" for w in words(q)]  # what like_patterns asks, as `in`: '% w%' is ' w' anywhere
+    hits = sum(all(w in s for w in typed) for s in sample)
+    return hits * WALK_MAX >= WALK_MARGIN * (COUNT_CAP + 1) * len(sample)
 
 
 def _walk(
-    session: Session,
-    conds: list[ColumnElement[bool]],
-    words: list[ColumnElement[bool]],
-    *,
-    after: tuple[Any, str] | None,
-    rows: int,
-    need: int,
-) -> _Walked:
-    """Read up to `rows` candidates newest first (after the `after` key), keeping those whose words match, until
-    `need` match. One statement: the bounded walk inside, the word test outside."""
+    session: Session, conds: list[ColumnElement[bool]], word_conds: list[ColumnElement[bool]]
+) -> list[str] | None:
+    """The first COUNT_CAP + 1 matches among the newest WALK_MAX candidates, if that is all of them (enough matches,
+    or every candidate read); None when the walk stopped at its bound."""
     order = (Document.created_at.desc(), Document.id)
-    walk = select(
-        Document.id,
-        Document.created_at,
-        and_(*words).label("hit"),
-        func.row_number().over(order_by=order).label("n"),
-    ).where(*conds)
-    if after is not None:
-        created, doc_id = after
-        # (created_at, id) after the key in newest-first order; created_at <= bounds the index walk
-        walk = walk.where(
-            Document.created_at <= created, or_(Document.created_at < created, Document.id > doc_id)
+    w = (
+        select(Document.id, Document.created_at, and_(*word_conds).label("hit"))
+        .where(*conds)
+        .order_by(*order)
+        .limit(WALK_MAX)
+        .subquery()
+    )
+    # PostgreSQL keeps the index's order through the subquery: the walk stops at the COUNT_CAP + 1st match
+    hits = list(
+        session.scalars(
+            select(w.c.id).where(w.c.hit).order_by(w.c.created_at.desc(), w.c.id).limit(COUNT_CAP + 1)
         )
-    w = walk.order_by(*order).limit(rows).subquery()
-    # Only the matches come out, and the walk's last candidate if it was read (then the walk stopped at its bound, not
-    # at the end): `need` rows hold every match read unless `need` matches came first. PostgreSQL keeps the index's
-    # order through the subquery, so the walk stops there too.
-    found = session.execute(
-        select(w.c.id, w.c.created_at, w.c.hit, w.c.n)
-        .where(or_(w.c.hit, w.c.n == rows))
-        .order_by(w.c.created_at.desc(), w.c.id)
-        .limit(need)
-    ).all()
-    hits = [r.id for r in found if r.hit]
-    last = next(((r.created_at, r.id) for r in found if r.n == rows), None)
-    return _Walked(hits, last)
+    )
+    if len(hits) > COUNT_CAP:
+        return hits
+    # fewer: were there fewer candidates than WALK_MAX? (counted in any order, stopping at WALK_MAX)
+    read = session.scalar(
+        select(func.count()).select_from(select(literal(1)).where(*conds).limit(WALK_MAX).subquery())
+    )
+    return hits if (read or 0) < WALK_MAX else None
+
+
+def _indexed(
+    session: Session, conds: list[ColumnElement[bool]], word_conds: list[ColumnElement[bool]]
+) -> list[str]:
+    """The first COUNT_CAP + 1 matches from the word index: every match found, then sorted. On PostgreSQL the matches
+    are gathered apart from the order (MATERIALIZED), so the planner cannot turn this back into a walk of the
+    newest-first index when it misjudges how soon the matches come."""
+    matches = select(Document.id, Document.created_at).where(*conds, *word_conds)
+    if session.get_bind().dialect.name == "postgresql":
+        m = matches.cte("matches").prefix_with("MATERIALIZED")
+    else:
+        m = matches.subquery()
+    return list(session.scalars(select(m.c.id).order_by(m.c.created_at.desc(), m.c.id).limit(COUNT_CAP + 1)))
 
 
 def _searched_ids(
@@ -267,22 +299,17 @@ def _searched_ids(
     user_id: int | None,
     user_name: str | None,
 ) -> list[str] | None:
-    """The first COUNT_CAP + 1 matches of a newest-first search found by walking, or None: ask the word index."""
-    words = _word_conditions(f.q)
-    if not words or f.sort != "created" or not f.descending or WALK_FIRST < 1:
+    """The first COUNT_CAP + 1 matches of a newest-first search, walked or from the word index; None for other
+    lists (no words, another order), which take the list's own query."""
+    word_conds = _word_conditions(f.q)
+    if not word_conds or f.sort != "created" or not f.descending or WALK_MAX < 1:
         return None
     conds = _conditions(f, school_ids=school_ids, user_id=user_id, user_name=user_name)
-    first = _walk(session, conds, words, after=None, rows=WALK_FIRST, need=COUNT_CAP + 1)
-    if len(first.hits) > COUNT_CAP or first.last is None:
-        return first.hits[: COUNT_CAP + 1]  # enough matches, or every candidate read
-    wanted = COUNT_CAP + 1 - len(first.hits)
-    if not first.hits or wanted * WALK_FIRST / len(first.hits) > WALK_MAX - WALK_FIRST:
-        return None  # too rare to meet COUNT_CAP + 1 matches within WALK_MAX
-    rest = _walk(session, conds, words, after=first.last, rows=WALK_MAX - WALK_FIRST, need=wanted)
-    hits = first.hits + rest.hits
-    if len(hits) > COUNT_CAP or rest.last is None:
-        return hits[: COUNT_CAP + 1]
-    return None
+    if _walk_promises(session, f.q):
+        walked = _walk(session, conds, word_conds)
+        if walked is not None:
+            return walked
+    return _indexed(session, conds, word_conds)
 
 
 def find_documents(

@@ -194,7 +194,7 @@ def compare_searches(archive: Archive, school: str, samples: int) -> None:
         ("one school, rare q=Giáo viên 399", DocumentFilter(school=school, q="Giáo viên 399")),
         ("whole province, rare q=Hồ sơ 1234", DocumentFilter(q="Hồ sơ 1234")),
     ]
-    walk_first = finding.WALK_FIRST
+    walk_max = finding.WALK_MAX
     print(
         f"\n{'search (in process, 100 rows, alternating)':44} {'index p50':>9} {'p95':>7} {'walk p50':>9} {'p95':>7}"
         f" {'p95 ratio':>9}  limit {LIMIT_MS:.0f} ms"
@@ -205,7 +205,7 @@ def compare_searches(archive: Archive, school: str, samples: int) -> None:
             found: dict[bool, tuple[list[str], int]] = {}
             for i in range(samples + 1):  # the first round warms both
                 for walk in (False, True) if i % 2 else (True, False):
-                    finding.WALK_FIRST = walk_first if walk else 0
+                    finding.WALK_MAX = walk_max if walk else 0
                     with archive.sessions() as s:
                         start = time.perf_counter()
                         rows, total = find_documents(s, f, school_ids=None, limit=100)
@@ -222,7 +222,7 @@ def compare_searches(archive: Archive, school: str, samples: int) -> None:
                 f"  ({min(found[True][1], finding.COUNT_CAP)}{'+' if found[True][1] > finding.COUNT_CAP else ''} found)"
             )
     finally:
-        finding.WALK_FIRST = walk_first
+        finding.WALK_MAX = walk_max
         archive.close()
 
 
