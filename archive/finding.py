@@ -210,8 +210,9 @@ def visible_school_ids(
 # planner does; SQLite keeps none and always walks): a search walks when the sample promises COUNT_CAP + 1 matches
 # (WALK_MARGIN times over) within WALK_MAX candidates. A walk that reads WALK_MAX candidates without enough matches
 # (they were older than the sample promised) hands over to the word index, so no search reads more than WALK_MAX
-# candidates before its word index answers. Measured on a province (bench_province.py): walking costs about a
-# tenth of fetching a match from the word index, so past WALK_MAX candidates the word index is the cheaper way.
+# candidates before its word index answers. At --scale 0.5 (bench_province.py) a walk of 110 000 candidates for
+# «lớp 9A3» (one record in seventy) was slower than fetching its 37 000 matches from the word index and sorting
+# them, while one school's 11 750 candidates walked beat the word index: WALK_MAX sits between.
 # WALK_MAX 0: never walk, the list's own query as before (bench_province.py compares).
 WALK_MAX = 30_000
 WALK_MARGIN = 1.5  # the sample is a thousand documents: it must promise half as many matches again as needed
