@@ -285,10 +285,11 @@ def _indexed(
     are gathered apart from the order (MATERIALIZED), so the planner cannot turn this back into a walk of the
     newest-first index when it misjudges how soon the matches come."""
     matches = select(Document.id, Document.created_at).where(*conds, *word_conds)
-    if session.get_bind().dialect.name == "postgresql":
-        m = matches.cte("matches").prefix_with("MATERIALIZED")
-    else:
-        m = matches.subquery()
+    m: Any = (
+        matches.cte("matches").prefix_with("MATERIALIZED")
+        if session.get_bind().dialect.name == "postgresql"
+        else matches.subquery()
+    )
     return list(session.scalars(select(m.c.id).order_by(m.c.created_at.desc(), m.c.id).limit(COUNT_CAP + 1)))
 
 
