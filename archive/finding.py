@@ -226,7 +226,7 @@ def _sample(session: Session) -> list[str] | None:
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
         return None
-    key = bind.engine.url.render_as_string(hide_password=True)
+    key = str(bind.engine.url)  # the password masked
     now = time.monotonic()
     cached = _samples.get(key)
     if cached is None or now - cached[0] > SAMPLE_SECONDS:
@@ -245,9 +245,10 @@ def _walk_promises(session: Session, q: str | None) -> bool:
     sample = _sample(session)
     if not sample:
         return True
-    typed = [f" {w}" for w in words(q)]  # what like_patterns asks, as `in`: '% w%' is ' w' anywhere
-    hits = sum(all(w in s for w in typed) for s in sample)
-    return hits * WALK_MAX >= WALK_MARGIN * (COUNT_CAP + 1) * len(sample)
+    hits = sample
+    for typed in (f" {w}" for w in words(q)):  # what like_patterns asks: '% w%' is ' w' anywhere
+        hits = [s for s in hits if typed in s]
+    return len(hits) * WALK_MAX >= WALK_MARGIN * (COUNT_CAP + 1) * len(sample)
 
 
 def _walk(
@@ -281,15 +282,11 @@ def _walk(
 def _indexed(
     session: Session, conds: list[ColumnElement[bool]], word_conds: list[ColumnElement[bool]]
 ) -> list[str]:
-    """The first COUNT_CAP + 1 matches from the word index: every match found, then sorted. On PostgreSQL the matches
-    are gathered apart from the order (MATERIALIZED), so the planner cannot turn this back into a walk of the
-    newest-first index when it misjudges how soon the matches come."""
-    matches = select(Document.id, Document.created_at).where(*conds, *word_conds)
-    m: Any = (
-        matches.cte("matches").prefix_with("MATERIALIZED")
-        if session.get_bind().dialect.name == "postgresql"
-        else matches.subquery()
-    )
+    """The first COUNT_CAP + 1 matches from the word index: every match found, then sorted. OFFSET 0 keeps the
+    matches' query apart from the order (PostgreSQL does not merge such a subquery into the outer one), so the planner
+    cannot turn it back into a walk of the newest-first index when it misjudges how soon the matches come; unlike a
+    MATERIALIZED CTE it copies nothing (at --scale 0.5, «lớp 9A3»: about 100 ms against 200 ms)."""
+    m = select(Document.id, Document.created_at).where(*conds, *word_conds).offset(0).subquery()
     return list(session.scalars(select(m.c.id).order_by(m.c.created_at.desc(), m.c.id).limit(COUNT_CAP + 1)))
 
 
