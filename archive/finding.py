@@ -6,17 +6,18 @@ searched is documents.search_text (archive/search_text.py); filters are plain SQ
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, text
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from .chain_models import SigningRequest
 from .errors import InvalidInput, NotFound
 from .models import Document, DocumentType, Organisation, RecordLock, ReplicaCopy, StoredObject, User, Version
 from .permissions import permitted, school_ids_by_action
-from .search_text import like_patterns
+from .search_text import like_patterns, words
 
 # how a list may be ordered: the name a page or the API uses → the column (or expression) behind it
 SORT_KEYS = ("created", "title", "type", "school", "year", "class", "signed", "status")
@@ -116,43 +117,55 @@ def _order(sort: str, descending: bool) -> list[Any]:
     return [first, Document.created_at.desc(), Document.id]
 
 
+def _conditions(
+    f: DocumentFilter, *, school_ids: list[int] | None, user_id: int | None, user_name: str | None
+) -> list[ColumnElement[bool]]:
+    """What a document must satisfy besides the search words: each a condition on documents alone."""
+    conds: list[ColumnElement[bool]] = []
+    if school_ids is not None:
+        conds.append(Document.school_id.in_(school_ids))
+    if f.school:
+        # by id, so PostgreSQL walks ix_documents_school_created newest first instead of sorting the school's records
+        school_id = select(Organisation.id).where(Organisation.code == f.school).scalar_subquery()
+        conds.append(Document.school_id == school_id)
+    if f.type_code:
+        conds.append(Document.type_code == f.type_code)
+    if f.year:
+        conds.append(Document.school_year == f.year)
+    if f.status is None:
+        conds.append(Document.status != "withdrawn")
+    else:
+        conds.append(Document.status == f.status)
+    if f.mine and user_id is not None:
+        mine = Document.created_by_id == user_id
+        conds.append(or_(mine, Document.teacher == user_name) if user_name else mine)
+    if f.locked is not None:
+        conds.append(is_locked() if f.locked else ~is_locked())
+    if f.damaged is not None:
+        conds.append(has_damaged_copy() if f.damaged else ~has_damaged_copy())
+    if f.awaiting_me and user_id is not None:
+        conds.append(awaiting_condition(user_id))
+    return conds
+
+
+def _word_conditions(q: str | None) -> list[ColumnElement[bool]]:
+    # words hold letters and digits only (archive/search_text.py), so no LIKE wildcard can reach the pattern
+    return [Document.search_text.like(pattern) for pattern in like_patterns(q or "")]
+
+
 def document_query(
     f: DocumentFilter, *, school_ids: list[int] | None, user_id: int | None, user_name: str | None
 ) -> Select[Document]:
     """The filtered, sorted query (no paging). `school_ids` None means every school (the system administrator)."""
     check_filter(f)
-    stmt = (
+    conds = _conditions(f, school_ids=school_ids, user_id=user_id, user_name=user_name)
+    return (
         select(Document)
         .join(Organisation, Document.school_id == Organisation.id)
         .join(DocumentType, Document.type_code == DocumentType.code)
+        .where(*conds, *_word_conditions(f.q))
+        .order_by(*_order(f.sort, f.descending))
     )
-    if school_ids is not None:
-        stmt = stmt.where(Document.school_id.in_(school_ids))
-    if f.school:
-        # by id, so PostgreSQL walks ix_documents_school_created newest first instead of sorting the school's records
-        school_id = select(Organisation.id).where(Organisation.code == f.school).scalar_subquery()
-        stmt = stmt.where(Document.school_id == school_id)
-    if f.type_code:
-        stmt = stmt.where(Document.type_code == f.type_code)
-    if f.year:
-        stmt = stmt.where(Document.school_year == f.year)
-    for pattern in like_patterns(f.q or ""):
-        # words hold letters and digits only (archive/search_text.py), so no LIKE wildcard can reach the pattern
-        stmt = stmt.where(Document.search_text.like(pattern))
-    if f.status is None:
-        stmt = stmt.where(Document.status != "withdrawn")
-    else:
-        stmt = stmt.where(Document.status == f.status)
-    if f.mine and user_id is not None:
-        mine = Document.created_by_id == user_id
-        stmt = stmt.where(or_(mine, Document.teacher == user_name) if user_name else mine)
-    if f.locked is not None:
-        stmt = stmt.where(is_locked() if f.locked else ~is_locked())
-    if f.damaged is not None:
-        stmt = stmt.where(has_damaged_copy() if f.damaged else ~has_damaged_copy())
-    if f.awaiting_me and user_id is not None:
-        stmt = stmt.where(awaiting_condition(user_id))
-    return stmt.order_by(*_order(f.sort, f.descending))
 
 
 def may_see_withdrawn(session: Session, user: User, doc: Document) -> bool:
@@ -190,6 +203,114 @@ def visible_school_ids(
     return sorted(set(readable) & set(keepers))
 
 
+# A search for common words ("giáo viên" is in every record) finds its first COUNT_CAP + 1 matches soonest by reading
+# the candidates newest first and testing their words (PostgreSQL: an index-only walk of ix_documents_walk or
+# ix_documents_school_walk, migration 0020); rarer words are found soonest from the word index (the trigram index),
+# whose matches are then sorted. Which one is guessed from PostgreSQL's sample of search_text (pg_stats, as the
+# planner does; SQLite keeps none and always walks): a search walks when the sample promises COUNT_CAP + 1 matches
+# (WALK_MARGIN times over) within WALK_MAX candidates. A walk that reads WALK_MAX candidates without enough matches
+# (they were older than the sample promised) hands over to the word index, so no search reads more than WALK_MAX
+# candidates before its word index answers. At --scale 0.5 (bench_province.py) a walk of 110 000 candidates for
+# «lớp 9A3» (one record in seventy) was slower than fetching its 37 000 matches from the word index and sorting
+# them, while one school's 11 750 candidates walked beat the word index: WALK_MAX sits between.
+# WALK_MAX 0: never walk, the list's own query as before (bench_province.py compares).
+WALK_MAX = 30_000
+WALK_MARGIN = 1.5  # the sample is a thousand documents: it must promise half as many matches again as needed
+SAMPLE_SECONDS = 300.0  # how long one process reuses the sample (ANALYZE renews it far less often)
+_samples: dict[str, tuple[float, list[str] | None]] = {}
+
+
+def _sample(session: Session) -> list[str] | None:
+    """PostgreSQL's sample of documents.search_text (the histogram bounds: a spread of values from its last ANALYZE),
+    or None where there is none (SQLite; a catalog never analysed)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return None
+    key = str(bind.engine.url)  # the password masked
+    now = time.monotonic()
+    cached = _samples.get(key)
+    if cached is None or now - cached[0] > SAMPLE_SECONDS:
+        bounds = session.scalar(
+            text(
+                "SELECT histogram_bounds::text::text[] FROM pg_stats"
+                " WHERE tablename = 'documents' AND attname = 'search_text' AND schemaname = current_schema()"
+            )
+        )
+        cached = _samples[key] = (now, list(bounds) if bounds else None)
+    return cached[1]
+
+
+def _walk_promises(session: Session, q: str | None) -> bool:
+    """Whether COUNT_CAP + 1 matches are to be expected within WALK_MAX candidates (always, without a sample)."""
+    sample = _sample(session)
+    if not sample:
+        return True
+    hits = sample
+    for typed in (f" {w}" for w in words(q)):  # what like_patterns asks: '% w%' is ' w' anywhere
+        hits = [s for s in hits if typed in s]
+    return len(hits) * WALK_MAX >= WALK_MARGIN * (COUNT_CAP + 1) * len(sample)
+
+
+def _walk(
+    session: Session, conds: list[ColumnElement[bool]], word_conds: list[ColumnElement[bool]]
+) -> list[str] | None:
+    """The first COUNT_CAP + 1 matches among the newest WALK_MAX candidates, if that is all of them (enough matches,
+    or every candidate read); None when the walk stopped at its bound."""
+    order = (Document.created_at.desc(), Document.id)
+    w = (
+        select(Document.id, Document.created_at, and_(*word_conds).label("hit"))
+        .where(*conds)
+        .order_by(*order)
+        .limit(WALK_MAX)
+        .subquery()
+    )
+    # PostgreSQL keeps the index's order through the subquery: the walk stops at the COUNT_CAP + 1st match
+    hits = list(
+        session.scalars(
+            select(w.c.id).where(w.c.hit).order_by(w.c.created_at.desc(), w.c.id).limit(COUNT_CAP + 1)
+        )
+    )
+    if len(hits) > COUNT_CAP:
+        return hits
+    # fewer: were there fewer candidates than WALK_MAX? (counted in any order, stopping at WALK_MAX)
+    read = session.scalar(
+        select(func.count()).select_from(select(literal(1)).where(*conds).limit(WALK_MAX).subquery())
+    )
+    return hits if (read or 0) < WALK_MAX else None
+
+
+def _indexed(
+    session: Session, conds: list[ColumnElement[bool]], word_conds: list[ColumnElement[bool]]
+) -> list[str]:
+    """The first COUNT_CAP + 1 matches from the word index: every match found, then sorted. OFFSET 0 keeps the
+    matches' query apart from the order (PostgreSQL does not merge such a subquery into the outer one), so the planner
+    cannot turn it back into a walk of the newest-first index when it misjudges how soon the matches come; unlike a
+    MATERIALIZED CTE it copies nothing (at --scale 0.5, «lớp 9A3»: about 100 ms against 200 ms)."""
+    m = select(Document.id, Document.created_at).where(*conds, *word_conds).offset(0).subquery()
+    return list(session.scalars(select(m.c.id).order_by(m.c.created_at.desc(), m.c.id).limit(COUNT_CAP + 1)))
+
+
+def _searched_ids(
+    session: Session,
+    f: DocumentFilter,
+    *,
+    school_ids: list[int] | None,
+    user_id: int | None,
+    user_name: str | None,
+) -> list[str] | None:
+    """The first COUNT_CAP + 1 matches of a newest-first search, walked or from the word index; None for other
+    lists (no words, another order), which take the list's own query."""
+    word_conds = _word_conditions(f.q)
+    if not word_conds or f.sort != "created" or not f.descending or WALK_MAX < 1:
+        return None
+    conds = _conditions(f, school_ids=school_ids, user_id=user_id, user_name=user_name)
+    if _walk_promises(session, f.q):
+        walked = _walk(session, conds, word_conds)
+        if walked is not None:
+            return walked
+    return _indexed(session, conds, word_conds)
+
+
 def find_documents(
     session: Session,
     f: DocumentFilter,
@@ -210,9 +331,11 @@ def find_documents(
         selectinload(Document.versions),
         selectinload(Document.created_by),
     )
-    # One walk in the list's own order finds the first COUNT_CAP + 1 matches: their number is the total, and the
-    # page is cut from them, so a search that reads many rows to find a few reads them once, not once per count.
-    ids = list(session.scalars(stmt.with_only_columns(Document.id).limit(COUNT_CAP + 1)))
+    ids = _searched_ids(session, f, school_ids=school_ids, user_id=user_id, user_name=user_name)
+    if ids is None:
+        # One walk in the list's own order finds the first COUNT_CAP + 1 matches: their number is the total, and the
+        # page is cut from them, so a search that reads many rows to find a few reads them once, not once per count.
+        ids = list(session.scalars(stmt.with_only_columns(Document.id).limit(COUNT_CAP + 1)))
     total = len(ids)
     if offset + limit > COUNT_CAP:  # past the counted matches: page by offset as before
         return list(session.scalars(loaded.limit(limit).offset(offset))), total

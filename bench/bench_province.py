@@ -9,6 +9,10 @@ with INSERT … SELECT generate_series in the database (no Python per row). The 
 of the issue (p95 < 50 ms for list / search / filter / the document page; the retention due list without
 per-document queries), never asserted: the numbers depend on the machine, the ratios and the statement counts do not.
 
+The searches are then found both ways in one process, alternating (compare_searches): by the list's own query, as
+before, and as archive/finding.py chooses now (walk the candidates newest first, or ask the trigram index), with the
+same page and total required.
+
 Requests go through the real app (FastAPI TestClient: routing, authentication, permission scope, serialisation) with
 a system administrator's token, so every school is visible — the widest search a person can make.
 """
@@ -177,6 +181,54 @@ def statement_counter(archive: Archive) -> Iterator[list[int]]:
         event.remove(archive.engine, "before_cursor_execute", before)
 
 
+def compare_searches(archive: Archive, school: str, samples: int) -> None:
+    """The same searches found both ways in one process, alternating: before, by the list's own query (the planner
+    walks ix_documents_created reading the rows, or sorts the trigram index's matches), and after, as
+    archive/finding.py chooses (an index-only walk of the candidates newest first, or the trigram index's matches
+    gathered, then sorted). Both must find the same page and the same capped total."""
+    from archive import finding
+    from archive.finding import DocumentFilter, find_documents
+
+    searches = [
+        ("one school, q=Giáo viên 17", DocumentFilter(school=school, q="Giáo viên 17")),
+        ("whole province, q=lớp 9A3", DocumentFilter(q="lớp 9A3")),
+        ("whole province, q=Giáo viên", DocumentFilter(q="Giáo viên")),
+        ("one school, rare q=Giáo viên 399", DocumentFilter(school=school, q="Giáo viên 399")),
+        ("whole province, rare q=Hồ sơ 1234", DocumentFilter(q="Hồ sơ 1234")),
+    ]
+    walk_max = finding.WALK_MAX
+    print(
+        f"\n{'search (in process, 100 rows, alternating)':44} {'before p50':>10} {'p95':>7} {'after p50':>9}"
+        f" {'p95':>7} {'p50 ratio':>9}  limit {LIMIT_MS:.0f} ms (after's p95)"
+    )
+    try:
+        for name, f in searches:
+            times: dict[bool, list[float]] = {False: [], True: []}
+            found: dict[bool, tuple[list[str], int]] = {}
+            for i in range(samples + 1):  # the first round warms both
+                for walk in (False, True) if i % 2 else (True, False):
+                    finding.WALK_MAX = walk_max if walk else 0
+                    with archive.sessions() as s:
+                        start = time.perf_counter()
+                        rows, total = find_documents(s, f, school_ids=None, limit=100)
+                        if i:
+                            times[walk].append((time.perf_counter() - start) * 1000)
+                    found[walk] = ([d.id for d in rows], total)
+                if found[False] != found[True]:
+                    raise SystemExit(f"{name}: the walk and the word index found different documents")
+            before, after = p95(times[False]), p95(times[True])
+            flag = "ok" if after < LIMIT_MS else f"{after / LIMIT_MS:.1f}× over"
+            print(
+                f"{name:44} {statistics.median(times[False]):9.1f}ms {before:6.1f}ms"
+                f" {statistics.median(times[True]):8.1f}ms {after:6.1f}ms"
+                f" {statistics.median(times[True]) / statistics.median(times[False]):8.2f}×  {flag}"
+                f"  ({min(found[True][1], finding.COUNT_CAP)}{'+' if found[True][1] > finding.COUNT_CAP else ''} found)"
+            )
+    finally:
+        finding.WALK_MAX = walk_max
+        archive.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=0.02, help="1 = a province (≈ 4.7 M documents)")
@@ -265,6 +317,12 @@ def main(argv: list[str] | None = None) -> None:
                     get("/api/v1/documents", school=school, q="Giáo viên 17"),
                 ),
                 ("search: whole province, q=lớp 9A3", get("/api/v1/documents", q="lớp 9A3")),
+                # rare words: answered from the trigram index after a short walk (archive/finding.py)
+                (
+                    "search: one school, rare q=Giáo viên 399",
+                    get("/api/v1/documents", school=school, q="Giáo viên 399"),
+                ),
+                ("search: whole province, rare q=Hồ sơ 1234", get("/api/v1/documents", q="Hồ sơ 1234")),
                 ("list: whole province, newest first", get("/api/v1/documents")),
                 ("document (API)", doc),
                 ("document page /ho-so/{id}", page),
@@ -284,6 +342,7 @@ def main(argv: list[str] | None = None) -> None:
             f"is the same app answering without the catalog: the machine's load right now; {os.cpu_count()} cores)"
         )
 
+        compare_searches(build_archive(settings), school, args.samples)
         if args.requests_only:
             return
         archive = build_archive(settings)  # the app's lifespan closed the one it was given
