@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from storage import NoGoodCopy, ReplicaResult, content_key
 
+from .access_events import record_access
 from .context import Archive
 from .db import utcnow
 from .download_names import ascii_name, download_name
@@ -187,15 +188,15 @@ def open_verified_content(
     _record_bad_copies(archive, content_key(sha), bad, doc_id, school_id)
     if not record_download:
         return Content(filename, saved_as, media_type, size, sha, chunks, store.url)
-    with archive.sessions() as session, session.begin():
-        record_event(
-            session,
-            "document.download",
-            actor=actor,  # only its id and name are written: no need to load it into this session
-            document_id=doc_id,
-            organisation_id=school_id,
-            detail={"sha256": sha, "store": store.url},
-        )
+    # committed before a byte is served; AccessNotRecorded (503) otherwise
+    record_access(
+        archive.engine,
+        "document.download",
+        actor=actor,  # only its id and name are written: no need to load it into this session
+        document_id=doc_id,
+        organisation_id=school_id,
+        detail={"sha256": sha, "store": store.url},
+    )
     return Content(filename, saved_as, media_type, size, sha, chunks, store.url)
 
 
