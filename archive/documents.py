@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from storage import NoGoodCopy, ReplicaResult, content_key
 from storage.folder import FolderStore
@@ -27,6 +27,15 @@ from .settings import Settings
 
 def get_document(session: Session, doc_id: str) -> Document:
     doc = session.get(Document, doc_id)
+    if doc is None:
+        raise NotFound(f"Không tìm thấy hồ sơ {doc_id}", f"No document {doc_id}", code="document_not_found")
+    return doc
+
+
+def get_document_to_serve(session: Session, doc_id: str) -> Document:
+    """get_document with what serving its bytes reads next (its school for the permission check and the download's
+    name, its versions) in the same statement: one round trip per download instead of three."""
+    doc = session.get(Document, doc_id, options=[joinedload(Document.school), joinedload(Document.versions)])
     if doc is None:
         raise NotFound(f"Không tìm thấy hồ sơ {doc_id}", f"No document {doc_id}", code="document_not_found")
     return doc

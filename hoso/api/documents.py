@@ -159,7 +159,7 @@ def get_content(
     ] = None,
 ) -> Response:
     with archive.sessions() as session:
-        doc = docs.get_document(session, doc_id)
+        doc = docs.get_document_to_serve(session, doc_id)
         user = guard.check(session, "document.download", doc.school, document_id=doc.id)
         ensure_visible(session, user, doc)
         source = docs.content_source(session, doc.id, version) if rendition is None else None

@@ -259,7 +259,7 @@ def download(
     record …) is a Vietnamese page, not the API's JSON."""
     archive = archive_of(request)
     with archive.sessions() as session:
-        doc = docs.get_document(session, doc_id)
+        doc = docs.get_document_to_serve(session, doc_id)
         user = session.merge(who.user)
         authorize(session, user, "document.download", doc.school, document_id=doc.id)
         finding.ensure_visible(session, user, doc)
