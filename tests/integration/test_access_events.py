@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from archive.access_events import AccessNotRecorded, record_access, recorder_for
+from archive.access_events import AccessNotRecorded, after_commit, record_access, recorder_for
 from archive.audit import verify_chain
 from archive.ingest import ingest_file
 from archive.models import ChainHead, Event
@@ -185,3 +185,28 @@ def test_two_worker_processes_keep_one_chain(backend: str, request: pytest.Fixtu
         assert len(listed) == 40
     finally:
         stop_server(server)
+
+
+def test_an_access_recorded_after_commit_waits_for_the_commit_and_fails_it_loudly(tmp_path: Path):
+    """signatures._record_validation: the validation's event follows its transaction's commit (none on rollback);
+    when the event cannot be written the caller's request fails (503) instead of answering unrecorded."""
+    archive = make_archive(tmp_path)
+    try:
+        with archive.sessions() as s, s.begin():
+            after_commit(s, "document.validate", document_id="committed")
+        with pytest.raises(RuntimeError), archive.sessions() as s, s.begin():
+            after_commit(s, "document.validate", document_id="rolled-back")
+            raise RuntimeError("the work failed")
+        with archive.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.document_id = 'refused' "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        with pytest.raises(AccessNotRecorded), archive.sessions() as s, s.begin():
+            after_commit(s, "document.validate", document_id="refused")
+        with archive.sessions() as s:
+            recorded = s.scalars(select(Event.document_id).where(Event.action == "document.validate")).all()
+            assert verify_chain(s).ok
+        assert recorded == ["committed"]
+    finally:
+        archive.close()
