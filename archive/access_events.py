@@ -31,6 +31,9 @@ from .errors import ArchiveError
 from .events import append_events, event_values
 from .models import User
 
+# one INSERT of this many rows stays small; more than this many requests rarely wait at once (the server's threads)
+MAX_BATCH = 200
+
 
 class AccessNotRecorded(ArchiveError):
     """The access could not be written to the audit trail: it is refused rather than served unrecorded."""
@@ -85,7 +88,8 @@ class AccessRecorder:
 
     def _write_batch(self) -> None:
         with self._lock:
-            batch, self._queue = self._queue, []
+            # the queue's head is always the leader's own event: a cut at MAX_BATCH keeps it in this batch
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
         try:
             with self._sessions() as session, session.begin():
                 events = append_events(session, [w.values for w in batch])

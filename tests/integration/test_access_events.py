@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
+from archive import access_events
 from archive.access_events import AccessNotRecorded, after_commit, record_access, recorder_for
 from archive.audit import verify_chain
 from archive.ingest import ingest_file
@@ -43,7 +44,13 @@ def _wait_until(predicate, seconds: float = 60.0) -> None:
         time.sleep(0.01)
 
 
-def test_accesses_waiting_together_share_one_commit(db_url: str, tmp_path: Path):
+@pytest.mark.parametrize(("max_batch", "commits"), [(200, 2), (4, 4)])
+def test_accesses_waiting_together_share_one_commit(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_batch: int, commits: int
+):
+    """Ten events, the nine that queue behind the leader written together: two commits (or, in batches of at most
+    four, 1 + 4 + 4 + 1: four)."""
+    monkeypatch.setattr(access_events, "MAX_BATCH", max_batch)
     archive = make_archive(tmp_path, database_url=db_url)
     try:
         record_access(archive.engine, "document.download")  # the head row exists from here on
@@ -63,9 +70,7 @@ def test_accesses_waiting_together_share_one_commit(db_url: str, tmp_path: Path)
             held.rollback()
             held.close()
             ids = [first.result(60)] + [f.result(60) for f in rest]
-        assert (
-            recorder.batches - before == 2
-        )  # ten events, two commits: the leader's own, then the nine queued
+        assert recorder.batches - before == commits
         assert sorted(ids) == list(range(ids[0], ids[0] + WAITING + 1))
         with archive.sessions() as s:
             assert verify_chain(s).ok
