@@ -42,7 +42,7 @@ from archive.settings import Settings  # noqa: E402
 from bench.bench_province import PG_ADMIN, fresh_database  # noqa: E402
 from bench.pdfgen import make_big_pdf  # noqa: E402
 from hoso.bootstrap import build_archive  # noqa: E402
-from tests.processes import free_port, start_server, stop_server  # noqa: E402
+from tests.processes import LiveServer, free_port, stop_server  # noqa: E402
 
 MB = 1024 * 1024
 RATIO_LIMIT = 0.5
@@ -138,6 +138,26 @@ def start_nginx(
     raise RuntimeError(f"nginx did not start: {(work / 'error.log').read_text(errors='replace')}")
 
 
+def start_hoso(env: dict[str, str], log: Path, workers: int, deadline: float = 600) -> LiveServer:
+    """`hoso serve --workers N`, waited for longer than the tests' helper does: on two shared cores under load a
+    worker takes minutes to import, and a parent killed before its workers are up leaves them running."""
+    port = free_port()
+    env = env | {"HOSO_BASE_URL": f"http://127.0.0.1:{port}"}
+    out = open(log, "wb")  # noqa: SIM115 — the server process owns it until stop_server
+    cmd = [sys.executable, "-m", "hoso.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out, cwd=ROOT)
+    server = LiveServer(f"http://127.0.0.1:{port}", env, proc, log)
+    end = time.monotonic() + deadline
+    # every worker must be answering: the first answer may come from one worker while the other still imports
+    while log.read_text(errors="replace").count("Application startup complete") < workers:
+        if proc.poll() is not None or time.monotonic() > end:
+            stop_server(server)
+            raise RuntimeError(f"hoso did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.2)
+    httpx.get(server.base_url + "/api/v1/health", timeout=30).raise_for_status()
+    return server
+
+
 def verdict(ok: bool) -> str:
     return "ok" if ok else "OVER LIMIT"
 
@@ -184,11 +204,10 @@ def serving(work: Path, size: int, workers: int) -> Iterator[Served]:
         path = f"/api/v1/documents/{doc.document.id}/content"
         auth = {"Authorization": f"Bearer {token}"}
         accel_env = env | {"HOSO_DOWNLOAD_ACCEL_PREFIX": ACCEL_PREFIX, "HOSO_TRUSTED_PROXIES": "127.0.0.1"}
-        workers_args = ["--workers", str(workers)]
         with ExitStack() as stack:
-            direct = start_server(env, work / "serve.log", extra_args=workers_args)
+            direct = start_hoso(env, work / "serve.log", workers)
             stack.callback(stop_server, direct)
-            accel = start_server(accel_env, work / "serve-accel.log", extra_args=workers_args)
+            accel = start_hoso(accel_env, work / "serve-accel.log", workers)
             stack.callback(stop_server, accel)
             nginx, nginx_url, proxy_port = start_nginx(
                 work / "nginx", workers, payload, int(accel.base_url.rsplit(":", 1)[1]), var
