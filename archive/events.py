@@ -59,29 +59,57 @@ def record_event(
     """Append an event in the caller's transaction (it commits or rolls back with the work it records).
 
     The next id and previous hash come from the chain head, read under a lock held until the caller's transaction
-    ends, so two writers never take the same id (SQLite ignores FOR UPDATE: lock_for_write takes its write lock)."""
+    ends, so two writers never take the same id (SQLite ignores FOR UPDATE: lock_for_write takes its write lock).
+    An event that only records a read (a download, a validation) has no work to share a transaction with: it goes
+    through archive/access_events.py, which appends many under one lock and one commit."""
+    values = event_values(
+        action, actor=actor, actor_name=actor_name, document_id=document_id, version_id=version_id,
+        organisation_id=organisation_id, outcome=outcome, detail=detail,
+    )  # fmt: skip
+    return append_events(session, [values])[0]
+
+
+def event_values(
+    action: str,
+    *,
+    actor: User | None = None,
+    actor_name: str | None = None,
+    document_id: str | None = None,
+    version_id: int | None = None,
+    organisation_id: int | None = None,
+    outcome: str = "ok",
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An event's own columns, before it has a place in the chain (id, time, hashes)."""
+    return {
+        "actor_id": actor.id if actor else None,
+        "actor": actor.username if actor else (actor_name or "system"),
+        "action": action,
+        "document_id": document_id,
+        "version_id": version_id,
+        "organisation_id": organisation_id,
+        "outcome": outcome,
+        "detail": json.loads(canonical(detail or {})),
+    }
+
+
+def append_events(session: Session, items: list[dict[str, Any]]) -> list[Event]:
+    """Append events (from event_values) in order under ONE lock of the chain head, held until the caller's
+    transaction ends; one flush for all of them."""
     head = _locked_head(session)
-    last_id = head.last_event_id or 0
-    ev = Event(
-        id=last_id + 1,
-        occurred_at=utcnow(),
-        actor_id=actor.id if actor else None,
-        actor=actor.username if actor else (actor_name or "system"),
-        action=action,
-        document_id=document_id,
-        version_id=version_id,
-        organisation_id=organisation_id,
-        outcome=outcome,
-        detail=json.loads(canonical(detail or {})),
-        prev_hash=head.last_hash,
-        hash="",
-    )
-    ev.hash = compute_hash(head.last_hash, ev)
-    session.add(ev)
-    head.last_event_id = ev.id
-    head.last_hash = ev.hash
+    last_id, last_hash = head.last_event_id or 0, head.last_hash
+    events = []
+    for values in items:
+        # the time is taken under the lock, so the chain's order is also the order of occurred_at
+        ev = Event(id=last_id + 1, occurred_at=utcnow(), prev_hash=last_hash, hash="", **values)
+        ev.hash = compute_hash(last_hash, ev)
+        last_id, last_hash = ev.id, ev.hash
+        events.append(ev)
+    session.add_all(events)
+    head.last_event_id = last_id
+    head.last_hash = last_hash
     session.flush()
-    return ev
+    return events
 
 
 def _locked_head(session: Session) -> ChainHead:

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # reverse proxies (IPs or CIDRs) whose X-Forwarded-For is believed; from anyone else the header is ignored,
     # otherwise a client could pick the address that login throttling and the audit trail see
     trusted_proxies: list[str] | str = Field(default_factory=list)
+    # X-Accel-Redirect (nginx) for downloads from folder replicas: once hoso has authorised the request, verified the
+    # copy's digest and committed the download's event, the reverse proxy sends the file itself from
+    # <prefix><absolute path of the copy> (an `internal` location; deploy/nginx/hoso.conf). Empty: hoso sends it.
+    download_accel_prefix: str = Field(default="", pattern=r"^$|^(/[A-Za-z0-9_.-]+)+$")
 
     # signing
     tsa_url: str | None = None  # RFC 3161 TSA; on embedded defaults the dev PKI's own

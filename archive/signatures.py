@@ -566,9 +566,13 @@ def validate_document(
 def _record_validation(
     session: Session, doc: Document, actor: User | None, report: dict[str, Any], sha: str
 ) -> None:
-    record_event(
-        session, "document.validate", actor=session.merge(actor) if actor else None, document_id=doc.id,
-        organisation_id=doc.school_id, detail={"verdict": report.get("verdict"), "sha256": sha},
+    # an access, not work: group-committed with the other accesses once the caller's transaction has committed
+    # (imported here so that this change stays inside this function's body)
+    from .access_events import after_commit
+
+    after_commit(
+        session, "document.validate", actor=actor, document_id=doc.id, organisation_id=doc.school_id,
+        detail={"verdict": report.get("verdict"), "sha256": sha},
     )  # fmt: skip
 
 

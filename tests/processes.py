@@ -70,7 +70,8 @@ def start_server(env: dict[str, str], log: Path, extra_args: list[str] | None = 
         cwd=ROOT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    # on two cores shared with other test runs, a worker process can take minutes to import the app
+    deadline = time.time() + 240
     while time.time() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"server exited early:\n{log.read_text(errors='replace')}")
@@ -79,7 +80,11 @@ def start_server(env: dict[str, str], log: Path, extra_args: list[str] | None = 
             return LiveServer(base, env, proc, log)
         except httpx.HTTPError:
             time.sleep(0.2)
-    proc.kill()
+    proc.terminate()  # uvicorn's parent stops the workers it started; a SIGKILL would leave them running
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
     raise AssertionError(f"server did not start:\n{log.read_text(errors='replace')}")
 
 

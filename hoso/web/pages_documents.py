@@ -259,17 +259,21 @@ def download(
     record …) is a Vietnamese page, not the API's JSON."""
     archive = archive_of(request)
     with archive.sessions() as session:
-        doc = docs.get_document(session, doc_id)
+        doc = docs.get_document_to_serve(session, doc_id)
         user = session.merge(who.user)
         authorize(session, user, "document.download", doc.school, document_id=doc.id)
         finding.ensure_visible(session, user, doc)
-    content = docs.open_content(archive, doc_id, version=version, actor=who.user)
+        source = docs.content_source(session, doc.id, version)  # in this session: no second lookup
+    content = docs.open_content(archive, doc_id, actor=who.user, source=source)
     headers = {
         "Content-Disposition": docs.content_disposition(content.download_name),
         "Content-Length": str(content.size),
         "X-Content-SHA256": content.sha256,
         "Cache-Control": "private, no-store",
     }
+    if (target := docs.accel_redirect(archive.settings, content)) is not None:
+        del headers["Content-Length"]  # the reverse proxy sends the file and its length
+        return Response(media_type=content.media_type, headers=headers | {"X-Accel-Redirect": target})
     return StreamingResponse(content.chunks, media_type=content.media_type, headers=headers)
 
 

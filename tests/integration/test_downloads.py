@@ -9,7 +9,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from archive import accounts
 from archive.db import utcnow
@@ -94,3 +94,64 @@ def test_serve_with_two_workers_answers_downloads(pg_url: str, tmp_path: Path):
         assert server.log.read_text().count("Started server process") == 2  # uvicorn's line, once per worker
     finally:
         stop_server(server)
+
+
+def test_a_download_reads_the_catalog_in_one_statement_and_appends_its_event_in_one_batch(
+    db_url: str, tmp_path: Path
+):
+    archive = make_archive(tmp_path, database_url=db_url)
+    try:
+        pdf = make_pdf(tmp_path / "hoc-ba.pdf", extra=b"statements")
+        doc = ingest_file(
+            archive, pdf, filename=pdf.name, school="T01", type_code="hoc-ba", year="2024-2025"
+        ).document
+        headers = auth_header(issue_token(archive).secret)
+        c = client_for(archive)
+        url = f"/api/v1/documents/{doc.id}/content"
+        assert c.get(url, headers=headers).status_code == 200  # the token's "last used" is written once, here
+        statements: list[str] = []
+
+        def count(conn, cursor, statement, params, context, executemany):
+            statements.append(" ".join(statement.split()).upper())
+
+        event.listen(archive.engine, "before_cursor_execute", count)
+        try:
+            assert c.get(url, headers=headers).status_code == 200
+        finally:
+            event.remove(archive.engine, "before_cursor_execute", count)
+        catalog = [
+            s
+            for s in statements
+            if "FROM DOCUMENTS" in s or "FROM ORGANISATIONS" in s or "FROM VERSIONS" in s
+        ]
+        assert len(catalog) == 1, statements  # the document with its school and versions: one round trip
+        tokens = [s for s in statements if "API_TOKENS" in s]
+        assert len(tokens) == 1 and tokens[0].startswith("SELECT"), statements
+        chain = [s for s in statements if "EVENT_CHAIN_HEAD" in s or "INTO EVENTS" in s]
+        assert len(chain) == 3, statements  # head locked and read, the event, the head moved on
+        assert len(statements) == 5 + (db_url.startswith("sqlite")), statements  # + SQLite's BEGIN IMMEDIATE
+    finally:
+        archive.close()
+
+
+def test_a_revoked_token_is_refused_at_once(tmp_path: Path):
+    """No per-process cache of tokens: revocation takes effect on the very next request (bound: none)."""
+    archive = make_archive(tmp_path)
+    try:
+        pdf = make_pdf(tmp_path / "hoc-ba.pdf", extra=b"revoked")
+        doc = ingest_file(
+            archive, pdf, filename=pdf.name, school="T01", type_code="hoc-ba", year="2024-2025"
+        ).document
+        issued = issue_token(archive)
+        c = client_for(archive)
+        url = f"/api/v1/documents/{doc.id}/content"
+        assert c.get(url, headers=auth_header(issued.secret)).status_code == 200
+        with archive.sessions() as s, s.begin():
+            accounts.revoke_token(s, s.get(ApiToken, issued.token.id))
+        r = c.get(url, headers=auth_header(issued.secret))
+        assert r.status_code == 401 and b"%PDF" not in r.content
+        with archive.sessions() as s:
+            downloads = s.scalars(select(Event).where(Event.action == "document.download")).all()
+        assert len(downloads) == 1
+    finally:
+        archive.close()
