@@ -23,6 +23,7 @@ from signing import trust as signing_trust
 from signing.signers import SignerConfig
 
 from . import certificates, chain_layout, chains, validation_cache
+from .access_events import after_commit
 from .certificates import registered_certificate
 from .chain_models import SigningRequest
 from .context import Archive
@@ -567,9 +568,6 @@ def _record_validation(
     session: Session, doc: Document, actor: User | None, report: dict[str, Any], sha: str
 ) -> None:
     # an access, not work: group-committed with the other accesses once the caller's transaction has committed
-    # (imported here so that this change stays inside this function's body)
-    from .access_events import after_commit
-
     after_commit(
         session, "document.validate", actor=actor, document_id=doc.id, organisation_id=doc.school_id,
         detail={"verdict": report.get("verdict"), "sha256": sha},
