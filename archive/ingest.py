@@ -11,7 +11,7 @@ import os
 import signal
 import tempfile
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from storage import NotEnoughReplicas, ReplicaResult, content_key
 
-from . import chains, content_checks, conversion, fulltext, ocr, pdfa_normalise, renditions, sniff
+from . import chains, content_checks, conversion, fulltext, ocr, pdfa_normalise, pdfcheck, renditions, sniff
 from .context import Archive
 from .db import utcnow
 from .errors import Conflict, IngestRefused, InvalidInput, NotFound, StorageDown
@@ -241,9 +241,10 @@ def _store_pdf(
 ) -> IngestResult:
     """An unsigned PDF that does not claim PDF/A is stored as its PDF/A-2b, the upload kept as the original; a hostile
     file is refused by the inspection before Ghostscript ever reads it."""
-    facts = inspect_pdf(path)
-    if not pdfa_normalise.needs_normalising(facts.signed, facts.pdfa_claim):
-        return _store_new(archive, path, sha256, size, sniff.PDF, filename, None, facts=facts, **meta)
+    with pdfcheck.inspection(path) as job:
+        facts = job.facts()
+        if not pdfa_normalise.needs_normalising(facts.signed, facts.pdfa_claim):
+            return _store_new(archive, path, sha256, size, sniff.PDF, filename, None, job=job, **meta)
     try:
         normalised = pdfa_normalise.normalise_upload(path, filename, sha256, size, workdir=archive.spool_dir)
     except conversion.NotConverted as exc:  # kept as uploaded: still a PDF, still signable
@@ -295,6 +296,7 @@ def _store_new(
     *,
     not_converted: str | None = None,
     facts: PdfFacts | None = None,
+    job: pdfcheck.Inspection | None = None,
     school: str,
     type_code: str,
     year: str,
@@ -304,35 +306,15 @@ def _store_new(
     teacher: str | None,
     actor: User | None,
 ) -> IngestResult:
-    """Inspect, copy and catalog a new record's file (with the Office original beside a converted PDF/A)."""
-    page_count = None
-    signed = False
-    if media_type == sniff.PDF:
-        facts = facts or inspect_pdf(path)  # the caller may have inspected this very file already
-        page_count, signed = facts.page_count, facts.signed
-
-    validation = None
-    if signed and archive.signing is not None:
-        validation = archive.signing.validate(path.read_bytes())
-
-    # read the text here, not inside the transaction below: pdftotext may take seconds and the transaction holds the
-    # audit chain's lock; only the finding is stored with the version (a finding, never a refusal)
-    results = write_copies(archive, content_key(sha256), path, sha256)
-    original_results = (
-        write_copies(archive, content_key(office.sha256), office.path, office.sha256) if office else []
-    )
-    findings = content_checks.inspect(path, media_type, type_code)
-    body, whole = fulltext.read(path, media_type)
-    # a scan normalised to PDF/A is still a scan: OCR reads it as it would the upload
-    from_pdf = office is None or office.media_type == sniff.PDF
-    source = "file" if from_pdf else "office"
-    # one pdftotext pass serves the index and the scan test: a PDF that reads empty but whole has no text layer
-    scan = _read_scan(archive, path) if media_type == sniff.PDF and from_pdf and whole and not body else None
-    if scan is not None:
-        findings = content_checks.inspect_text(
-            scan.text, type_code, "đọc bằng OCR (tesseract, tiếng Việt) / OCR"
-        )
-        body, source = scan.text, "ocr"
+    """Inspect, copy and catalog a new record's file (with the Office original beside a converted PDF/A). `job`: the
+    caller's inspection of this very file, still open; `facts`: what an inspection already said about it."""
+    if media_type == sniff.PDF and job is None and facts is None:
+        with pdfcheck.inspection(path) as own:
+            read = _read_and_copy(archive, path, sha256, media_type, type_code, office, own, None)
+    else:
+        read = _read_and_copy(archive, path, sha256, media_type, type_code, office, job, facts)
+    results, findings, body, source, scan = read.results, read.findings, read.body, read.source, read.scan
+    page_count, signed, validation = read.page_count, read.signed, read.validation
     with archive.sessions() as session, session.begin():
         org, dtype = resolve_school_and_type(session, school, type_code)
         doc = Document(
@@ -370,7 +352,7 @@ def _store_new(
             ),
         )
         if office is not None:
-            add_original(session, version, office, original_results)
+            add_original(session, version, office, read.original_results)
         fulltext.index(session, doc, version.number, body, source)
         if scan is not None:
             track_object(session, content_key(scan.sha256), scan.sha256, scan.size, "content", scan.results)
@@ -388,6 +370,93 @@ def _store_new(
             )
         content_checks.record(session, version, findings)
     return IngestResult(doc, version, True, results)
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What a new record's file says and where its copies are, all settled before the catalog transaction."""
+
+    page_count: int | None
+    signed: bool
+    validation: dict[str, object] | None
+    results: list[ReplicaResult]
+    original_results: list[ReplicaResult]
+    findings: list[content_checks.Finding]
+    body: str
+    source: str
+    scan: _ScanText | None
+
+
+def _read_and_copy(
+    archive: Archive,
+    path: Path,
+    sha256: str,
+    media_type: str,
+    type_code: str,
+    office: conversion.Converted | None,
+    job: pdfcheck.Inspection | None,
+    facts: PdfFacts | None,
+) -> _Read:
+    """Inspection, copies, text. A PDF's text is read by the worker that inspected it while the copies are written
+    (the two costs overlap); the text is read here, not inside the catalog transaction: pdftotext may take seconds
+    and the transaction holds the audit chain's lock. Only the finding is stored with the version (a finding, never a
+    refusal)."""
+    page_count = None
+    signed = False
+    if job is not None:
+        facts = job.facts()
+    if facts is not None:
+        page_count, signed = facts.page_count, facts.signed
+    lesson_plan = type_code == content_checks.LESSON_PLAN
+    if job is not None:
+        # the bound leaves room above what the readers keep (they stop at their own limits)
+        content_checks.start_pdf_text(
+            job, 2 * (content_checks.MAX_TEXT_CHARS if lesson_plan else fulltext.MAX_CHARS)
+        )
+
+    validation = None
+    if signed and archive.signing is not None:
+        validation = archive.signing.validate(path.read_bytes())
+
+    results = write_copies(archive, content_key(sha256), path, sha256)
+    original_results = (
+        write_copies(archive, content_key(office.sha256), office.path, office.sha256) if office else []
+    )
+    if job is not None:
+        again = _replayable(content_checks.pdf_text(job))
+        findings = content_checks.inspect(path, media_type, type_code, again())
+        body, whole = fulltext.read(path, media_type, again())
+    else:
+        findings = content_checks.inspect(path, media_type, type_code)
+        body, whole = fulltext.read(path, media_type)
+    # a scan normalised to PDF/A is still a scan: OCR reads it as it would the upload
+    from_pdf = office is None or office.media_type == sniff.PDF
+    source = "file" if from_pdf else "office"
+    # one pdftotext pass serves the index and the scan test: a PDF that reads empty but whole has no text layer
+    scan = _read_scan(archive, path) if media_type == sniff.PDF and from_pdf and whole and not body else None
+    if scan is not None:
+        findings = content_checks.inspect_text(
+            scan.text, type_code, "đọc bằng OCR (tesseract, tiếng Việt) / OCR"
+        )
+        body, source = scan.text, "ocr"
+    return _Read(page_count, signed, validation, results, original_results, findings, body, source, scan)
+
+
+def _replayable(lines: Iterator[str]) -> Callable[[], Iterator[str]]:
+    """The lines read once, given again to each reader (the content checks, the index), the failure at their end."""
+    kept: list[str] = []
+    failure: content_checks.Unreadable | None = None
+    try:
+        kept.extend(lines)
+    except content_checks.Unreadable as exc:
+        failure = exc
+
+    def again() -> Iterator[str]:
+        yield from kept
+        if failure is not None:
+            raise failure
+
+    return again
 
 
 @dataclass(frozen=True)
