@@ -33,6 +33,7 @@ from typing import Any
 SIZE = 2  # workers; the machines hoso runs on have a few cores and uploads wait on disks more than on CPU
 MAX_FILES = 200  # files a worker reads before it is replaced
 START_TIMEOUT = 60.0  # seconds for a new worker to import pikepdf and say it is ready
+PING_TIMEOUT = 5.0  # an idle worker answers in well under a millisecond
 _ROOT = (
     Path(__file__).resolve().parent.parent
 )  # the folder holding the `archive` package, for the worker's path
@@ -93,11 +94,15 @@ class _Worker:
             raise WorkerLost("the inspection worker sent something that is not an answer")
         return answer
 
-    def wait_ready(self) -> None:
-        if not self.ready:
-            if self.receive(START_TIMEOUT).get("ready") != self.proc.pid:
-                raise WorkerLost("the inspection worker did not start")
-            self.ready = True
+    def alive(self) -> bool:
+        """Ready (the first time) and answering."""
+        try:
+            if not self.ready:
+                self.ready = self.receive(START_TIMEOUT).get("ready") == self.proc.pid
+            self.send({"op": "ping"})
+            return self.ready and self.receive(PING_TIMEOUT).get("pong") is True
+        except (WorkerLost, WorkerTimeout):
+            return False
 
     def stop(self, *, kill: bool = False) -> None:
         if kill and self.proc.poll() is None:
@@ -136,11 +141,16 @@ class Pool:
             self._busy += 1
             worker = self._idle.pop() if self._idle else None
         try:
-            if worker is None or worker.proc.poll() is not None:
-                if worker is not None:
-                    worker.stop()
-                worker = self._spawn()
-            worker.wait_ready()
+            for _ in range(3):
+                if worker is None:
+                    worker = self._spawn()
+                # a worker that died while idle (killed, out of memory) must not cost an upload its answer: a ping
+                # (a tenth of a millisecond) finds it before the file is sent
+                if worker.alive():
+                    return worker
+                worker.stop(kill=True)
+                worker = None
+            raise WorkerLost("no inspection worker could be started")
         except BaseException:
             if worker is not None:
                 worker.stop(kill=True)
@@ -148,7 +158,6 @@ class Pool:
                 self._busy -= 1
                 self._cond.notify()
             raise
-        return worker
 
     def _checkin(self, worker: _Worker, healthy: bool) -> None:
         worker.files += 1

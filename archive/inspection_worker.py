@@ -111,7 +111,7 @@ def read_text(request: dict[str, Any]) -> dict[str, Any]:
                     pending = ""
         if error is None and size <= max_chars:
             lines.append(pending)
-            rc = proc.wait(max(deadline - time.monotonic(), 0.1))
+            rc = exit_status(proc, max(deadline - time.monotonic(), 0.1))
             if rc != 0:
                 error = f"pdftotext failed (exit status {rc})"
     except subprocess.TimeoutExpired:
@@ -124,6 +124,23 @@ def read_text(request: dict[str, Any]) -> dict[str, Any]:
     return {"lines": lines, "error": error}
 
 
+def exit_status(proc: subprocess.Popen[bytes], timeout: float) -> int:
+    """Wait for a process to end, woken by the kernel the moment it does (Popen.wait with a timeout polls with
+    growing sleeps: up to tens of milliseconds after pdftotext has already exited)."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        return proc.wait(timeout)
+    try:
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            if not sel.select(timeout):
+                raise subprocess.TimeoutExpired(proc.args, timeout)
+    finally:
+        os.close(fd)
+    return proc.wait()
+
+
 def main() -> None:
     # the answers get a descriptor of their own: nothing a library prints can be taken for one
     out = os.fdopen(os.dup(1), "wb", buffering=0)
@@ -131,6 +148,9 @@ def main() -> None:
     out.write(json.dumps({"ready": os.getpid()}).encode() + b"\n")
     for line in sys.stdin.buffer:
         request = json.loads(line)
+        if request.get("op") == "ping":
+            out.write(b'{"pong": true}\n')
+            continue
         try:
             answer = inspect(request) if request.get("op") == "inspect" else read_text(request)
         except Exception as exc:  # noqa: BLE001 — reported, and this worker is replaced
