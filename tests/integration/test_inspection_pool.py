@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from archive import content_checks, inspection_pool, pdfcheck
+from archive import content_checks, inspection_pool, inspection_worker, pdfcheck
 from archive.errors import IngestRefused
-from bench.pdfgen import make_big_pdf
 from tests.factories import make_pdf
 from tests.integration import pdfkit
 from tests.integration.test_pdf_bombs import objstm_bomb
@@ -82,21 +81,22 @@ def test_a_bomb_is_refused_with_its_code_and_the_next_file_is_inspected(
         assert _worker_pid(pool) == before  # refused by the bounded decoding: the worker is fine and stays
 
 
-def test_a_worker_out_of_memory_refuses_the_file_and_is_replaced(
-    pool: inspection_pool.Pool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+def test_a_worker_that_failed_is_replaced(pool: inspection_pool.Pool, tmp_path: Path):
     good = make_pdf(tmp_path / "a.pdf")
-    big = tmp_path / "big.pdf"
-    make_big_pdf(big, 16 * 1024 * 1024, random=True, text=True)
     before = _worker_pid(pool)
-    # room to map the file twice, none to spare: reading its 16 MB stream fails, as a bomb's allocation would
-    monkeypatch.setattr(pdfcheck, "CHILD_MEMORY_HEADROOM", 0)
-    with pytest.raises(IngestRefused) as ei:
-        pdfcheck.inspect_pdf(big)
-    assert ei.value.code == "decompression_bomb"
-    monkeypatch.undo()
+    with pytest.raises(IngestRefused):
+        pdfcheck.inspect_pdf(tmp_path / "gone.pdf")  # an error no inspection expects: the worker retires
     assert pdfcheck.inspect_pdf(good).page_count == 1
     assert not _alive(before) and _worker_pid(pool) != before
+
+
+def test_out_of_memory_in_a_worker_is_a_bomb_and_retires_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    def exhausted(path: Path) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(pdfcheck, "_inspect", exhausted)
+    answer = inspection_worker.inspect({"path": str(make_pdf(tmp_path / "a.pdf")), "headroom": 1 << 30})
+    assert answer["retire"] is True and answer["refused"][0] == "decompression_bomb"
 
 
 def test_a_timeout_kills_the_worker(
