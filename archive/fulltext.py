@@ -67,13 +67,16 @@ def read(path: Path, media_type: str, paragraphs: Iterable[str] | None = None) -
     return "\n".join(parts)[:MAX_CHARS].strip(), whole
 
 
-def index(session: Session, document: Document, version_number: int, body: str, source: str) -> None:
-    """Store (or replace) the document's text inside the caller's transaction."""
+def index(
+    session: Session, document: Document, version_number: int, body: str, source: str, *, new: bool = False
+) -> None:
+    """Store (or replace) the document's text inside the caller's transaction. `new`: the document was created in
+    this transaction, so it has no text row yet."""
     if not body.strip():
         return
     folded = "\n".join(content_checks.fold(line) for line in body.splitlines())
     sqlite = session.get_bind().dialect.name == "sqlite"
-    row = session.scalar(select(DocumentText).where(DocumentText.document_id == document.id))
+    row = None if new else session.scalar(select(DocumentText).where(DocumentText.document_id == document.id))
     if row is None:
         row = DocumentText(document_id=document.id, version_number=version_number, source=source, text=body)
         row.folded = folded

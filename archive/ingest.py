@@ -127,7 +127,14 @@ def ingest_stream(archive: Archive, stream: BinaryIO, **kw: object) -> IngestRes
         path.unlink(missing_ok=True)
 
 
-def ingest_file(
+def ingest_file(archive: Archive, path: Path, **kw: Any) -> IngestResult:
+    """Store an uploaded file as a new record (or find the record that already holds it): prepare_file, then the
+    record's catalog rows in a transaction of its own. See prepare_file for the arguments."""
+    out = prepare_file(archive, path, **kw)
+    return out if isinstance(out, IngestResult) else record(archive, out)
+
+
+def prepare_file(
     archive: Archive,
     path: Path,
     *,
@@ -143,8 +150,10 @@ def ingest_file(
     sha256: str | None = None,
     size: int | None = None,
     as_received: bool = False,
-) -> IngestResult:
-    """Store an uploaded file as a new record (or find the record that already holds it).
+) -> IngestResult | Prepared:
+    """Everything of storing an uploaded file but its catalog rows: the record that already holds the same bytes, or
+    the new record checked, read and copied to every replica (`record` writes its rows, in the caller's transaction
+    or its own). Refusals are raised here, before any copy is written.
 
     `as_received`: a PDF is stored byte for byte, never normalised to PDF/A — for the archive's own records (a
     disposal report with its listing attached) and records transferred from another instance, whose checksums travel
@@ -186,6 +195,7 @@ def ingest_file(
         )
     filename = clean_filename(filename, media_type)  # the stored name ends with the sniffed type's extension
     meta: dict[str, Any] = {"school": school, "type_code": type_code, "year": year, "title": title}
+    meta["resolved"] = (org, dtype)
     meta |= {"class_name": class_name, "subject": subject, "teacher": teacher, "actor": actor}
     if media_type == sniff.PDF and archive.settings.pdfa_normalise and not as_received:
         return _store_pdf(archive, path, sha256, size, filename, meta)
@@ -238,7 +248,7 @@ def normalised_pdf(
 
 def _store_pdf(
     archive: Archive, path: Path, sha256: str, size: int, filename: str, meta: dict[str, Any]
-) -> IngestResult:
+) -> Prepared:
     """An unsigned PDF that does not claim PDF/A is stored as its PDF/A-2b, the upload kept as the original; a hostile
     file is refused by the inspection before Ghostscript ever reads it."""
     with pdfcheck.inspection(path) as job:
@@ -297,6 +307,60 @@ def _store_new(
     not_converted: str | None = None,
     facts: PdfFacts | None = None,
     job: pdfcheck.Inspection | None = None,
+    resolved: tuple[Organisation, DocumentType] | None = None,
+    school: str,
+    type_code: str,
+    year: str,
+    title: str | None,
+    class_name: str | None,
+    subject: str | None,
+    teacher: str | None,
+    actor: User | None,
+) -> Prepared:
+    """Inspect, copy and read a new record's file (with the Office original beside a converted PDF/A). `job`: the
+    caller's inspection of this very file, still open; `facts`: what an inspection already said about it;
+    `resolved`: the school and type the caller looked up."""
+    if media_type == sniff.PDF and job is None and facts is None:
+        with pdfcheck.inspection(path) as own:
+            read = _read_and_copy(archive, path, sha256, media_type, type_code, office, own, None)
+    else:
+        read = _read_and_copy(archive, path, sha256, media_type, type_code, office, job, facts)
+    meta = {"school": school, "type_code": type_code, "year": year, "title": title, "class_name": class_name}
+    meta |= {"subject": subject, "teacher": teacher, "actor": actor}
+    return Prepared(sha256, size, media_type, filename, office, not_converted, resolved, meta, read)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A new record whose file is checked, read and in every replica: what remains is its catalog rows (`record`)."""
+
+    sha256: str
+    size: int
+    media_type: str
+    filename: str
+    office: conversion.Converted | None
+    not_converted: str | None
+    resolved: tuple[Organisation, DocumentType] | None
+    meta: dict[str, Any]  # school, type_code, year, title, class_name, subject, teacher, actor
+    read: _Read
+
+
+def record(archive: Archive, prepared: Prepared, session: Session | None = None) -> IngestResult:
+    """The catalog rows and the manifest of a prepared record: in a transaction of its own, or (`session`) in a
+    savepoint of the caller's transaction, so that a batch commits several records at once and a record refused
+    here (a lock taken meanwhile, a replica down for the manifest) leaves its neighbours as they are."""
+    if session is None:
+        with archive.sessions() as own, own.begin():
+            return _record(archive, own, prepared, **prepared.meta)
+    with session.begin_nested():
+        return _record(archive, session, prepared, **prepared.meta)
+
+
+def _record(
+    archive: Archive,
+    session: Session,
+    p: Prepared,
+    *,
     school: str,
     type_code: str,
     year: str,
@@ -306,70 +370,65 @@ def _store_new(
     teacher: str | None,
     actor: User | None,
 ) -> IngestResult:
-    """Inspect, copy and catalog a new record's file (with the Office original beside a converted PDF/A). `job`: the
-    caller's inspection of this very file, still open; `facts`: what an inspection already said about it."""
-    if media_type == sniff.PDF and job is None and facts is None:
-        with pdfcheck.inspection(path) as own:
-            read = _read_and_copy(archive, path, sha256, media_type, type_code, office, own, None)
-    else:
-        read = _read_and_copy(archive, path, sha256, media_type, type_code, office, job, facts)
-    results, findings, body, source, scan = read.results, read.findings, read.body, read.source, read.scan
-    page_count, signed, validation = read.page_count, read.signed, read.validation
-    with archive.sessions() as session, session.begin():
+    read, office, filename = p.read, p.office, p.filename
+    if p.resolved is None:
         org, dtype = resolve_school_and_type(session, school, type_code)
-        doc = Document(
-            school=org,
-            doc_type=dtype,
-            school_year=year,
-            title=(title or "").strip() or Path(filename).stem,
-            class_name=class_name,
-            subject=subject,
-            teacher=teacher,
-            created_at=utcnow(),
-            created_by=session.merge(actor) if actor else None,
-            versions=[],  # a new record has none: add_version needs no SELECT to learn it
-        )
-        session.add(doc)
-        version = add_version(
-            archive,
-            session,
-            doc,
-            sha256=sha256,
-            size=size,
-            media_type=media_type,
-            filename=filename,
-            page_count=page_count,
-            signed=signed,
-            validation=validation,
-            reason="Tiếp nhận tệp / ingest",
-            actor=actor,
-            content_results=results,
-            event="document.ingest",
-            event_detail=(
-                {"converted_from": office.media_type, "original_sha256": office.sha256}
-                if office
-                else ({"not_converted": not_converted[:300]} if not_converted else None)
-            ),
-        )
-        if office is not None:
-            add_original(session, version, office, read.original_results)
-        fulltext.index(session, doc, version.number, body, source)
-        if scan is not None:
-            track_object(session, content_key(scan.sha256), scan.sha256, scan.size, "content", scan.results)
-            session.add(
-                renditions.Rendition(
-                    version_id=version.id,
-                    kind=renditions.OCR_TEXT,
-                    sha256=scan.sha256,
-                    size=scan.size,
-                    media_type="text/plain; charset=utf-8",
-                    filename=Path(filename).stem + ".txt",
-                    detail=f"OCR {ocr.LANGUAGES}, {ocr.MAX_PAGES} trang đầu / first pages",
-                    created_at=utcnow(),
-                )
+    else:  # looked up a moment ago: taken into this session as they are, without a SELECT
+        org, dtype = session.merge(p.resolved[0], load=False), session.merge(p.resolved[1], load=False)
+    doc = Document(
+        school=org,
+        doc_type=dtype,
+        school_year=year,
+        title=(title or "").strip() or Path(filename).stem,
+        class_name=class_name,
+        subject=subject,
+        teacher=teacher,
+        created_at=utcnow(),
+        created_by=session.merge(actor) if actor else None,
+        versions=[],  # a new record has none: add_version needs no SELECT to learn it
+    )
+    session.add(doc)
+    version = add_version(
+        archive,
+        session,
+        doc,
+        sha256=p.sha256,
+        size=p.size,
+        media_type=p.media_type,
+        filename=filename,
+        page_count=read.page_count,
+        signed=read.signed,
+        validation=read.validation,
+        reason="Tiếp nhận tệp / ingest",
+        actor=actor,
+        content_results=read.results,
+        event="document.ingest",
+        event_detail=(
+            {"converted_from": office.media_type, "original_sha256": office.sha256}
+            if office
+            else ({"not_converted": p.not_converted[:300]} if p.not_converted else None)
+        ),
+    )
+    if office is not None:
+        add_original(session, version, office, read.original_results)
+    fulltext.index(session, doc, version.number, read.body, read.source, new=True)
+    scan = read.scan
+    if scan is not None:
+        track_object(session, content_key(scan.sha256), scan.sha256, scan.size, "content", scan.results)
+        session.add(
+            renditions.Rendition(
+                version_id=version.id,
+                kind=renditions.OCR_TEXT,
+                sha256=scan.sha256,
+                size=scan.size,
+                media_type="text/plain; charset=utf-8",
+                filename=Path(filename).stem + ".txt",
+                detail=f"OCR {ocr.LANGUAGES}, {ocr.MAX_PAGES} trang đầu / first pages",
+                created_at=utcnow(),
             )
-        content_checks.record(session, version, findings)
-    return IngestResult(doc, version, True, results)
+        )
+    content_checks.record(session, version, read.findings)
+    return IngestResult(doc, version, True, read.results)
 
 
 @dataclass(frozen=True)
@@ -611,7 +670,10 @@ def add_version(
     except NotEnoughReplicas as exc:
         raise storage_down(exc) from None
     track_object(session, content_key(sha256), sha256, size, "content", content_results)
-    track_object(session, mkey, manifest_sha, len(manifest), "manifest", manifest_results)
+    # the first manifest of a document created in this transaction: no row can hold its key
+    track_object(
+        session, mkey, manifest_sha, len(manifest), "manifest", manifest_results, new=previous is None
+    )
     _fault_point(archive, "before-commit")
     record_event(
         session,
