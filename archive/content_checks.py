@@ -315,13 +315,22 @@ def _limit_resources(cpu_seconds: int) -> None:
 EXTRACTORS = {sniff.DOCX: docx_paragraphs, sniff.ODT: odt_paragraphs, sniff.PDF: pdf_lines}
 
 
-def start_pdf_text(job: Inspection, max_chars: int) -> None:
-    """Ask the worker that inspected a PDF to read its text now (pdftotext with the limits above), about `max_chars`
-    characters of it, while the caller does something else; `pdf_text` collects it. Call after job.facts()."""
+def text_request(path: Path, max_chars: int) -> dict[str, Any] | None:
+    """What an inspection worker is asked to read a PDF's text (pdftotext with the limits above, about `max_chars`
+    characters of it); None without pdftotext. Given to pdfcheck.inspection, the worker starts on it at once."""
     exe = shutil.which("pdftotext")
-    if exe is not None:
-        request = {"op": "text", "path": str(job.path), "exe": exe, "timeout": PDF_TIMEOUT}
-        job.session.send(request | {"memory": PDFTOTEXT_MEMORY, "max_chars": max_chars}, PDF_TIMEOUT + 10)
+    if exe is None:
+        return None
+    request = {"op": "text", "path": str(path), "exe": exe, "timeout": PDF_TIMEOUT}
+    return request | {"memory": PDFTOTEXT_MEMORY, "max_chars": max_chars}
+
+
+def start_pdf_text(job: Inspection, max_chars: int) -> None:
+    """Ask the worker that inspected a PDF for its text while the caller does something else; `pdf_text` collects
+    it. Call after job.facts()."""
+    request = text_request(job.path, max_chars)
+    if request is not None:
+        job.session.send(request, PDF_TIMEOUT + 10)
 
 
 def pdf_text(job: Inspection) -> Iterator[str]:

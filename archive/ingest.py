@@ -321,7 +321,8 @@ def _store_new(
     caller's inspection of this very file, still open; `facts`: what an inspection already said about it;
     `resolved`: the school and type the caller looked up."""
     if media_type == sniff.PDF and job is None and facts is None:
-        with pdfcheck.inspection(path) as own:
+        # the worker reads the text while it inspects the file: pdftotext has limits of its own
+        with pdfcheck.inspection(path, content_checks.text_request(path, _text_bound(type_code))) as own:
             read = _read_and_copy(archive, path, sha256, media_type, type_code, office, own, None)
     else:
         read = _read_and_copy(archive, path, sha256, media_type, type_code, office, job, facts)
@@ -466,12 +467,8 @@ def _read_and_copy(
         facts = job.facts()
     if facts is not None:
         page_count, signed = facts.page_count, facts.signed
-    lesson_plan = type_code == content_checks.LESSON_PLAN
     if job is not None:
-        # the bound leaves room above what the readers keep (they stop at their own limits)
-        content_checks.start_pdf_text(
-            job, 2 * (content_checks.MAX_TEXT_CHARS if lesson_plan else fulltext.MAX_CHARS)
-        )
+        content_checks.start_pdf_text(job, _text_bound(type_code))
 
     validation = None
     if signed and archive.signing is not None:
@@ -499,6 +496,13 @@ def _read_and_copy(
         )
         body, source = scan.text, "ocr"
     return _Read(page_count, signed, validation, results, original_results, findings, body, source, scan)
+
+
+def _text_bound(type_code: str) -> int:
+    """Characters of a PDF's text worth reading: room above what its readers keep (they stop at their own limits)."""
+    return 2 * (
+        content_checks.MAX_TEXT_CHARS if type_code == content_checks.LESSON_PLAN else fulltext.MAX_CHARS
+    )
 
 
 def _replayable(lines: Iterator[str]) -> Callable[[], Iterator[str]]:

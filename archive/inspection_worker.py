@@ -3,8 +3,10 @@
 Reads one JSON request a line on stdin, answers one JSON line; exits when stdin ends or after a failure it cannot
 vouch for (out of memory, an unexpected exception), so the pool replaces it. Requests:
 
-- ``{"op": "inspect", "path", "headroom"}``: pdfcheck's inspection under an address-space limit of what the worker
-  maps now + headroom + twice the file (qpdf may map it) → ``{"facts": {...}}`` or ``{"refused": [code, vi, en]}``.
+- ``{"op": "inspect", "path", "headroom"[, "text"]}``: pdfcheck's inspection under an address-space limit of what the
+  worker maps now + headroom + twice the file (qpdf may map it) → ``{"facts": {...}}`` or ``{"refused": [code, vi,
+  en]}``. With `text` (a text request), pdftotext starts on the file before the inspection, for a text request equal
+  to it that comes next; any other request, or a refusal, stops it.
 - ``{"op": "text", "path", "exe", "timeout", "memory", "max_chars"}``: pdftotext's lines (at most about max_chars
   characters) → ``{"lines": [...], "error": null | "why the text is incomplete"}``. pdftotext runs with its own
   address-space and CPU limits and is killed after `timeout` seconds.
@@ -21,6 +23,7 @@ import selectors
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +69,16 @@ def inspect(request: dict[str, Any]) -> dict[str, Any]:
     return {"refused": list(outcome), "retire": outcome == pdfcheck._memory_refusal()}
 
 
-def read_text(request: dict[str, Any]) -> dict[str, Any]:
-    timeout, memory, max_chars = float(request["timeout"]), int(request["memory"]), int(request["max_chars"])
+@dataclass
+class _Text:
+    request: dict[str, Any]
+    proc: subprocess.Popen[bytes]
+    deadline: float
+
+
+def start_text(request: dict[str, Any]) -> _Text:
+    """pdftotext started on the file, with its own limits; its lines are read by finish_text."""
+    timeout, memory = float(request["timeout"]), int(request["memory"])
 
     def limits() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -82,10 +93,23 @@ def read_text(request: dict[str, Any]) -> dict[str, Any]:
         stderr=subprocess.DEVNULL,
         preexec_fn=limits,  # noqa: PLW1509 — setrlimit only, and this worker has one thread
     )
+    return _Text(request, proc, time.monotonic() + timeout)
+
+
+def drop(text: _Text) -> None:
+    if text.proc.poll() is None:
+        text.proc.kill()  # done, out of time, not wanted, or the text is longer than anyone reads
+    text.proc.wait()
+    assert text.proc.stdout is not None
+    text.proc.stdout.close()
+
+
+def finish_text(text: _Text) -> dict[str, Any]:
+    proc, deadline = text.proc, text.deadline
+    timeout, max_chars = float(text.request["timeout"]), int(text.request["max_chars"])
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    deadline = time.monotonic() + timeout
     lines: list[str] = []
     size = 0
     pending = ""
@@ -117,11 +141,12 @@ def read_text(request: dict[str, Any]) -> dict[str, Any]:
     except subprocess.TimeoutExpired:
         error = f"pdftotext took longer than {timeout:.0f} s"
     finally:
-        if proc.poll() is None:
-            proc.kill()  # done, out of time, or the text is longer than anyone reads
-        proc.wait()
-        proc.stdout.close()
+        drop(text)
     return {"lines": lines, "error": error}
+
+
+def read_text(request: dict[str, Any]) -> dict[str, Any]:
+    return finish_text(start_text(request))
 
 
 def exit_status(proc: subprocess.Popen[bytes], timeout: float) -> int:
@@ -146,15 +171,32 @@ def main() -> None:
     out = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     out.write(json.dumps({"ready": os.getpid()}).encode() + b"\n")
+    early: _Text | None = (
+        None  # pdftotext started with an inspection, for the text request that may follow it
+    )
     for line in sys.stdin.buffer:
         request = json.loads(line)
-        if request.get("op") == "ping":
+        op = request.get("op")
+        if early is not None and not (op == "text" and request == early.request):
+            drop(early)
+            early = None
+        if op == "ping":
             out.write(b'{"pong": true}\n')
             continue
         try:
-            answer = inspect(request) if request.get("op") == "inspect" else read_text(request)
+            if op == "inspect":
+                # pdftotext has limits of its own: it may read the file while the inspection judges it
+                early = start_text(request["text"]) if request.get("text") else None
+                answer = inspect(request)
+            elif early is not None:
+                answer, early = finish_text(early), None
+            else:
+                answer = read_text(request)
         except Exception as exc:  # noqa: BLE001 — reported, and this worker is replaced
             answer = {"failed": f"{type(exc).__name__}: {exc}"[:500], "retire": True}
+        if early is not None and "facts" not in answer:
+            drop(early)
+            early = None
         out.write(json.dumps(answer).encode() + b"\n")
         if answer.get("retire"):
             return

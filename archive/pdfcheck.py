@@ -117,17 +117,20 @@ def inspect_pdf(path: Path, *, isolate: bool = True) -> PdfFacts:
 
 
 @contextmanager
-def inspection(path: Path) -> Iterator[Inspection]:
+def inspection(path: Path, text: dict[str, Any] | None = None) -> Iterator[Inspection]:
     """One file in a worker of the pool: its facts, then, if the caller asks (content_checks.start_pdf_text), its
-    text read by the same worker while the caller writes the copies. The worker goes back to the pool (or is
-    replaced) when the block ends."""
+    text read by the same worker while the caller writes the copies. `text`: the text request the caller will make
+    (content_checks.text_request), which the worker then starts during the inspection. The worker goes back to the
+    pool (or is replaced) when the block ends."""
     with inspection_pool.default().session() as session:
-        yield Inspection(session, path)
+        yield Inspection(session, path, text)
 
 
 class Inspection:
-    def __init__(self, session: inspection_pool.Session, path: Path) -> None:
-        self.session, self.path = session, path
+    def __init__(
+        self, session: inspection_pool.Session, path: Path, text: dict[str, Any] | None = None
+    ) -> None:
+        self.session, self.path, self.text = session, path, text
         self._facts: PdfFacts | None = None
 
     def facts(self) -> PdfFacts:
@@ -136,7 +139,12 @@ class Inspection:
         return self._facts
 
     def _ask(self) -> dict[str, Any]:
-        request = {"op": "inspect", "path": str(self.path), "headroom": CHILD_MEMORY_HEADROOM}
+        request = {
+            "op": "inspect",
+            "path": str(self.path),
+            "headroom": CHILD_MEMORY_HEADROOM,
+            "text": self.text,
+        }
         try:
             return self.session.ask(request, CHILD_TIME_LIMIT)
         except inspection_pool.WorkerTimeout:

@@ -8,6 +8,7 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from archive import content_checks, inspection_pool, inspection_worker, pdfcheck
@@ -149,3 +150,19 @@ def test_an_answer_the_worker_code_never_writes_refuses_the_file(answer: dict):
     with pytest.raises(IngestRefused) as ei:
         pdfcheck._facts_of(answer)
     assert ei.value.code == "decompression_bomb"
+
+
+def test_text_started_with_the_inspection_is_stopped_when_the_file_is_refused(
+    pool: inspection_pool.Pool, tmp_path: Path
+):
+    bomb = pdfkit.embedded_file_bomb(tmp_path / "ef.pdf")
+    request = content_checks.text_request(bomb, 1000)
+    with pytest.raises(IngestRefused), pdfcheck.inspection(bomb, request) as job:
+        worker = psutil.Process(job.session.worker.proc.pid)
+        job.facts()
+    assert [p.name() for p in worker.children()] == []  # no pdftotext left reading a refused file
+    good = make_pdf(tmp_path / "a.pdf", text="Sổ đăng bộ")
+    with pdfcheck.inspection(good, content_checks.text_request(good, 1000)) as job:
+        job.facts()
+        content_checks.start_pdf_text(job, 1000)
+        assert any("Sổ đăng bộ" in line for line in content_checks.pdf_text(job))
