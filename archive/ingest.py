@@ -122,7 +122,7 @@ def hash_file(path: Path) -> tuple[str, int]:
 def ingest_stream(archive: Archive, stream: BinaryIO, **kw: object) -> IngestResult:
     path, sha, size = spool(archive, stream)
     try:
-        return ingest_file(archive, path, sha256=sha, size=size, **kw)  # type: ignore[arg-type]
+        return ingest_file(archive, path, sha256=sha, size=size, **kw)
     finally:
         path.unlink(missing_ok=True)
 
@@ -326,7 +326,13 @@ def _store_new(
             read = _read_and_copy(archive, path, sha256, media_type, type_code, office, own, None)
     else:
         read = _read_and_copy(archive, path, sha256, media_type, type_code, office, job, facts)
-    meta = {"school": school, "type_code": type_code, "year": year, "title": title, "class_name": class_name}
+    meta: dict[str, Any] = {
+        "school": school,
+        "type_code": type_code,
+        "year": year,
+        "title": title,
+        "class_name": class_name,
+    }
     meta |= {"subject": subject, "teacher": teacher, "actor": actor}
     return Prepared(sha256, size, media_type, filename, office, not_converted, resolved, meta, read)
 
