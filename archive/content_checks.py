@@ -33,9 +33,10 @@ from xml.parsers import expat
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import bounded, encodings, sniff
+from . import bounded, encodings, inspection_pool, sniff
 from .db import utcnow
 from .models import Base, Version
+from .pdfcheck import Inspection
 
 RUT_KINH_NGHIEM = "rut_kinh_nghiem"
 LESSON_PLAN = "ke-hoach-bai-day"
@@ -314,8 +315,46 @@ def _limit_resources(cpu_seconds: int) -> None:
 EXTRACTORS = {sniff.DOCX: docx_paragraphs, sniff.ODT: odt_paragraphs, sniff.PDF: pdf_lines}
 
 
-def inspect(path: Path, media_type: str, type_code: str) -> list[Finding]:
-    """The findings for one file of a given document type (none for types without content rules).
+def text_request(path: Path, max_chars: int) -> dict[str, Any] | None:
+    """What an inspection worker is asked to read a PDF's text (pdftotext with the limits above, about `max_chars`
+    characters of it); None without pdftotext. Given to pdfcheck.inspection, the worker starts on it at once."""
+    exe = shutil.which("pdftotext")
+    if exe is None:
+        return None
+    request = {"op": "text", "path": str(path), "exe": exe, "timeout": PDF_TIMEOUT}
+    return request | {"memory": PDFTOTEXT_MEMORY, "max_chars": max_chars}
+
+
+def start_pdf_text(job: Inspection, max_chars: int) -> None:
+    """Ask the worker that inspected a PDF for its text while the caller does something else; `pdf_text` collects
+    it. Call after job.facts()."""
+    request = text_request(job.path, max_chars)
+    if request is not None:
+        job.session.send(request, PDF_TIMEOUT + 10)
+
+
+def pdf_text(job: Inspection) -> Iterator[str]:
+    """The lines asked for with start_pdf_text, as pdf_lines gives them: Unreadable after the lines read, when
+    pdftotext could not read the whole file (or is not installed, or its worker died)."""
+    if job.session.pending is None:
+        raise Unreadable("pdftotext (poppler-utils) is not installed")
+    try:
+        answer = job.session.collect()
+    except (inspection_pool.WorkerLost, inspection_pool.WorkerTimeout) as exc:
+        raise Unreadable(f"pdftotext: {exc}") from None
+    lines, error = answer.get("lines"), answer.get("error")
+    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+        raise Unreadable("pdftotext: no answer from its worker")
+    yield from lines
+    if error is not None:
+        raise Unreadable(str(error)[:500])
+
+
+def inspect(
+    path: Path, media_type: str, type_code: str, paragraphs: Iterable[str] | None = None
+) -> list[Finding]:
+    """The findings for one file of a given document type (none for types without content rules); `paragraphs`:
+    the file's text when it has been read already (pdf_text).
 
     Never raises: whatever goes wrong while reading becomes an `unknown` finding, because a check that cannot read a
     file must not cost the teacher the upload."""
@@ -325,7 +364,7 @@ def inspect(path: Path, media_type: str, type_code: str) -> list[Finding]:
     if extract is None:
         return [Finding(RUT_KINH_NGHIEM, "not_applicable", f"{media_type} is not read")]
     try:
-        return [search(extract(path))]
+        return [search(extract(path) if paragraphs is None else paragraphs)]
     except Exception as exc:  # noqa: BLE001 — see the docstring
         return [Finding(RUT_KINH_NGHIEM, "unknown", f"{type(exc).__name__}: {exc}"[:1000])]
 

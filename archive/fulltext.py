@@ -44,10 +44,11 @@ class DocumentText(Base):
     indexed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-def read(path: Path, media_type: str) -> tuple[str, bool]:
+def read(path: Path, media_type: str, paragraphs: Iterable[str] | None = None) -> tuple[str, bool]:
     """The text of a stored file (bounded, legacy encodings read in Unicode; "" when there is none to read), and
     whether the reader got through the file: a PDF whose text reads empty but whole is a scan (OCR
-    reads it), one the reader gave up on is not (OCR must not run on a file pdftotext could not read)."""
+    reads it), one the reader gave up on is not (OCR must not run on a file pdftotext could not read).
+    `paragraphs`: the file's text when it has been read already (content_checks.pdf_text)."""
     reader = content_checks.EXTRACTORS.get(media_type)
     if reader is None:
         return "", True
@@ -55,7 +56,7 @@ def read(path: Path, media_type: str) -> tuple[str, bool]:
     size = 0
     whole = True
     try:
-        for paragraph in reader(path):
+        for paragraph in reader(path) if paragraphs is None else paragraphs:
             line, _ = encodings.to_unicode(paragraph)
             parts.append(line)
             size += len(line) + 1
@@ -66,13 +67,16 @@ def read(path: Path, media_type: str) -> tuple[str, bool]:
     return "\n".join(parts)[:MAX_CHARS].strip(), whole
 
 
-def index(session: Session, document: Document, version_number: int, body: str, source: str) -> None:
-    """Store (or replace) the document's text inside the caller's transaction."""
+def index(
+    session: Session, document: Document, version_number: int, body: str, source: str, *, new: bool = False
+) -> None:
+    """Store (or replace) the document's text inside the caller's transaction. `new`: the document was created in
+    this transaction, so it has no text row yet."""
     if not body.strip():
         return
     folded = "\n".join(content_checks.fold(line) for line in body.splitlines())
     sqlite = session.get_bind().dialect.name == "sqlite"
-    row = session.scalar(select(DocumentText).where(DocumentText.document_id == document.id))
+    row = None if new else session.scalar(select(DocumentText).where(DocumentText.document_id == document.id))
     if row is None:
         row = DocumentText(document_id=document.id, version_number=version_number, source=source, text=body)
         row.folded = folded

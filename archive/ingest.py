@@ -11,7 +11,7 @@ import os
 import signal
 import tempfile
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from storage import NotEnoughReplicas, ReplicaResult, content_key
 
-from . import chains, content_checks, conversion, fulltext, ocr, pdfa_normalise, renditions, sniff
+from . import chains, content_checks, conversion, fulltext, ocr, pdfa_normalise, pdfcheck, renditions, sniff
 from .context import Archive
 from .db import utcnow
 from .errors import Conflict, IngestRefused, InvalidInput, NotFound, StorageDown
@@ -122,12 +122,19 @@ def hash_file(path: Path) -> tuple[str, int]:
 def ingest_stream(archive: Archive, stream: BinaryIO, **kw: object) -> IngestResult:
     path, sha, size = spool(archive, stream)
     try:
-        return ingest_file(archive, path, sha256=sha, size=size, **kw)  # type: ignore[arg-type]
+        return ingest_file(archive, path, sha256=sha, size=size, **kw)
     finally:
         path.unlink(missing_ok=True)
 
 
-def ingest_file(
+def ingest_file(archive: Archive, path: Path, **kw: Any) -> IngestResult:
+    """Store an uploaded file as a new record (or find the record that already holds it): prepare_file, then the
+    record's catalog rows in a transaction of its own. See prepare_file for the arguments."""
+    out = prepare_file(archive, path, **kw)
+    return out if isinstance(out, IngestResult) else record(archive, out)
+
+
+def prepare_file(
     archive: Archive,
     path: Path,
     *,
@@ -143,8 +150,10 @@ def ingest_file(
     sha256: str | None = None,
     size: int | None = None,
     as_received: bool = False,
-) -> IngestResult:
-    """Store an uploaded file as a new record (or find the record that already holds it).
+) -> IngestResult | Prepared:
+    """Everything of storing an uploaded file but its catalog rows: the record that already holds the same bytes, or
+    the new record checked, read and copied to every replica (`record` writes its rows, in the caller's transaction
+    or its own). Refusals are raised here, before any copy is written.
 
     `as_received`: a PDF is stored byte for byte, never normalised to PDF/A — for the archive's own records (a
     disposal report with its listing attached) and records transferred from another instance, whose checksums travel
@@ -186,6 +195,7 @@ def ingest_file(
         )
     filename = clean_filename(filename, media_type)  # the stored name ends with the sniffed type's extension
     meta: dict[str, Any] = {"school": school, "type_code": type_code, "year": year, "title": title}
+    meta["resolved"] = (org, dtype)
     meta |= {"class_name": class_name, "subject": subject, "teacher": teacher, "actor": actor}
     if media_type == sniff.PDF and archive.settings.pdfa_normalise and not as_received:
         return _store_pdf(archive, path, sha256, size, filename, meta)
@@ -238,12 +248,13 @@ def normalised_pdf(
 
 def _store_pdf(
     archive: Archive, path: Path, sha256: str, size: int, filename: str, meta: dict[str, Any]
-) -> IngestResult:
+) -> Prepared:
     """An unsigned PDF that does not claim PDF/A is stored as its PDF/A-2b, the upload kept as the original; a hostile
     file is refused by the inspection before Ghostscript ever reads it."""
-    facts = inspect_pdf(path)
-    if not pdfa_normalise.needs_normalising(facts.signed, facts.pdfa_claim):
-        return _store_new(archive, path, sha256, size, sniff.PDF, filename, None, facts=facts, **meta)
+    with pdfcheck.inspection(path) as job:
+        facts = job.facts()
+        if not pdfa_normalise.needs_normalising(facts.signed, facts.pdfa_claim):
+            return _store_new(archive, path, sha256, size, sniff.PDF, filename, None, job=job, **meta)
     try:
         normalised = pdfa_normalise.normalise_upload(path, filename, sha256, size, workdir=archive.spool_dir)
     except conversion.NotConverted as exc:  # kept as uploaded: still a PDF, still signable
@@ -295,6 +306,68 @@ def _store_new(
     *,
     not_converted: str | None = None,
     facts: PdfFacts | None = None,
+    job: pdfcheck.Inspection | None = None,
+    resolved: tuple[Organisation, DocumentType] | None = None,
+    school: str,
+    type_code: str,
+    year: str,
+    title: str | None,
+    class_name: str | None,
+    subject: str | None,
+    teacher: str | None,
+    actor: User | None,
+) -> Prepared:
+    """Inspect, copy and read a new record's file (with the Office original beside a converted PDF/A). `job`: the
+    caller's inspection of this very file, still open; `facts`: what an inspection already said about it;
+    `resolved`: the school and type the caller looked up."""
+    if media_type == sniff.PDF and job is None and facts is None:
+        # the worker reads the text while it inspects the file: pdftotext has limits of its own
+        with pdfcheck.inspection(path, content_checks.text_request(path, _text_bound(type_code))) as own:
+            read = _read_and_copy(archive, path, sha256, media_type, type_code, office, own, None)
+    else:
+        read = _read_and_copy(archive, path, sha256, media_type, type_code, office, job, facts)
+    meta: dict[str, Any] = {
+        "school": school,
+        "type_code": type_code,
+        "year": year,
+        "title": title,
+        "class_name": class_name,
+    }
+    meta |= {"subject": subject, "teacher": teacher, "actor": actor}
+    return Prepared(sha256, size, media_type, filename, office, not_converted, resolved, meta, read)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A new record whose file is checked, read and in every replica: what remains is its catalog rows (`record`)."""
+
+    sha256: str
+    size: int
+    media_type: str
+    filename: str
+    office: conversion.Converted | None
+    not_converted: str | None
+    resolved: tuple[Organisation, DocumentType] | None
+    meta: dict[str, Any]  # school, type_code, year, title, class_name, subject, teacher, actor
+    read: _Read
+
+
+def record(archive: Archive, prepared: Prepared, session: Session | None = None) -> IngestResult:
+    """The catalog rows and the manifest of a prepared record: in a transaction of its own, or (`session`) in a
+    savepoint of the caller's transaction, so that a batch commits several records at once and a record refused
+    here (a lock taken meanwhile, a replica down for the manifest) leaves its neighbours as they are."""
+    if session is None:
+        with archive.sessions() as own, own.begin():
+            return _record(archive, own, prepared, **prepared.meta)
+    with session.begin_nested():
+        return _record(archive, session, prepared, **prepared.meta)
+
+
+def _record(
+    archive: Archive,
+    session: Session,
+    p: Prepared,
+    *,
     school: str,
     type_code: str,
     year: str,
@@ -304,25 +377,120 @@ def _store_new(
     teacher: str | None,
     actor: User | None,
 ) -> IngestResult:
-    """Inspect, copy and catalog a new record's file (with the Office original beside a converted PDF/A)."""
+    read, office, filename = p.read, p.office, p.filename
+    if p.resolved is None:
+        org, dtype = resolve_school_and_type(session, school, type_code)
+    else:  # looked up a moment ago: taken into this session as they are, without a SELECT
+        org, dtype = session.merge(p.resolved[0], load=False), session.merge(p.resolved[1], load=False)
+    doc = Document(
+        school=org,
+        doc_type=dtype,
+        school_year=year,
+        title=(title or "").strip() or Path(filename).stem,
+        class_name=class_name,
+        subject=subject,
+        teacher=teacher,
+        created_at=utcnow(),
+        created_by=session.merge(actor) if actor else None,
+        versions=[],  # a new record has none: add_version needs no SELECT to learn it
+    )
+    session.add(doc)
+    version = add_version(
+        archive,
+        session,
+        doc,
+        sha256=p.sha256,
+        size=p.size,
+        media_type=p.media_type,
+        filename=filename,
+        page_count=read.page_count,
+        signed=read.signed,
+        validation=read.validation,
+        reason="Tiếp nhận tệp / ingest",
+        actor=actor,
+        content_results=read.results,
+        event="document.ingest",
+        event_detail=(
+            {"converted_from": office.media_type, "original_sha256": office.sha256}
+            if office
+            else ({"not_converted": p.not_converted[:300]} if p.not_converted else None)
+        ),
+    )
+    if office is not None:
+        add_original(session, version, office, read.original_results)
+    fulltext.index(session, doc, version.number, read.body, read.source, new=True)
+    scan = read.scan
+    if scan is not None:
+        track_object(session, content_key(scan.sha256), scan.sha256, scan.size, "content", scan.results)
+        session.add(
+            renditions.Rendition(
+                version_id=version.id,
+                kind=renditions.OCR_TEXT,
+                sha256=scan.sha256,
+                size=scan.size,
+                media_type="text/plain; charset=utf-8",
+                filename=Path(filename).stem + ".txt",
+                detail=f"OCR {ocr.LANGUAGES}, {ocr.MAX_PAGES} trang đầu / first pages",
+                created_at=utcnow(),
+            )
+        )
+    content_checks.record(session, version, read.findings)
+    return IngestResult(doc, version, True, read.results)
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What a new record's file says and where its copies are, all settled before the catalog transaction."""
+
+    page_count: int | None
+    signed: bool
+    validation: dict[str, object] | None
+    results: list[ReplicaResult]
+    original_results: list[ReplicaResult]
+    findings: list[content_checks.Finding]
+    body: str
+    source: str
+    scan: _ScanText | None
+
+
+def _read_and_copy(
+    archive: Archive,
+    path: Path,
+    sha256: str,
+    media_type: str,
+    type_code: str,
+    office: conversion.Converted | None,
+    job: pdfcheck.Inspection | None,
+    facts: PdfFacts | None,
+) -> _Read:
+    """Inspection, copies, text. A PDF's text is read by the worker that inspected it while the copies are written
+    (the two costs overlap); the text is read here, not inside the catalog transaction: pdftotext may take seconds
+    and the transaction holds the audit chain's lock. Only the finding is stored with the version (a finding, never a
+    refusal)."""
     page_count = None
     signed = False
-    if media_type == sniff.PDF:
-        facts = facts or inspect_pdf(path)  # the caller may have inspected this very file already
+    if job is not None:
+        facts = job.facts()
+    if facts is not None:
         page_count, signed = facts.page_count, facts.signed
+    if job is not None:
+        content_checks.start_pdf_text(job, _text_bound(type_code))
 
     validation = None
     if signed and archive.signing is not None:
         validation = archive.signing.validate(path.read_bytes())
 
-    # read the text here, not inside the transaction below: pdftotext may take seconds and the transaction holds the
-    # audit chain's lock; only the finding is stored with the version (a finding, never a refusal)
     results = write_copies(archive, content_key(sha256), path, sha256)
     original_results = (
         write_copies(archive, content_key(office.sha256), office.path, office.sha256) if office else []
     )
-    findings = content_checks.inspect(path, media_type, type_code)
-    body, whole = fulltext.read(path, media_type)
+    if job is not None:
+        again = _replayable(content_checks.pdf_text(job))
+        findings = content_checks.inspect(path, media_type, type_code, again())
+        body, whole = fulltext.read(path, media_type, again())
+    else:
+        findings = content_checks.inspect(path, media_type, type_code)
+        body, whole = fulltext.read(path, media_type)
     # a scan normalised to PDF/A is still a scan: OCR reads it as it would the upload
     from_pdf = office is None or office.media_type == sniff.PDF
     source = "file" if from_pdf else "office"
@@ -333,61 +501,31 @@ def _store_new(
             scan.text, type_code, "đọc bằng OCR (tesseract, tiếng Việt) / OCR"
         )
         body, source = scan.text, "ocr"
-    with archive.sessions() as session, session.begin():
-        org, dtype = resolve_school_and_type(session, school, type_code)
-        doc = Document(
-            school=org,
-            doc_type=dtype,
-            school_year=year,
-            title=(title or "").strip() or Path(filename).stem,
-            class_name=class_name,
-            subject=subject,
-            teacher=teacher,
-            created_at=utcnow(),
-            created_by=session.merge(actor) if actor else None,
-            versions=[],  # a new record has none: add_version needs no SELECT to learn it
-        )
-        session.add(doc)
-        version = add_version(
-            archive,
-            session,
-            doc,
-            sha256=sha256,
-            size=size,
-            media_type=media_type,
-            filename=filename,
-            page_count=page_count,
-            signed=signed,
-            validation=validation,
-            reason="Tiếp nhận tệp / ingest",
-            actor=actor,
-            content_results=results,
-            event="document.ingest",
-            event_detail=(
-                {"converted_from": office.media_type, "original_sha256": office.sha256}
-                if office
-                else ({"not_converted": not_converted[:300]} if not_converted else None)
-            ),
-        )
-        if office is not None:
-            add_original(session, version, office, original_results)
-        fulltext.index(session, doc, version.number, body, source)
-        if scan is not None:
-            track_object(session, content_key(scan.sha256), scan.sha256, scan.size, "content", scan.results)
-            session.add(
-                renditions.Rendition(
-                    version_id=version.id,
-                    kind=renditions.OCR_TEXT,
-                    sha256=scan.sha256,
-                    size=scan.size,
-                    media_type="text/plain; charset=utf-8",
-                    filename=Path(filename).stem + ".txt",
-                    detail=f"OCR {ocr.LANGUAGES}, {ocr.MAX_PAGES} trang đầu / first pages",
-                    created_at=utcnow(),
-                )
-            )
-        content_checks.record(session, version, findings)
-    return IngestResult(doc, version, True, results)
+    return _Read(page_count, signed, validation, results, original_results, findings, body, source, scan)
+
+
+def _text_bound(type_code: str) -> int:
+    """Characters of a PDF's text worth reading: room above what its readers keep (they stop at their own limits)."""
+    return 2 * (
+        content_checks.MAX_TEXT_CHARS if type_code == content_checks.LESSON_PLAN else fulltext.MAX_CHARS
+    )
+
+
+def _replayable(lines: Iterator[str]) -> Callable[[], Iterator[str]]:
+    """The lines read once, given again to each reader (the content checks, the index), the failure at their end."""
+    kept: list[str] = []
+    failure: content_checks.Unreadable | None = None
+    try:
+        kept.extend(lines)
+    except content_checks.Unreadable as exc:
+        failure = exc
+
+    def again() -> Iterator[str]:
+        yield from kept
+        if failure is not None:
+            raise failure
+
+    return again
 
 
 @dataclass(frozen=True)
@@ -542,7 +680,10 @@ def add_version(
     except NotEnoughReplicas as exc:
         raise storage_down(exc) from None
     track_object(session, content_key(sha256), sha256, size, "content", content_results)
-    track_object(session, mkey, manifest_sha, len(manifest), "manifest", manifest_results)
+    # the first manifest of a document created in this transaction: no row can hold its key
+    track_object(
+        session, mkey, manifest_sha, len(manifest), "manifest", manifest_results, new=previous is None
+    )
     _fault_point(archive, "before-commit")
     record_event(
         session,

@@ -5,8 +5,9 @@ Two things are refused besides broken and encrypted files:
 - **Decompression bombs** (`decompression_bomb`): every stream reachable in the file, object streams first, is
   decoded incrementally with a size bound (archive/bounded.py), never in one piece, so an 8 KB file that inflates to
   gigabytes is refused in constant memory. What qpdf itself decodes while opening (a cross-reference stream) cannot be
-  bounded that way, so the whole inspection runs in a forked child process with an address-space limit and a time
-  limit: whatever the file does, the server keeps its memory and gets an answer.
+  bounded that way, so the whole inspection runs in a worker process of a small pool (archive/inspection_pool.py)
+  with an address-space limit and a time limit: whatever the file does, the server keeps its memory and gets an
+  answer, and a worker that failed is replaced.
 - **Active content** (`active_content`): anything a reader would execute or fetch. The whole object graph is walked
   from the trailer — direct objects included, each indirect object once (cycles), with a bounded budget — because an
   action written as a direct object inside an annotation is as live as an indirect one.
@@ -14,17 +15,16 @@ Two things are refused besides broken and encrypted files:
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pikepdf
 
-from . import bounded
+from . import bounded, inspection_pool
 from .errors import IngestRefused
 
 # Limits. A 300-dpi A4 colour scan page decoded is 2480 × 3508 × 3 bytes ≈ 26 MB, a 600-dpi A3 colour page ≈ 209 MB;
@@ -40,8 +40,8 @@ MAX_PAGES = 20_000
 # What qpdf says when a file nests deeper than its parser allows (it drops the rest silently), or when references or
 # cross-reference sections run in a circle: readers disagree on such files, so they are refused, not repaired.
 _STRUCTURE_WARNINGS = re.compile(r"parser-max-nesting|too deeply nested|loop detected", re.IGNORECASE)
-# The inspection child: address space on top of what the forked server already maps (the child reads one raw stream
-# at a time, at most the file size, and qpdf's object table), and wall-clock time.
+# The inspection worker: address space on top of what it already maps (it reads one raw stream at a time, at most
+# the file size, and qpdf's object table), and wall-clock time.
 CHILD_MEMORY_HEADROOM = 512 * 1024 * 1024
 CHILD_TIME_LIMIT = 120.0
 MAGIC_BYTES = 512
@@ -104,14 +104,75 @@ class _Refusal(Exception):
 
 def inspect_pdf(path: Path, *, isolate: bool = True) -> PdfFacts:
     """Facts about a PDF we may keep, or IngestRefused (not_pdf, encrypted_pdf, active_content, decompression_bomb,
-    too_complex). Runs in a child process with memory and time limits unless `isolate` is False."""
-    if isolate and "fork" in multiprocessing.get_all_start_methods():
-        outcome = _inspect_in_child(path)
-    else:
+    too_complex). Runs in a worker process of the inspection pool, with memory and time limits, unless `isolate` is
+    False."""
+    if not isolate:
         outcome = _outcome(path)
-    if isinstance(outcome, PdfFacts):
-        return outcome
-    code, vi, en = outcome
+        if isinstance(outcome, PdfFacts):
+            return outcome
+        code, vi, en = outcome
+        raise IngestRefused(vi, en, code=code)
+    with inspection(path) as job:
+        return job.facts()
+
+
+@contextmanager
+def inspection(path: Path, text: dict[str, Any] | None = None) -> Iterator[Inspection]:
+    """One file in a worker of the pool: its facts, then, if the caller asks (content_checks.start_pdf_text), its
+    text read by the same worker while the caller writes the copies. `text`: the text request the caller will make
+    (content_checks.text_request), which the worker then starts during the inspection. The worker goes back to the
+    pool (or is replaced) when the block ends."""
+    with inspection_pool.default().session() as session:
+        yield Inspection(session, path, text)
+
+
+class Inspection:
+    def __init__(
+        self, session: inspection_pool.Session, path: Path, text: dict[str, Any] | None = None
+    ) -> None:
+        self.session, self.path, self.text = session, path, text
+        self._facts: PdfFacts | None = None
+
+    def facts(self) -> PdfFacts:
+        if self._facts is None:
+            self._facts = _facts_of(self._ask())
+        return self._facts
+
+    def _ask(self) -> dict[str, Any]:
+        request = {
+            "op": "inspect",
+            "path": str(self.path),
+            "headroom": CHILD_MEMORY_HEADROOM,
+            "text": self.text,
+        }
+        try:
+            return self.session.ask(request, CHILD_TIME_LIMIT)
+        except inspection_pool.WorkerTimeout:
+            raise IngestRefused(
+                f"Không kiểm tra xong tệp PDF trong {CHILD_TIME_LIMIT:.0f} giây; tệp quá phức tạp nên không được lưu",
+                f"The PDF could not be inspected within {CHILD_TIME_LIMIT:.0f} s; it is too complex to store",
+                code="too_complex",
+            ) from None
+        except inspection_pool.WorkerLost:
+            return {}  # the worker died: qpdf aborts when an allocation fails under the limit
+
+
+def _facts_of(answer: dict[str, Any]) -> PdfFacts:
+    facts, refused = answer.get("facts"), answer.get("refused")
+    if isinstance(facts, dict):
+        try:
+            return PdfFacts(
+                page_count=int(facts["page_count"]),
+                signed=facts["signed"] is True,
+                signature_count=int(facts["signature_count"]),
+                pdfa_claim=str(facts["pdfa_claim"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            pass  # not an answer the worker's code writes: treated like a worker that died
+    if isinstance(refused, list) and len(refused) == 3 and all(isinstance(x, str) for x in refused):
+        code, vi, en = refused
+        raise IngestRefused(vi, en, code=code)
+    code, vi, en = _memory_refusal()
     raise IngestRefused(vi, en, code=code)
 
 
@@ -144,57 +205,12 @@ def _structure_refusal(detail: str) -> _Refusal:
     )
 
 
-def _child(conn: Any, path: Path) -> None:
-    try:
-        import resource
-
-        with open("/proc/self/statm") as f:
-            current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        limit = current + CHILD_MEMORY_HEADROOM + 2 * path.stat().st_size  # qpdf may map the file
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (OSError, ValueError, ImportError):
-        pass
-    try:
-        conn.send(_outcome(path))
-    except BaseException:
-        conn.send(_memory_refusal() if _out_of_memory() else None)
-    finally:
-        conn.close()
-
-
 def _out_of_memory() -> bool:
     try:
         bytearray(1024 * 1024)
     except MemoryError:
         return True
     return False
-
-
-def _inspect_in_child(path: Path) -> PdfFacts | tuple[str, str, str]:
-    ctx = multiprocessing.get_context("fork")
-    receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(sender, path), daemon=True)
-    proc.start()
-    sender.close()
-    try:
-        if not receiver.poll(CHILD_TIME_LIMIT):
-            return (
-                "too_complex",
-                f"Không kiểm tra xong tệp PDF trong {CHILD_TIME_LIMIT:.0f} giây; tệp quá phức tạp nên không được lưu",
-                f"The PDF could not be inspected within {CHILD_TIME_LIMIT:.0f} s; it is too complex to store",
-            )
-        try:
-            outcome = receiver.recv()
-        except (EOFError, OSError):
-            outcome = None  # the child died: qpdf aborts when an allocation fails under the limit
-        if outcome is None:
-            return _memory_refusal()
-        return outcome
-    finally:
-        receiver.close()
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
 
 
 def _refuse(code: str, vi: str, en: str) -> _Refusal:

@@ -15,10 +15,18 @@ from .models import ReplicaCopy, StoredObject
 
 
 def track_object(
-    session: Session, key: str, sha256: str, size: int, kind: str, results: Sequence[ReplicaResult]
+    session: Session,
+    key: str,
+    sha256: str,
+    size: int,
+    kind: str,
+    results: Sequence[ReplicaResult],
+    *,
+    new: bool = False,
 ) -> StoredObject:
-    """Record an object that must be in every replica, and the state of each copy just written."""
-    obj = session.scalar(select(StoredObject).where(StoredObject.key == key))
+    """Record an object that must be in every replica, and the state of each copy just written. `new`: the caller
+    knows no row can hold this key yet (the first manifest of a document created in this transaction)."""
+    obj = None if new else session.scalar(select(StoredObject).where(StoredObject.key == key))
     if obj is None:
         # an empty list, not an unloaded one: the copies of an object just created are known without a SELECT
         obj = StoredObject(key=key, sha256=sha256, size=size, kind=kind, created_at=utcnow(), copies=[])
