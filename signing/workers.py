@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import stat
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -101,9 +102,33 @@ def retire_all() -> None:
         w.stop()
 
 
+def _let_go_of_sockets(keep: int) -> None:
+    """A fork holds copies of the caller's sockets: a server's listening socket, database connections. A worker living
+    for many jobs would keep them open after the caller closed them (a listening socket held here keeps its port, and
+    connections to it wait for an accept that never comes). Each is pointed at /dev/null rather than closed, so that no
+    object still holding its number closes some later file of this worker by mistake."""
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if fd in (keep, null):
+                continue
+            try:
+                if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    os.dup2(null, fd)
+            except OSError:
+                continue  # the listing's own descriptor, gone already
+    finally:
+        os.close(null)
+
+
 def _serve(conn: Any, work: Callable[..., Any]) -> None:
     for other in list(_live):  # copies of the other workers' pipes: they must see EOF when the caller goes
         other.conn.close()
+    try:
+        _let_go_of_sockets(keep=conn.fileno())
+    except OSError:
+        pass  # no /proc: the sockets stay, as with the fork per job before
     import resource
 
     _, hard = resource.getrlimit(resource.RLIMIT_AS)

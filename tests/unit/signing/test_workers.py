@@ -91,3 +91,23 @@ def test_workers_are_replaced_after_max_jobs(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(workers, "MAX_JOBS", 2)
     pids = [workers.run(whoami, (), memory=64 * MiB, time_limit=30)[1][0] for _ in range(4)]
     assert pids[0] == pids[1] != pids[2] == pids[3]
+
+
+def test_a_worker_lets_go_of_the_callers_sockets():
+    """A listening socket the caller closes is closed for good: the worker forked while it was open does not keep
+    its port (which a server started again on that port would share with a process that never accepts)."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    found, _ = workers.run(whoami, (), memory=64 * MiB, time_limit=30)
+    assert found  # the worker lives on, idle
+    listener.close()
+    again = socket.socket()
+    try:
+        again.bind(("127.0.0.1", port))  # EADDRINUSE while a worker still listens there
+        again.listen()
+    finally:
+        again.close()
