@@ -34,12 +34,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-import psycopg  # noqa: E402
 
 from archive import accounts, orgs  # noqa: E402
 from archive.ingest import ingest_file  # noqa: E402
 from archive.settings import Settings  # noqa: E402
-from bench.bench_province import PG_ADMIN, fresh_database  # noqa: E402
+from bench.bench_province import fresh_database, postgres_reachable  # noqa: E402
 from bench.pdfgen import make_big_pdf  # noqa: E402
 from hoso.bootstrap import build_archive  # noqa: E402
 from tests.processes import LiveServer, free_port, stop_server  # noqa: E402
@@ -239,10 +238,7 @@ def main(argv: list[str] | None = None) -> None:
     if missing:
         print(f"skipped: {', '.join(missing)} not installed (scripts/system-deps.sh bench)")
         return
-    try:
-        psycopg.connect(PG_ADMIN, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        print(f"skipped: PostgreSQL at {PG_ADMIN} is not reachable ({exc})")
+    if not postgres_reachable():
         return
     work = Path(tempfile.mkdtemp(prefix="hoso-bench-downloads-", dir=os.environ.get("HOSO_BENCH_DIR")))
     work.chmod(0o755)  # run as root, nginx's workers read the files as an unprivileged user

@@ -26,7 +26,7 @@ import psycopg  # noqa: E402
 
 from archive.db import utcnow  # noqa: E402
 from archive.settings import Settings  # noqa: E402
-from bench.bench_province import PG_ADMIN, catalog_counts, fresh_database  # noqa: E402
+from bench.bench_province import catalog_counts, fresh_database, postgres_reachable  # noqa: E402
 from hoso.bootstrap import build_archive  # noqa: E402
 from retention.fixity import claim_statements  # noqa: E402
 
@@ -78,10 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--samples", type=int, default=15)
     ap.add_argument("--reuse", metavar="DATABASE", help="also measure this kept catalog")
     args = ap.parse_args(argv)
-    try:
-        psycopg.connect(PG_ADMIN, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        print(f"skipped: PostgreSQL at {PG_ADMIN} is not reachable ({exc})")
+    if not postgres_reachable():
         return
     results: list[tuple[int, dict[str, float]]] = []
     for size in (int(x) for x in args.sizes.split(",")):

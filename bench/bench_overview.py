@@ -30,18 +30,7 @@ import psycopg  # noqa: E402
 
 from archive import accounts, orgs  # noqa: E402
 from archive.sessions import SESSION_COOKIE, create_session  # noqa: E402
-from archive.settings import Settings  # noqa: E402
-from bench.bench_province import (  # noqa: E402
-    DOCS_PER_SCHOOL_YEAR,
-    PG_ADMIN,
-    YEARS,
-    catalog_counts,
-    fresh_database,
-    generate,
-    statement_counter,
-    timed,
-)
-from hoso.bootstrap import build_archive  # noqa: E402
+from bench.bench_province import YEARS, postgres_reachable, province, statement_counter, timed  # noqa: E402
 
 SCHOOL_LIMIT_MS = 200.0
 ROLLUP_LIMIT_MS = 1000.0
@@ -56,32 +45,14 @@ def main(argv: list[str] | None = None) -> None:
         "--reuse", metavar="DATABASE", help="a catalog kept by HOSO_BENCH_KEEP=1 (migrated first)"
     )
     args = ap.parse_args(argv)
-    try:
-        psycopg.connect(PG_ADMIN, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        print(f"skipped: PostgreSQL at {PG_ADMIN} is not reachable ({exc})")
+    if not postgres_reachable():
         return
     from fastapi.testclient import TestClient
 
     from hoso.app import create_app
 
-    with fresh_database(args.reuse) as (url, dsn):
-        tag = uuid.uuid4().hex[:6]
-        if args.reuse:
-            with psycopg.connect(dsn) as conn:
-                stores = [r[0] for r in conn.execute("SELECT DISTINCT store_url FROM replica_copies")]
-        else:
-            stores = [f"memory://bench-{tag}-{i}" for i in (1, 2, 3)]
-        settings = Settings(
-            data_dir=Path(os.environ.get("TMPDIR", "/tmp")) / f"hoso-bench-{tag}",
-            database_url=url,
-            replicas=stores,
-            scheduler_enabled=False,
-        )
-        archive = build_archive(settings, migrate=True)
-        if not args.reuse:
-            generate(dsn, args.schools, max(1, round(DOCS_PER_SCHOOL_YEAR * args.scale)), stores)
-        counts = catalog_counts(dsn)
+    with province(args.reuse, args.schools, args.scale) as p:
+        dsn, settings, archive, counts = p.dsn, p.settings, p.archive, p.counts
         year = YEARS[-1]
         with psycopg.connect(dsn) as conn:
             school = conn.execute(
@@ -98,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
                 "SELECT count(*) FROM organisations WHERE kind = 'truong' AND level = 'THPT'"
             ).fetchone()[0]  # type: ignore[index]
         # the people who ask: accounts made in this run, so a reused catalog can be measured again
+        tag = uuid.uuid4().hex[:6]
         with archive.sessions() as s, s.begin():
             admin = accounts.get_user(s, "admin")
             people: dict[str, tuple[str, str]] = {}

@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,55 @@ def catalog_counts(dsn: str) -> dict[str, int]:
         }
 
 
+def postgres_reachable() -> bool:
+    """False, the reason printed, when the benchmarks' PostgreSQL does not answer (the module is then skipped)."""
+    try:
+        psycopg.connect(PG_ADMIN, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        print(f"skipped: PostgreSQL at {PG_ADMIN} is not reachable ({exc})")
+        return False
+    return True
+
+
+@dataclass
+class Province:
+    dsn: str
+    settings: Settings
+    archive: Archive
+    counts: dict[str, Any]  # rows per table, and the seconds the generation took (0 when reused)
+
+
+@contextmanager
+def province(reuse: str | None, schools: int, scale: float) -> Iterator[Province]:
+    """A province's catalog generated at `scale` (or `reuse`, one kept by HOSO_BENCH_KEEP=1), migrated, with an
+    archive over it."""
+    with fresh_database(reuse) as (url, dsn):
+        tag = uuid.uuid4().hex[:6]
+        if reuse:
+            with psycopg.connect(dsn) as conn:
+                stores = [r[0] for r in conn.execute("SELECT DISTINCT store_url FROM replica_copies")]
+        else:
+            stores = [f"memory://bench-{tag}-{i}" for i in (1, 2, 3)]
+        base = Path(os.environ.get("TMPDIR", "/tmp")) / f"hoso-bench-{tag}"
+        settings = Settings(data_dir=base, database_url=url, replicas=stores, scheduler_enabled=False)
+        start = time.perf_counter()
+        archive = build_archive(settings, migrate=True)
+        if reuse:
+            g: dict[str, Any] = {"seconds": 0.0, **catalog_counts(dsn)}
+            print(
+                f"reused {reuse}: {g['documents']:,} documents, migrated in {time.perf_counter() - start:.1f} s"
+            )
+        else:
+            g = generate(dsn, schools, max(1, round(DOCS_PER_SCHOOL_YEAR * scale)), stores)
+            total_rows = g["documents"] + g["versions"] + g["stored_objects"] + g["replica_copies"]
+            print(
+                f"generated {g['documents']:,} documents, {g['versions']:,} versions, {g['stored_objects']:,} "
+                f"objects, {g['replica_copies']:,} copy rows in {g['seconds']:.1f} s ({total_rows / g['seconds']:,.0f}"
+                f" rows/s; a province at --scale 1 ≈ {g['seconds'] / scale / 60:.0f} min at this rate)"
+            )
+        yield Province(dsn, settings, archive, g)
+
+
 def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[18] if len(samples) >= 20 else max(samples)
 
@@ -241,40 +291,14 @@ def main(argv: list[str] | None = None) -> None:
         help="measure a catalog kept by HOSO_BENCH_KEEP=1 (migrated first) again",
     )
     args = ap.parse_args(argv)
-    per = max(1, round(DOCS_PER_SCHOOL_YEAR * args.scale))
-    try:
-        psycopg.connect(PG_ADMIN, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        print(f"skipped: PostgreSQL at {PG_ADMIN} is not reachable ({exc})")
+    if not postgres_reachable():
         return
     from fastapi.testclient import TestClient
 
     from hoso.app import create_app
 
-    with fresh_database(args.reuse) as (url, dsn):
-        tag = uuid.uuid4().hex[:6]
-        if args.reuse:
-            with psycopg.connect(dsn) as conn:
-                stores = [r[0] for r in conn.execute("SELECT DISTINCT store_url FROM replica_copies")]
-        else:
-            stores = [f"memory://bench-{tag}-{i}" for i in (1, 2, 3)]
-        base = Path(os.environ.get("TMPDIR", "/tmp")) / f"hoso-bench-{tag}"
-        settings = Settings(data_dir=base, database_url=url, replicas=stores, scheduler_enabled=False)
-        start = time.perf_counter()
-        archive = build_archive(settings, migrate=True)
-        if args.reuse:
-            g: dict[str, Any] = {"seconds": 0.0, **catalog_counts(dsn)}
-            print(
-                f"reused {args.reuse}: {g['documents']:,} documents, migrated in {time.perf_counter() - start:.1f} s"
-            )
-        else:
-            g = generate(dsn, args.schools, per, stores)
-            total_rows = g["documents"] + g["versions"] + g["stored_objects"] + g["replica_copies"]
-            print(
-                f"generated {g['documents']:,} documents, {g['versions']:,} versions, {g['stored_objects']:,} "
-                f"objects, {g['replica_copies']:,} copy rows in {g['seconds']:.1f} s ({total_rows / g['seconds']:,.0f}"
-                f" rows/s; a province at --scale 1 ≈ {g['seconds'] / args.scale / 60:.0f} min at this rate)"
-            )
+    with province(args.reuse, args.schools, args.scale) as p:
+        dsn, settings, archive, g = p.dsn, p.settings, p.archive, p.counts
         with archive.sessions() as s, s.begin():
             admin = accounts.get_user(s, "admin")
             token = accounts.create_token(s, user=admin, name="bench").secret
