@@ -295,24 +295,33 @@ def ingest(
         show_pos=True,
         hidden=as_json or not on_terminal,
     ) as bar:
-        for source in inputs:
-            for item in batch_files.expand(source, a.spool_dir, a.settings.max_upload_bytes):
-                bar.update(1)
-                done += 1
-                if not (as_json or on_terminal):
-                    click.echo(f"[{done}/{total}] {item.name}", err=True)
-                guess = batch_names.guess(item.name)
-                o = batch.store(item, type_code or guess.type_code, class_name or guess.class_name)
-                if o.result == REFUSED:
-                    failures += 1
-                    message = f"{o.message_vi} / {o.message_en}"
-                    out.append({"file": o.source, "result": o.result, "error": o.code, "message": message})
-                    lines.append((f"{o.source}: Lỗi / Error [{o.code}]: {message}", True))
-                    continue
-                out.append({"file": o.source, "result": o.result, "id": o.document_id, "sha256": o.sha256,
-                            "created": o.result == STORED, "type": o.type_code, "class": o.class_name})  # fmt: skip
-                state = "mới / new" if o.result == STORED else "đã có / existing"
-                lines.append((f"{o.document_id}  {o.sha256}  {item.name}  ({state})", False))
+
+        def choose(item: batch_files.BatchFile) -> tuple[str | None, str | None]:
+            nonlocal done
+            bar.update(1)
+            done += 1
+            if not (as_json or on_terminal):
+                click.echo(f"[{done}/{total}] {item.name}", err=True)
+            guess = batch_names.guess(item.name)
+            return type_code or guess.type_code, class_name or guess.class_name
+
+        items = (
+            item
+            for source in inputs
+            for item in batch_files.expand(source, a.spool_dir, a.settings.max_upload_bytes)
+        )
+        # several files' catalog rows share one transaction (each file still all or nothing: its own savepoint)
+        for o in batch.store_each(items, choose):
+            if o.result == REFUSED:
+                failures += 1
+                message = f"{o.message_vi} / {o.message_en}"
+                out.append({"file": o.source, "result": o.result, "error": o.code, "message": message})
+                lines.append((f"{o.source}: Lỗi / Error [{o.code}]: {message}", True))
+                continue
+            out.append({"file": o.source, "result": o.result, "id": o.document_id, "sha256": o.sha256,
+                        "created": o.result == STORED, "type": o.type_code, "class": o.class_name})  # fmt: skip
+            state = "mới / new" if o.result == STORED else "đã có / existing"
+            lines.append((f"{o.document_id}  {o.sha256}  {o.name}  ({state})", False))
     if as_json:
         emit(out, True, "")
     else:
