@@ -23,7 +23,6 @@ from .ingest import (
     IngestResult,
     Prepared,
     hash_file,
-    ingest_file,
     prepare_file,
     record,
     resolve_school_and_type,
@@ -121,14 +120,6 @@ class BatchIngest:
         refusal = self._rights[type_code]
         if refusal is not None:
             raise refusal
-
-    def store(self, item: BatchFile, type_code: str | None, class_name: str | None) -> BatchOutcome:
-        """One file in a transaction of its own."""
-        try:
-            r = ingest_file(self.archive, item.path, **self._arguments(item, type_code, class_name))
-        except ArchiveError as exc:
-            return self._refused(item, type_code, class_name, exc)
-        return self._outcome(item, type_code, class_name, r)
 
     def _arguments(self, item: BatchFile, type_code: str | None, class_name: str | None) -> dict[str, object]:
         """ingest_file's arguments for a file, once the file may be stored at all (ArchiveError if not)."""
