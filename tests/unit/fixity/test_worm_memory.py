@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from retention.worm import PREFIX, check_store
 from storage.memory import MemoryStore
 
-NOW = datetime.now(UTC)
 
 
 class IgnoresRetention(MemoryStore):
@@ -20,14 +19,14 @@ class IgnoresRetention(MemoryStore):
 
 def test_a_store_that_honours_retention_passes():
     store = MemoryStore("memory://worm-ok")
-    r = check_store(store, now=NOW)
+    r = check_store(store, now=datetime.now(UTC))
     assert r.protected is True and r.key is not None and r.key.startswith(PREFIX)
     assert not r.server_checked  # a memory store has no server to ask
     assert list(store.list(PREFIX)) == [r.key]  # the canary is still there
 
 
 def test_a_store_that_deletes_a_retained_object_fails():
-    r = check_store(IgnoresRetention("memory://worm-bad"), now=NOW)
+    r = check_store(IgnoresRetention("memory://worm-bad"), now=datetime.now(UTC))
     assert r.protected is False and "deleted" in r.detail
 
 
