@@ -164,6 +164,8 @@ async def _async_validate(pdf_bytes, roots, at, allow_fetching, now) -> Validati
         except Exception as exc:
             reports.append(_error_report(sig, exc))
     signatures = _after_the_last_revision(tuple(reports), pdf_bytes, reader, bool(read_warnings))
+    if at is not None:
+        signatures = tuple(_not_yet_made(r, at) for r in signatures)
     verdict, sub = overall(signatures)
     return ValidationReport(verdict, sub, signatures, now, warnings=tuple(read_warnings))
 
@@ -194,6 +196,21 @@ def _after_the_last_revision(
         r if r.coverage == "entire_file" else _flagged(r, verdict, sub, message, modification="other")
         for r in reports
     )
+
+
+def _not_yet_made(report: SignatureReport, at: datetime) -> SignatureReport:
+    """Validating "as of" a moment before the signature was made: certvalidator checks the certificates at that
+    moment and finds them good, but the signature itself did not exist yet by its own account (its claimed signing
+    time, or its timestamp when it claims none), so nothing can be said for it at that moment."""
+    made = report.signing_time or report.timestamp_time
+    if made is None or made <= at:
+        return report
+    when, made_at = at.isoformat(timespec="seconds"), made.isoformat(timespec="seconds")
+    message = (
+        f"Chữ ký được tạo lúc {made_at}, sau thời điểm kiểm tra {when}: khi đó chữ ký chưa tồn tại "
+        f"(the signature was made at {made_at}, after the validation time {when})"
+    )
+    return _flagged(report, INDETERMINATE, "NO_POE", message)
 
 
 def _flagged(

@@ -81,6 +81,18 @@ def test_validation_as_of_a_time(pki, small_pdf):
     assert not validate_pdf(signed, [pki.root], at=before_root).passed
 
 
+def test_validation_as_of_a_time_before_the_signature_was_made(pki, small_pdf):
+    signed = sign_pdf(small_pdf, p12(pki, "principal"), level="B-T", tsa_url=pki.tsa_url)
+    made = validate_pdf(signed, [pki.root]).signatures[0].signing_time
+    assert made is not None
+    # the certificates were already valid an hour earlier: only the signature's own time says it did not exist yet
+    earlier = made - timedelta(hours=1)
+    report = validate_pdf(signed, [pki.root], at=earlier)
+    assert report.verdict == "INDETERMINATE" and report.sub_indication == "NO_POE"
+    assert any("chưa tồn tại" in e for e in report.signatures[0].errors)
+    assert validate_pdf(signed, [pki.root], at=made + timedelta(minutes=1)).passed
+
+
 def test_deferred_signature_from_another_key_is_refused(pki, small_pdf):
     request = prepare_deferred(small_pdf, pki.certs["teacher"].read_bytes(), level="B-B")
     wrong = sign_digest(request.data_to_sign, p12(pki, "principal"))  # right data, wrong key
