@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -138,15 +140,29 @@ def install_docs(app: FastAPI, *, production: bool) -> None:
 
 
 def mount_dev_pki(app: FastAPI, archive: Archive) -> None:
-    """On the embedded defaults hoso serves its own test PKI (TSA, OCSP, CRLs) at /dev-pki."""
+    """On the embedded defaults hoso serves its own test PKI (TSA, OCSP, CRLs) at /dev-pki.
+
+    The PKI is made, and its keys loaded, on the first request for it or the first signature, not when the app
+    starts: that is two seconds of RSA work most starts (and most tests) never need."""
     from a2wsgi import WSGIMiddleware
 
-    if archive.signing is None:
+    signing = archive.signing
+    if signing is None or archive.settings.environment != "development":
         return
-    setup = archive.signing.setup
-    if setup.dev_pki is not None:
-        wsgi = dev_pki_wsgi_app(setup.dev_pki.directory, setup.dev_pki.base_url)
-        app.mount("/dev-pki", WSGIMiddleware(wsgi))  # type: ignore[arg-type]
+    lock = threading.Lock()
+    served: list[Any] = []
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        with lock:
+            if not served:
+                dev = signing.setup.dev_pki
+                if dev is None:
+                    start_response("404 Not Found", [("Content-Type", "text/plain")])
+                    return [b"no dev PKI"]
+                served.append(dev_pki_wsgi_app(dev.directory, dev.base_url))
+        return served[0](environ, start_response)
+
+    app.mount("/dev-pki", WSGIMiddleware(wsgi))  # type: ignore[arg-type]
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -4,8 +4,11 @@ conftest files are thin wrappers over these; a variation a test needs is a keywo
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -27,6 +30,7 @@ from archive.settings import Settings
 from archive.signatures import setup_of
 from archive.signing_setup import dev_pki_served
 from hoso.bootstrap import build_archive
+from signing import ensure_dev_pki
 from tests.processes import LiveServer, free_port, run_cli, start_server
 
 PASSWORD = "mật-khẩu-đủ-dài-2025"
@@ -42,6 +46,22 @@ def folder_replicas(base: Path, n: int = 3) -> list[str]:
     return [f"file://{base / f'copy{i + 1}'}" for i in range(n)]
 
 
+@cache
+def _dev_pki_keys() -> Path:
+    """The dev PKI's RSA keys, made once for the test session: each test's PKI keeps them and makes only its
+    certificates (which name the test's own base URL)."""
+    folder = Path(tempfile.mkdtemp(prefix="hoso-test-dev-pki-"))
+    atexit.register(shutil.rmtree, folder, True)
+    ensure_dev_pki(folder, "http://127.0.0.1:9")
+    return folder / "keys"
+
+
+def _with_dev_pki_keys(data_dir: Path) -> None:
+    dev_pki = data_dir / "dev-pki"
+    if not dev_pki.exists() and not dev_pki.is_symlink():
+        shutil.copytree(_dev_pki_keys(), dev_pki / "keys")
+
+
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "data_dir": tmp_path / "var",
@@ -54,6 +74,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "pdfa_normalise": False,
     }
     values.update(overrides)
+    _with_dev_pki_keys(Path(values["data_dir"]))  # type: ignore[arg-type]
     return Settings(**values)  # type: ignore[arg-type]
 
 
@@ -291,6 +312,7 @@ def hoso_env(
 ) -> dict[str, str]:
     """This process's environment without any HOSO_ variable, then these settings; the scheduler stays off unless
     `extra` turns it on."""
+    _with_dev_pki_keys(data_dir)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOSO_")}
     env |= {"HOSO_DATA_DIR": str(data_dir), "HOSO_SCHEDULER_ENABLED": "false", "HOSO_PDFA_NORMALISE": "false"}
     if database_url is not None:

@@ -9,7 +9,6 @@ from retention.worm import PREFIX, check_store
 from storage.memory import MemoryStore
 
 
-
 class IgnoresRetention(MemoryStore):
     """A store that accepts a retention date and then forgets to honour it (the failure the canary exists for)."""
 
