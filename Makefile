@@ -26,8 +26,10 @@ system-deps-bench:
 run: $(STAMP) system-deps-run
 	$(BIN)/hoso serve --host 127.0.0.1 --port 8000
 
+# the suite in TEST_WORKERS processes, a test file staying in one process (its module fixtures: servers, browsers)
+TEST_WORKERS ?= 2
 test: $(STAMP) system-deps-test
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(BIN)/ruff format --check hoso archive signing signer_agent storage retention tests bench
