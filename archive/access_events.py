@@ -12,7 +12,9 @@ forms while the previous one commits, and no request waits for more than the bat
 
 Guarantees kept: `record_access` returns only once the caller's event has committed, so an access is never served
 unrecorded; a failed commit fails every request of that batch (AccessNotRecorded, 503) and writes none of its
-events. Several processes (workers, hosts) still serialise on the chain head, so the chain stays one linear hash
+events. Nothing waits without end: a batch waits at most LOCK_WAIT for the chain head (PostgreSQL's lock_timeout;
+SQLite's busy timeout), and a caller still queued after QUEUE_WAIT leaves the queue and is refused (503) rather than
+hang behind a commit that does not end. Several processes (workers, hosts) still serialise on the chain head, so the chain stays one linear hash
 chain (`hoso audit verify`); on SQLite the head lock is the database's write lock (db.lock_for_write).
 """
 
@@ -24,7 +26,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import ArchiveError
@@ -33,6 +35,8 @@ from .models import User
 
 # one INSERT of this many rows stays small; more than this many requests rarely wait at once (the server's threads)
 MAX_BATCH = 200
+LOCK_WAIT = "15s"  # a batch's wait for the chain head's lock, which another process's transaction may hold
+QUEUE_WAIT = 30.0  # seconds a caller waits in the queue for a batch of its own before it is refused
 
 
 class AccessNotRecorded(ArchiveError):
@@ -42,7 +46,7 @@ class AccessNotRecorded(ArchiveError):
     code = "access_not_recorded"
 
 
-@dataclass
+@dataclass(eq=False)  # identity: two equal events of two requests are still two waiters
 class _Waiting:
     values: dict[str, Any]
     wake: threading.Event = field(default_factory=threading.Event)
@@ -73,16 +77,21 @@ class AccessRecorder:
             self._queue.append(me)
             lead = not self._leading
             self._leading = True
-        if not lead:
+        if not lead and not me.wake.wait(QUEUE_WAIT):
+            with self._lock:
+                # still queued: leave (nothing of it written). Otherwise it was handed the lead, or its batch is being
+                # written, and that batch's wait for the lock is bounded by LOCK_WAIT: wait for it
+                given_up = me.state == "queued" and any(w is me for w in self._queue)
+                if given_up:
+                    self._queue.remove(me)
+            if given_up:
+                raise _not_recorded(TimeoutError(f"no batch of its own within {QUEUE_WAIT:g} s"))
             me.wake.wait()
         if me.state == "lead" or lead:
             self._write_batch()
         assert me.state == "done"
         if me.error is not None:
-            raise AccessNotRecorded(
-                "Không ghi được nhật ký truy cập; yêu cầu bị từ chối để không có truy cập nào không được ghi lại",
-                "The access could not be recorded in the audit trail; it is refused rather than served unrecorded",
-            ) from me.error
+            raise _not_recorded(me.error)
         assert me.event_id is not None
         return me.event_id
 
@@ -92,6 +101,8 @@ class AccessRecorder:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
         try:
             with self._sessions() as session, session.begin():
+                if session.get_bind().dialect.name == "postgresql":
+                    session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
                 events = append_events(session, [w.values for w in batch])
                 ids = [ev.id for ev in events]
             for w, event_id in zip(batch, ids, strict=True):
@@ -112,6 +123,15 @@ class AccessRecorder:
             w.wake.set()
         if successor is not None:
             successor.wake.set()
+
+
+def _not_recorded(cause: BaseException) -> AccessNotRecorded:
+    err = AccessNotRecorded(
+        "Không ghi được nhật ký truy cập; yêu cầu bị từ chối để không có truy cập nào không được ghi lại",
+        "The access could not be recorded in the audit trail; it is refused rather than served unrecorded",
+    )
+    err.__cause__ = cause
+    return err
 
 
 _recorders: weakref.WeakKeyDictionary[Engine, AccessRecorder] = weakref.WeakKeyDictionary()

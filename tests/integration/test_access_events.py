@@ -215,3 +215,59 @@ def test_an_access_recorded_after_commit_waits_for_the_commit_and_fails_it_loudl
         assert recorded == ["committed"]
     finally:
         archive.close()
+
+
+def test_a_caller_queued_behind_a_commit_that_does_not_end_is_refused_not_kept(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The leader waits on a chain head another transaction holds; a request queued behind it gives up after
+    QUEUE_WAIT (503, nothing written) and the queue goes on once the head is free."""
+    monkeypatch.setattr(access_events, "QUEUE_WAIT", 0.5)
+    archive = make_archive(tmp_path, database_url=db_url)
+    try:
+        record_access(archive.engine, "document.download", document_id="first")
+        recorder = recorder_for(archive.engine)
+        held = _hold_chain_head(archive)
+        with ThreadPoolExecutor(1) as pool:
+            leader = pool.submit(record_access, archive.engine, "document.download", document_id="leader")
+            _wait_until(lambda: recorder._leading)
+            started = time.monotonic()
+            with pytest.raises(AccessNotRecorded) as refused:
+                record_access(archive.engine, "document.download", document_id="queued")
+            assert isinstance(refused.value.__cause__, TimeoutError)
+            assert time.monotonic() - started < 10
+            assert recorder.queued() == 0 and not leader.done()
+            held.rollback()
+            held.close()
+            assert leader.result(timeout=60) > 0
+        record_access(archive.engine, "document.download", document_id="after")
+        with archive.sessions() as s:
+            recorded = s.scalars(select(Event.document_id).where(Event.action == "document.download")).all()
+            assert verify_chain(s).ok
+        assert recorded == ["first", "leader", "after"]
+    finally:
+        archive.close()
+
+
+def test_a_chain_head_held_elsewhere_refuses_the_batch_after_the_lock_wait(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(access_events, "LOCK_WAIT", "1s")
+    archive = make_archive(tmp_path, database_url=pg_url)
+    try:
+        record_access(archive.engine, "document.download", document_id="first")
+        held = _hold_chain_head(archive)
+        try:
+            started = time.monotonic()
+            with pytest.raises(AccessNotRecorded) as refused:
+                record_access(archive.engine, "document.download", document_id="refused")
+            assert "lock timeout" in str(refused.value.__cause__)
+            assert time.monotonic() - started < 30
+        finally:
+            held.rollback()
+            held.close()
+        with archive.sessions() as s:
+            recorded = s.scalars(select(Event.document_id).where(Event.action == "document.download")).all()
+        assert recorded == ["first"]
+    finally:
+        archive.close()
