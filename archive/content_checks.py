@@ -34,6 +34,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import bounded, encodings, inspection_pool, sniff
+from .child_env import child_env
 from .db import utcnow
 from .models import Base, Version
 from .pdfcheck import Inspection
@@ -268,6 +269,7 @@ def pdf_lines(path: Path, *, timeout: float = PDF_TIMEOUT) -> Iterator[str]:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        env=child_env(),
         preexec_fn=partial(_limit_resources, int(timeout) + 1),  # noqa: PLW1509 — setrlimit only, async-signal-safe
     )
     assert proc.stdout is not None

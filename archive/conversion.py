@@ -30,6 +30,7 @@ from pathlib import Path
 import pikepdf
 
 from . import sniff
+from .child_env import child_env
 from .errors import IngestRefused
 
 CONVERTIBLE = (sniff.DOCX, sniff.ODT, sniff.DOC)
@@ -193,8 +194,9 @@ def _run(exe: str, profile: Path, source: Path, out_dir: Path) -> None:
         str(out_dir),
         str(source),
     ]
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")}
-    env["HOME"] = str(profile)  # LibreOffice writes caches under HOME: keep them in the worker's folder
+    env = child_env(
+        HOME=str(profile)
+    )  # LibreOffice writes caches under HOME: keep them in the worker's folder
     proc = subprocess.Popen(
         cmd,
         stdin=subprocess.DEVNULL,

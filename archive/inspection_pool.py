@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .child_env import child_env
+
 SIZE = 2  # workers; the machines hoso runs on have a few cores and uploads wait on disks more than on CPU
 MAX_FILES = 200  # files a worker reads before it is replaced
 START_TIMEOUT = 60.0  # seconds for a new worker to import pikepdf and say it is ready
@@ -49,8 +51,8 @@ class WorkerTimeout(Exception):
 
 class _Worker:
     def __init__(self) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH", "")) if p)
+        path = os.pathsep.join(p for p in (str(_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        env = child_env(PYTHONPATH=path)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "archive.inspection_worker"],
             stdin=subprocess.PIPE,

@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .child_env import child_env
+
 MAX_PAGES = 10
 TIMEOUT = 180.0
 MEMORY = 2 * 1024**3
@@ -43,8 +45,7 @@ def read_scan(path: Path, *, workdir: Path) -> str | None:
             "ocrmypdf", "-q", "-l", LANGUAGES, "--pages", f"1-{MAX_PAGES}", "--sidecar", str(sidecar),
             "--output-type", "none", str(path), "-",
         ]  # fmt: skip
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME")}
-        env["TMPDIR"] = tmp
+        env = child_env("HOME", TMPDIR=tmp)
         proc = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,

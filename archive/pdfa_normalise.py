@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from . import sniff
+from .child_env import child_env
 from .conversion import Converted, NotConverted, check_pdfa
 
 TIMEOUT = 120.0
@@ -93,7 +94,7 @@ def to_pdfa(path: Path, *, workdir: Path) -> Path:
             f"--permit-file-read={icc.parent}/", "-sColorConversionStrategy=RGB", "-sDEVICE=pdfwrite",
             "-dPDFACompatibilityPolicy=1", f"-sOutputFile={produced}", str(definition), str(path),
         ]  # fmt: skip
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL")}
+        env = child_env()
         proc = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,

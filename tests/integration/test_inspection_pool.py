@@ -166,3 +166,22 @@ def test_text_started_with_the_inspection_is_stopped_when_the_file_is_refused(
         job.facts()
         content_checks.start_pdf_text(job, 1000)
         assert any("Sổ đăng bộ" in line for line in content_checks.pdf_text(job))
+
+
+def test_a_worker_sees_none_of_the_servers_secrets_and_pdftotext_still_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("HOSO_DATABASE_URL", "postgresql://hoso:secret-password@db/hoso")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret-key")
+    own = inspection_pool.Pool(size=1)
+    try:
+        with own.session() as s:
+            environ = Path(f"/proc/{s.worker.proc.pid}/environ").read_bytes().split(b"\0")
+        names = {entry.split(b"=", 1)[0].decode() for entry in environ if entry}
+        assert "PATH" in names and "PYTHONPATH" in names
+        assert not names & {"HOSO_DATABASE_URL", "AWS_SECRET_ACCESS_KEY"}
+        assert b"secret" not in b"\0".join(environ)
+    finally:
+        own.close()
+    pdf = make_pdf(tmp_path / "plan.pdf", text="Rút kinh nghiệm")
+    assert "Rút kinh nghiệm" in "".join(content_checks.pdf_lines(pdf))
