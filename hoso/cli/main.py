@@ -87,6 +87,11 @@ def serve(c: Ctx, host: str, port: int, workers: int) -> None:
     click.echo(f"  catalog:  {c.settings.resolved_database_url}")
     for url in c.settings.replica_urls:
         click.echo(f"  replica:  {url}")
+    if archive.signing is not None and c.settings.environment == "development":
+        # made here, once, before any worker starts: the test people's certificates are there when the server answers
+        dev = archive.signing.setup.dev_pki
+        if dev is not None:
+            click.echo(f"  dev PKI:  {dev.directory}  (test certificates; TSA, OCSP, CRLs at /dev-pki)")
     click.echo("  API token: .venv/bin/hoso token create --user admin   (Bearer token for Authorization)")
     click.echo(
         f"  web pages: http://{host}:{port}/  (password for admin: .venv/bin/hoso user reset-password admin)"
