@@ -538,8 +538,13 @@ def validate_document(
     actor: User | None = None,
 ) -> dict[str, Any]:
     """The validation report of a stored version, from archive/validation_cache.py when the same bytes were validated
-    against the same trust roots in the same hour; each request is recorded (document.validate) either way."""
+    against the same trust roots in the same hour; each request is recorded (document.validate) either way.
+
+    A report "as of" a given moment (`at`) is that moment's alone, validated each time and never kept: within one
+    hour a signature may not exist yet at one moment and exist at the next, so the hour's report would be wrong for
+    one of them (and a report as of a moment of this hour would be served as now's)."""
     arch_signing = signing_of(archive)
+    cached = at is None
     trust = validation_cache.trust_version(arch_signing.setup.trust_roots)
     bucket = validation_cache.bucket_of(at)
     with archive.sessions() as session, session.begin():
@@ -548,7 +553,7 @@ def validate_document(
             raise InvalidInput(
                 "Chỉ kiểm tra chữ ký số trên tệp PDF", "Only PDF files carry PAdES signatures", code="not_pdf"
             )
-        doc, sha, report = found.doc, found.sha256, found.report
+        doc, sha, report = found.doc, found.sha256, found.report if cached else None
         if report is not None:
             _record_validation(session, doc, actor, report, sha)
     if report is None:
@@ -559,7 +564,8 @@ def validate_document(
         )  # fmt: skip
         report = arch_signing.validate(b"".join(content.chunks), at=at)
         with archive.sessions() as session, session.begin():
-            validation_cache.keep(session, sha, trust, bucket, report)
+            if cached:
+                validation_cache.keep(session, sha, trust, bucket, report)
             _record_validation(session, doc, actor, report, sha)
     return report | {"document_id": doc_id, "sha256": sha}
 

@@ -11,7 +11,8 @@ for name in (
     try:
         module = importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name != name:  # a benchmark that is there but cannot import what it needs is an error, not absent
+        # a benchmark that is there but cannot import what it needs is an error, not a benchmark that is absent
+        if exc.name != name:
             raise
         continue
     print(f"\n== {name} ==")

@@ -164,9 +164,16 @@ async def _async_validate(pdf_bytes, roots, at, allow_fetching, now) -> Validati
         except Exception as exc:
             reports.append(_error_report(sig, exc))
     signatures = _after_the_last_revision(tuple(reports), pdf_bytes, reader, bool(read_warnings))
+    counted = signatures
     if at is not None:
-        signatures = tuple(_not_yet_made(r, at) for r in signatures)
-    verdict, sub = overall(signatures)
+        # as of `at`, the document was what its signatures of that time made it: later ones are reported as not
+        # made yet and count only when there is no other
+        later = [_made_after(r, at) for r in signatures]
+        signatures = tuple(
+            _not_yet_made(r, at) if late else r for r, late in zip(signatures, later, strict=True)
+        )
+        counted = tuple(r for r, late in zip(signatures, later, strict=True) if not late) or signatures
+    verdict, sub = overall(counted)
     return ValidationReport(verdict, sub, signatures, now, warnings=tuple(read_warnings))
 
 
@@ -198,13 +205,18 @@ def _after_the_last_revision(
     )
 
 
+def _made_after(report: SignatureReport, at: datetime) -> bool:
+    """By its own account (its claimed signing time, or its timestamp when it claims none), the signature or
+    document timestamp did not exist yet at `at`."""
+    made = report.signing_time or report.timestamp_time
+    return made is not None and made > at
+
+
 def _not_yet_made(report: SignatureReport, at: datetime) -> SignatureReport:
     """Validating "as of" a moment before the signature was made: certvalidator checks the certificates at that
-    moment and finds them good, but the signature itself did not exist yet by its own account (its claimed signing
-    time, or its timestamp when it claims none), so nothing can be said for it at that moment."""
+    moment and finds them good, but the signature did not exist yet, so nothing can be said for it at that moment."""
     made = report.signing_time or report.timestamp_time
-    if made is None or made <= at:
-        return report
+    assert made is not None
     when, made_at = at.isoformat(timespec="seconds"), made.isoformat(timespec="seconds")
     message = (
         f"Chữ ký được tạo lúc {made_at}, sau thời điểm kiểm tra {when}: khi đó chữ ký chưa tồn tại "

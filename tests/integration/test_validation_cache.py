@@ -4,6 +4,7 @@ against the same trust roots in the same hour, and are validated afresh when eit
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +70,14 @@ def test_a_report_is_validated_once_per_bytes_trust_and_hour(
     assert validate_document(a, doc_id, version=1)["sha256"] != first["sha256"]
     assert len(validations) == 2  # another version: other bytes
 
-    # another hour of validation time is validated again
-    validate_document(a, doc_id, at=utcnow() - 2 * BUCKET)
-    assert len(validations) == 3
+    # a report as of another moment is that moment's: validated each time, never kept for the hour
+    seal = first["signatures"][0]
+    made = datetime.fromisoformat(seal["signing_time"] or seal["timestamp_time"])
+    before = validate_document(a, doc_id, at=made - timedelta(seconds=1))
+    assert before["verdict"] == "INDETERMINATE" and before["sub_indication"] == "NO_POE"  # not signed yet
+    assert validate_document(a, doc_id, at=made + timedelta(minutes=1))["verdict"] == "TOTAL_PASSED"
+    assert len(validations) == 4
+    assert validate_document(a, doc_id) == first and len(validations) == 4  # now's report is still the hour's
 
     # a trust root more: every earlier report is stale, and dropped as the new one is kept
     dev = setup_of(a).dev_pki
@@ -80,7 +86,7 @@ def test_a_report_is_validated_once_per_bytes_trust_and_hour(
     extra.write_bytes((dev.directory / "teacher.cert.pem").read_bytes())
     setup_of(a).trust_roots.append(extra)
     assert validate_document(a, doc_id)["verdict"] == "TOTAL_PASSED"
-    assert len(validations) == 4
+    assert len(validations) == 5
     with a.sessions() as s:
         versions = s.scalars(
             select(ValidationReport.trust_version).where(ValidationReport.sha256 == first["sha256"])
@@ -90,7 +96,7 @@ def test_a_report_is_validated_once_per_bytes_trust_and_hour(
         events = s.scalar(
             select(func.count()).where(Event.action == "document.validate", Event.document_id == doc_id)
         )
-    assert events == 5
+    assert events == 7
 
 
 def test_a_cached_report_still_refuses_what_validation_refuses(sealed: tuple[Archive, str]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -91,6 +92,18 @@ def test_validation_as_of_a_time_before_the_signature_was_made(pki, small_pdf):
     assert report.verdict == "INDETERMINATE" and report.sub_indication == "NO_POE"
     assert any("chưa tồn tại" in e for e in report.signatures[0].errors)
     assert validate_pdf(signed, [pki.root], at=made + timedelta(minutes=1)).passed
+
+
+def test_as_of_a_moment_between_two_signatures_the_later_one_is_not_made_yet(pki, small_pdf):
+    teacher = sign_pdf(small_pdf, p12(pki, "teacher"), level="B-B", field_name="GiaoVien")
+    time.sleep(1.1)  # signing times are kept to the second
+    both = sign_pdf(teacher, p12(pki, "principal"), level="B-B", field_name="HieuTruong")
+    first, second = (s.signing_time for s in validate_pdf(both, [pki.root]).signatures)
+    assert first is not None and second is not None and first < second
+    report = validate_pdf(both, [pki.root], at=first)
+    assert report.passed  # the teacher's signature was all there was, and it was good
+    assert report.signatures[0].passed
+    assert report.signatures[1].sub_indication == "NO_POE" and report.signatures[1].errors
 
 
 def test_deferred_signature_from_another_key_is_refused(pki, small_pdf):
