@@ -30,6 +30,13 @@ class CertificateInfo:
         data["not_after"] = self.not_after.isoformat()
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CertificateInfo:
+        values = {f: data[f] for f in cls.__dataclass_fields__}
+        values["not_before"] = datetime.fromisoformat(data["not_before"])
+        values["not_after"] = datetime.fromisoformat(data["not_after"])
+        return cls(**values)
+
 
 def _attr(name: x509.Name, key: str) -> str | None:
     value = name.native.get(key)

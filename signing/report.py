@@ -64,6 +64,10 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text is not None else None
+
+
 @dataclass(frozen=True)
 class SignatureReport:
     """One signature or document timestamp of the file."""
@@ -123,6 +127,19 @@ class SignatureReport:
             "errors": list(self.errors),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SignatureReport:
+        """The report `to_dict` wrote (its Vietnamese wording is derived again, not read)."""
+        values = {f: data[f] for f in cls.__dataclass_fields__}
+        values["certificate"] = (
+            CertificateInfo.from_dict(data["certificate"]) if data["certificate"] else None
+        )
+        values["signing_time"] = _moment(data["signing_time"])
+        values["timestamp_time"] = _moment(data["timestamp_time"])
+        values["warnings"] = tuple(data["warnings"])
+        values["errors"] = tuple(data["errors"])
+        return cls(**values)
+
 
 @dataclass(frozen=True)
 class ValidationReport:
@@ -156,6 +173,18 @@ class ValidationReport:
             "warnings": list(self.warnings),
             "signatures": [s.to_dict() for s in self.signatures],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValidationReport:
+        """The report `to_dict` wrote: how a validator process answers (JSON, never pickle)."""
+        return cls(
+            verdict=data["verdict"],
+            sub_indication=data["sub_indication"],
+            signatures=tuple(SignatureReport.from_dict(s) for s in data["signatures"]),
+            validation_time=datetime.fromisoformat(data["validation_time"]),
+            error=data["error"],
+            warnings=tuple(data["warnings"]),
+        )
 
     @classmethod
     def failure(cls, sub_indication: str, error: str, at: datetime, verdict: Verdict = INDETERMINATE):

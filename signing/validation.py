@@ -93,8 +93,9 @@ def _validate_in_child(pdf_bytes, roots, at, allow_fetching, time_limit, started
     memory = MEMORY_HEADROOM + MEMORY_PER_INPUT_BYTE * len(pdf_bytes)
     try:
         finished, report = workers.run(
-            _validate_job, args, memory=memory, time_limit=time_limit, reusable=lambda r: r.error is None
-        )
+            _validate_job, args, memory=memory, time_limit=time_limit, reusable=lambda r: r.error is None,
+            encode=ValidationReport.to_dict, decode=ValidationReport.from_dict,
+        )  # fmt: skip
     except workers.JobFailed as exc:
         return ValidationReport.failure("VALIDATION_ERROR", str(exc), datetime.now(UTC))
     return report if finished else _timeout_report(started, time_limit)

@@ -5,11 +5,14 @@ Python touched, tens of milliseconds on an application process (and the trust ro
 child). A worker here is forked once and serves jobs over a pipe. What made the fork per file safe is kept: each job
 runs in another process under an address-space limit fixed for that job; a job that overruns its time limit has its
 worker killed; a worker whose job ended in an error (or that has served MAX_JOBS) is retired and a new one forked,
-so no state a hostile file may have left behind outlives the job that met it.
+so no state a hostile file may have left behind outlives the job that met it. A worker answers in JSON (`encode` in
+the worker, `decode` here), never pickle: a worker a hostile file took over can send a wrong answer, not code for the
+caller to run.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import stat
@@ -19,6 +22,7 @@ from typing import Any
 
 MAX_JOBS = 50  # jobs per worker before it is replaced (memory a parser keeps does not pile up)
 MAX_IDLE = 2  # idle workers kept; more concurrent callers fork more, which end after their job
+MAX_ANSWER = 16 * 1024 * 1024  # bytes of one answer; a report is a few kilobytes
 
 
 class JobFailed(Exception):
@@ -26,10 +30,10 @@ class JobFailed(Exception):
 
 
 class _Worker:
-    def __init__(self, work: Callable[..., Any]) -> None:
+    def __init__(self, work: Callable[..., Any], encode: Callable[[Any], Any]) -> None:
         ctx = multiprocessing.get_context("fork")
         self.conn, child_end = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(child_end, work), daemon=True)
+        self.proc = ctx.Process(target=_serve, args=(child_end, work, encode), daemon=True)
         self.proc.start()
         child_end.close()
         self.jobs = 0
@@ -52,16 +56,19 @@ def run(
     *,
     memory: int,
     time_limit: float,
+    encode: Callable[[Any], Any],
+    decode: Callable[[Any], Any],
     reusable: Callable[[Any], bool] = lambda _: True,
 ) -> tuple[bool, Any]:
-    """(True, work(*args)) from a worker whose address space may grow by `memory` bytes for this job; (False, None)
-    when the time limit passed (the worker is killed). JobFailed when the job raised or the worker died. The worker
-    serves again only if `reusable(result)`."""
+    """(True, decode(encode(work(*args)))) from a worker whose address space may grow by `memory` bytes for this
+    job, `encode` turning the result into JSON values there; (False, None) when the time limit passed (the worker is
+    killed). JobFailed when the job raised, the worker died or its answer is not one. The worker serves again only if
+    `reusable(result)`."""
     with _lock:
         pool = _idle.setdefault(work, [])
         worker = pool.pop() if pool else None
     if worker is None:
-        worker = _Worker(work)
+        worker = _Worker(work, encode)
         with _lock:
             _live.add(worker)
     keep = False
@@ -70,11 +77,16 @@ def run(
             worker.conn.send((memory, args))
             if not worker.conn.poll(time_limit):
                 return False, None
-            ok, value = worker.conn.recv()
+            raw = worker.conn.recv_bytes(MAX_ANSWER)
         except (EOFError, OSError) as exc:
             raise JobFailed("validator process died") from exc
-        if not ok:
-            raise JobFailed(value)
+        try:
+            ok, payload = json.loads(raw)
+            if not ok:
+                raise JobFailed(str(payload))
+            value = decode(payload)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise JobFailed(f"the worker's answer is not one: {type(exc).__name__}") from None
         worker.jobs += 1
         keep = worker.jobs < MAX_JOBS and reusable(value)
         return True, value
@@ -122,7 +134,7 @@ def _let_go_of_sockets(keep: int) -> None:
         os.close(null)
 
 
-def _serve(conn: Any, work: Callable[..., Any]) -> None:
+def _serve(conn: Any, work: Callable[..., Any], encode: Callable[[Any], Any]) -> None:
     for other in list(_live):  # copies of the other workers' pipes: they must see EOF when the caller goes
         other.conn.close()
     try:
@@ -147,12 +159,12 @@ def _serve(conn: Any, work: Callable[..., Any]) -> None:
         except (OSError, ValueError):
             pass
         try:
-            result = (True, work(*args))
+            answer = json.dumps([True, encode(work(*args))]).encode()
         except BaseException as exc:  # MemoryError included: the caller gets an answer either way
-            result = (False, f"{type(exc).__name__}: {exc}")
+            answer = json.dumps([False, f"{type(exc).__name__}: {exc}"]).encode()
         try:
-            conn.send(result)
+            conn.send_bytes(answer)
         except BaseException:
             return
-        if not result[0]:
+        if not answer.startswith(b"[true"):
             return

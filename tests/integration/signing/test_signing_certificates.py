@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,7 @@ from signing import (
     InvalidDeferredState,
     Pkcs12Signer,
     SignatureMismatch,
+    ValidationReport,
     finish_deferred,
     prepare_deferred,
     sign_digest,
@@ -160,3 +162,15 @@ def test_bt_signature_after_an_lta_signer_passes_with_the_no_revinfo_warning(pki
     assert report.verdict == "TOTAL_FAILED" and report.signatures[-1].revocation == "revoked"
     expired = sign_pdf(first, p12(pki, "expired"), level="B-T", tsa_url=pki.tsa_url, check_certificate=False)
     assert not validate_pdf(expired, [pki.root]).passed
+
+
+def test_a_report_comes_back_from_its_validator_process_as_json_unchanged(pki, small_pdf):
+    signed = sign_pdf(
+        small_pdf, p12(pki, "principal"), level="B-LTA", tsa_url=pki.tsa_url, trust_roots=[pki.root]
+    )
+    from_worker = validate_pdf(signed, [pki.root])  # answered in JSON by a validator process
+    here = validate_pdf(signed, [pki.root], isolate=False)
+    assert len(from_worker.signatures) == 2 and from_worker.signatures[0].certificate is not None
+    assert from_worker.signatures[0].certificate.not_after.tzinfo is not None
+    assert ValidationReport.from_dict(from_worker.to_dict()) == from_worker
+    assert dataclasses.replace(from_worker, validation_time=here.validation_time) == here

@@ -6,12 +6,22 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from signing import workers
 
 MiB = 1024 * 1024
+
+
+def _same(value: object) -> object:
+    return value
+
+
+def run(*args: Any, **kw: Any) -> tuple[bool, Any]:
+    """workers.run with results that are JSON values already (tuples come back as lists)."""
+    return workers.run(*args, encode=_same, decode=_same, **kw)
 
 
 @pytest.fixture(autouse=True)
@@ -48,48 +58,46 @@ def alive(pid: int) -> bool:
 
 
 def test_a_worker_serves_again_in_another_process():
-    pids = {workers.run(whoami, (i,), memory=64 * MiB, time_limit=30)[1][0] for i in range(5)}
+    pids = {run(whoami, (i,), memory=64 * MiB, time_limit=30)[1][0] for i in range(5)}
     assert len(pids) == 1 and os.getpid() not in pids
 
 
 def test_a_job_over_its_time_limit_has_its_worker_killed():
-    first = workers.run(whoami, (), memory=64 * MiB, time_limit=30)[1][0]
-    finished, value = workers.run(sleepy, (30,), memory=64 * MiB, time_limit=0.5)
+    first = run(whoami, (), memory=64 * MiB, time_limit=30)[1][0]
+    finished, value = run(sleepy, (30,), memory=64 * MiB, time_limit=0.5)
     assert (finished, value) == (False, None)
     # the sleepy job ran in a worker of its own function; whoami's worker is still the same
-    assert workers.run(whoami, (), memory=64 * MiB, time_limit=30)[1][0] == first
-    assert workers.run(sleepy, (0,), memory=64 * MiB, time_limit=30)[0]
+    assert run(whoami, (), memory=64 * MiB, time_limit=30)[1][0] == first
+    assert run(sleepy, (0,), memory=64 * MiB, time_limit=30)[0]
 
 
 def test_a_job_that_raises_retires_its_worker():
-    pid = workers.run(whoami, (), memory=64 * MiB, time_limit=30)[1][0]
+    pid = run(whoami, (), memory=64 * MiB, time_limit=30)[1][0]
     workers.retire_all()
     assert not alive(pid)
     with pytest.raises(workers.JobFailed, match="ValueError: broken input"):
-        workers.run(failing, (), memory=64 * MiB, time_limit=30)
+        run(failing, (), memory=64 * MiB, time_limit=30)
     assert not any(workers._idle.get(failing, []))
 
 
 def test_the_memory_limit_is_set_for_each_job():
-    assert workers.run(greedy, (32 * MiB,), memory=256 * MiB, time_limit=30) == (True, 32 * MiB)
+    assert run(greedy, (32 * MiB,), memory=256 * MiB, time_limit=30) == (True, 32 * MiB)
     with pytest.raises(workers.JobFailed, match="MemoryError"):
-        workers.run(greedy, (1024 * MiB,), memory=256 * MiB, time_limit=30)
+        run(greedy, (1024 * MiB,), memory=256 * MiB, time_limit=30)
     # a new worker, limited afresh: a larger allowance for this job lets it through
-    assert workers.run(greedy, (512 * MiB,), memory=1024 * MiB, time_limit=30) == (True, 512 * MiB)
+    assert run(greedy, (512 * MiB,), memory=1024 * MiB, time_limit=30) == (True, 512 * MiB)
 
 
 def test_a_result_that_may_not_be_reused_retires_the_worker():
-    finished, (pid, _) = workers.run(
-        whoami, ("bad",), memory=64 * MiB, time_limit=30, reusable=lambda r: False
-    )
+    finished, (pid, _) = run(whoami, ("bad",), memory=64 * MiB, time_limit=30, reusable=lambda r: False)
     assert finished and not alive(pid)
-    again = workers.run(whoami, (), memory=64 * MiB, time_limit=30)[1][0]
+    again = run(whoami, (), memory=64 * MiB, time_limit=30)[1][0]
     assert again != pid
 
 
 def test_workers_are_replaced_after_max_jobs(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(workers, "MAX_JOBS", 2)
-    pids = [workers.run(whoami, (), memory=64 * MiB, time_limit=30)[1][0] for _ in range(4)]
+    pids = [run(whoami, (), memory=64 * MiB, time_limit=30)[1][0] for _ in range(4)]
     assert pids[0] == pids[1] != pids[2] == pids[3]
 
 
@@ -102,7 +110,7 @@ def test_a_worker_lets_go_of_the_callers_sockets():
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     port = listener.getsockname()[1]
-    found, _ = workers.run(whoami, (), memory=64 * MiB, time_limit=30)
+    found, _ = run(whoami, (), memory=64 * MiB, time_limit=30)
     assert found  # the worker lives on, idle
     listener.close()
     again = socket.socket()
@@ -111,3 +119,13 @@ def test_a_worker_lets_go_of_the_callers_sockets():
         again.listen()
     finally:
         again.close()
+
+
+def test_an_answer_that_is_not_one_fails_the_job_and_retires_the_worker():
+    """The caller reads JSON only; what it cannot make a result of is the worker's failure, not the caller's."""
+    with pytest.raises(workers.JobFailed, match="answer is not one"):
+        workers.run(whoami, (), memory=64 * MiB, time_limit=30, encode=_same, decode=lambda v: v["report"])
+    assert not workers._idle.get(whoami)
+    # a result the worker cannot write as JSON is the job's failure too
+    with pytest.raises(workers.JobFailed, match="TypeError"):
+        workers.run(whoami, (), memory=64 * MiB, time_limit=30, encode=lambda v: object(), decode=_same)
