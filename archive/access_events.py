@@ -14,8 +14,9 @@ Guarantees kept: `record_access` returns only once the caller's event has commit
 unrecorded; a failed commit fails every request of that batch (AccessNotRecorded, 503) and writes none of its
 events. Nothing waits without end: a batch waits at most LOCK_WAIT for the chain head (PostgreSQL's lock_timeout;
 SQLite's busy timeout), and a caller still queued after QUEUE_WAIT leaves the queue and is refused (503) rather than
-hang behind a commit that does not end. Several processes (workers, hosts) still serialise on the chain head, so the chain stays one linear hash
-chain (`hoso audit verify`); on SQLite the head lock is the database's write lock (db.lock_for_write).
+hang behind a commit that does not end. Several processes (workers, hosts) still serialise on the chain head, so the
+chain stays one linear hash chain (`hoso audit verify`); on SQLite the head lock is the database's write lock
+(db.lock_for_write).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class AccessRecorder:
             with self._lock:
                 # still queued: leave (nothing of it written). Otherwise it was handed the lead, or its batch is being
                 # written, and that batch's wait for the lock is bounded by LOCK_WAIT: wait for it
-                given_up = me.state == "queued" and any(w is me for w in self._queue)
+                given_up = me.state == "queued" and me in self._queue
                 if given_up:
                     self._queue.remove(me)
             if given_up:

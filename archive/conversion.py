@@ -194,9 +194,8 @@ def _run(exe: str, profile: Path, source: Path, out_dir: Path) -> None:
         str(out_dir),
         str(source),
     ]
-    env = child_env(
-        HOME=str(profile)
-    )  # LibreOffice writes caches under HOME: keep them in the worker's folder
+    # LibreOffice writes caches under HOME: keep them in the worker's folder
+    env = child_env(HOME=str(profile))
     proc = subprocess.Popen(
         cmd,
         stdin=subprocess.DEVNULL,

@@ -39,6 +39,11 @@ class SigningSetup:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def uses_dev_pki(settings: Settings) -> bool:
+    """On the embedded defaults hoso signs, trusts and serves its own test PKI; never in production."""
+    return settings.environment == "development"
+
+
 def signing_setup(settings: Settings) -> SigningSetup:
     dev = None
     org_signer: SignerConfig | None = None
@@ -54,7 +59,7 @@ def signing_setup(settings: Settings) -> SigningSetup:
             settings.pkcs11_key_label,
             settings.pkcs11_pin,
         )
-    if settings.environment == "development":
+    if uses_dev_pki(settings):
         dev = signing.ensure_dev_pki(settings.data_dir / "dev-pki", settings.base_url.rstrip("/"))
         if org_signer is None:
             org_signer = signing.Pkcs12Signer(str(dev.seal_p12), dev.p12_password.encode())

@@ -18,6 +18,7 @@ from archive.context import Archive
 from archive.errors import ArchiveError
 from archive.settings import Settings
 from archive.signatures import signing_error
+from archive.signing_setup import uses_dev_pki
 from hoso import http_headers, http_limits, web
 from hoso.api import (
     batch_routes,
@@ -147,7 +148,7 @@ def mount_dev_pki(app: FastAPI, archive: Archive) -> None:
     from a2wsgi import WSGIMiddleware
 
     signing = archive.signing
-    if signing is None or archive.settings.environment != "development":
+    if signing is None or not uses_dev_pki(archive.settings):
         return
     lock = threading.Lock()
     served: list[Any] = []
@@ -156,9 +157,7 @@ def mount_dev_pki(app: FastAPI, archive: Archive) -> None:
         with lock:
             if not served:
                 dev = signing.setup.dev_pki
-                if dev is None:
-                    start_response("404 Not Found", [("Content-Type", "text/plain")])
-                    return [b"no dev PKI"]
+                assert dev is not None  # signing_setup makes it whenever uses_dev_pki
                 served.append(dev_pki_wsgi_app(dev.directory, dev.base_url))
         return served[0](environ, start_response)
 

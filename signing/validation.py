@@ -169,11 +169,9 @@ async def _async_validate(pdf_bytes, roots, at, allow_fetching, now) -> Validati
     if at is not None:
         # as of `at`, the document was what its signatures of that time made it: later ones are reported as not
         # made yet and count only when there is no other
-        later = [_made_after(r, at) for r in signatures]
-        signatures = tuple(
-            _not_yet_made(r, at) if late else r for r, late in zip(signatures, later, strict=True)
-        )
-        counted = tuple(r for r, late in zip(signatures, later, strict=True) if not late) or signatures
+        later = {i for i, r in enumerate(signatures) if (_made(r) or at) > at}
+        signatures = tuple(_not_made_yet(r, at) if i in later else r for i, r in enumerate(signatures))
+        counted = tuple(r for i, r in enumerate(signatures) if i not in later) or signatures
     verdict, sub = overall(counted)
     return ValidationReport(verdict, sub, signatures, now, warnings=tuple(read_warnings))
 
@@ -206,17 +204,16 @@ def _after_the_last_revision(
     )
 
 
-def _made_after(report: SignatureReport, at: datetime) -> bool:
-    """By its own account (its claimed signing time, or its timestamp when it claims none), the signature or
-    document timestamp did not exist yet at `at`."""
-    made = report.signing_time or report.timestamp_time
-    return made is not None and made > at
+def _made(report: SignatureReport) -> datetime | None:
+    """When the signature or document timestamp was made by its own account: its claimed signing time, or its
+    timestamp when it claims none."""
+    return report.signing_time or report.timestamp_time
 
 
-def _not_yet_made(report: SignatureReport, at: datetime) -> SignatureReport:
+def _not_made_yet(report: SignatureReport, at: datetime) -> SignatureReport:
     """Validating "as of" a moment before the signature was made: certvalidator checks the certificates at that
     moment and finds them good, but the signature did not exist yet, so nothing can be said for it at that moment."""
-    made = report.signing_time or report.timestamp_time
+    made = _made(report)
     assert made is not None
     when, made_at = at.isoformat(timespec="seconds"), made.isoformat(timespec="seconds")
     message = (

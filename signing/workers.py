@@ -82,11 +82,11 @@ def run(
             raise JobFailed("validator process died") from exc
         try:
             ok, payload = json.loads(raw)
-            if not ok:
-                raise JobFailed(str(payload))
-            value = decode(payload)
+            value = decode(payload) if ok else None
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise JobFailed(f"the worker's answer is not one: {type(exc).__name__}") from None
+        if not ok:
+            raise JobFailed(str(payload))
         worker.jobs += 1
         keep = worker.jobs < MAX_JOBS and reusable(value)
         return True, value
@@ -159,12 +159,14 @@ def _serve(conn: Any, work: Callable[..., Any], encode: Callable[[Any], Any]) ->
         except (OSError, ValueError):
             pass
         try:
-            answer = json.dumps([True, encode(work(*args))]).encode()
+            ok, payload = True, encode(work(*args))
+            answer = json.dumps([ok, payload]).encode()
         except BaseException as exc:  # MemoryError included: the caller gets an answer either way
-            answer = json.dumps([False, f"{type(exc).__name__}: {exc}"]).encode()
+            ok = False
+            answer = json.dumps([ok, f"{type(exc).__name__}: {exc}"]).encode()
         try:
             conn.send_bytes(answer)
         except BaseException:
             return
-        if not answer.startswith(b"[true"):
+        if not ok:
             return

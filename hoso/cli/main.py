@@ -13,6 +13,7 @@ import click
 from archive.context import Archive
 from archive.errors import ArchiveError, InvalidInput
 from archive.settings import Settings
+from archive.signing_setup import uses_dev_pki
 from hoso.cli.common import command_archive
 from signing import SigningError
 from storage import StorageError
@@ -87,11 +88,11 @@ def serve(c: Ctx, host: str, port: int, workers: int) -> None:
     click.echo(f"  catalog:  {c.settings.resolved_database_url}")
     for url in c.settings.replica_urls:
         click.echo(f"  replica:  {url}")
-    if archive.signing is not None and c.settings.environment == "development":
+    if archive.signing is not None and uses_dev_pki(c.settings):
         # made here, once, before any worker starts: the test people's certificates are there when the server answers
         dev = archive.signing.setup.dev_pki
-        if dev is not None:
-            click.echo(f"  dev PKI:  {dev.directory}  (test certificates; TSA, OCSP, CRLs at /dev-pki)")
+        assert dev is not None
+        click.echo(f"  dev PKI:  {dev.directory}  (test certificates; TSA, OCSP, CRLs at /dev-pki)")
     click.echo("  API token: .venv/bin/hoso token create --user admin   (Bearer token for Authorization)")
     click.echo(
         f"  web pages: http://{host}:{port}/  (password for admin: .venv/bin/hoso user reset-password admin)"

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from archive.settings import Settings
+from archive.signing_setup import uses_dev_pki
 from hoso.cli.common import command_archive
 from signing import commands as signing_commands
 
@@ -20,7 +21,7 @@ def _default_trust_roots() -> tuple[Path, ...]:
     settings = Settings()
     roots = list(settings.trust_root_paths)
     dev_root = settings.data_dir / "dev-pki" / "root.cert.pem"
-    if settings.environment == "development" and dev_root.exists():
+    if uses_dev_pki(settings) and dev_root.exists():
         roots.append(dev_root)
     return tuple(roots)
 
