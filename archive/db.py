@@ -53,7 +53,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def make_engine(url: str, **kw: Any) -> Engine:
+def make_engine(url: str, *, pool_size: int = 5, **kw: Any) -> Engine:
+    """`pool_size`: the PostgreSQL connections kept open (Settings.db_pool_size), half as many again at a peak."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kw)
 
@@ -70,7 +71,14 @@ def make_engine(url: str, **kw: Any) -> Engine:
     # subqueries, estimated as scans of millions of rows that never run), and for the catalog's queries, which answer
     # in milliseconds, the compiling is the wait: 0.6 s of a 0.7 s year overview measured on a province's catalog.
     connect_args = {"options": "-c jit=off"} | kw.pop("connect_args", {})
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kw)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=max(1, pool_size // 2),
+        connect_args=connect_args,
+        **kw,
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

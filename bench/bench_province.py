@@ -119,7 +119,9 @@ GENERATE = [
     """INSERT INTO replica_copies (object_id, store_url, state, checked_at, verified_at, detail)
        SELECT o.id, s.url, 'ok', now() - (o.id %% 24) * interval '1 hour', now() - (o.id %% 90) * interval '1 day', ''
        FROM stored_objects o CROSS JOIN unnest(%(stores)s::text[]) s(url)""",
-    "ANALYZE",
+    # what autovacuum has done to a catalog in use: its visibility map lets the search walk's index-only scans read
+    # no table pages (unvacuumed, one school's walk of 11 750 candidates fetched every row: 16 ms instead of 8)
+    "VACUUM (ANALYZE)",
 ]
 
 

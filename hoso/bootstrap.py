@@ -22,7 +22,7 @@ from .migrate import upgrade
 
 def build_archive(settings: Settings, *, migrate: bool = False) -> Archive:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
     if migrate:
         upgrade(engine)
     stores = [open_store(url) for url in settings.replica_urls]

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from archive.settings import Settings
 from hoso.app import create_app
 from retention.job_results import record_result
 from tests.factories import bearer, make_archive
@@ -82,6 +83,10 @@ def test_compose_has_the_province_layout():
         "app1", "app2", "worker1", "worker2", "pg-backup", "proxy",
     }  # fmt: skip
     assert services["postgres"]["image"].startswith("postgres:15")
+    # room for every process's connection pool (archive.settings.db_pool_size, half as many again at a peak)
+    processes = [name for name, svc in services.items() if str(svc.get("image", "")).startswith("hoso")]
+    max_connections = int(services["postgres"]["command"][-1].split("=")[1])
+    assert max_connections >= len(processes) * Settings().db_pool_size * 1.5
     for name, svc in services.items():  # every dependency names a service that exists
         assert set(svc.get("depends_on", {})) <= set(services), name
     replicas = services["app1"]["environment"]["HOSO_REPLICAS"].split(",")
