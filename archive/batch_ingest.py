@@ -11,13 +11,8 @@ is reported stored before its rows and manifest are durable.
 
 from __future__ import annotations
 
-import os
-import secrets
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from . import batch_names
 from .batch_files import BatchFile
@@ -43,7 +38,6 @@ from .permissions import (
 
 STORED, DUPLICATE, REFUSED = "stored", "duplicate", "refused"
 GROUP = 16  # files whose catalog rows commit together: one commit instead of sixteen, outcomes a group late at most
-AHEAD = 2  # files prepared at once (archive.inspection_pool keeps two workers)
 
 
 @dataclass(frozen=True)
@@ -162,76 +156,33 @@ class BatchIngest:
         self, items: Iterable[BatchFile], choose: Callable[[BatchFile], Choice] | None = None
     ) -> Iterator[BatchOutcome]:
         """Each file stored with the (type, class) `choose` gives it (by default what its name says), the catalog rows
-        of up to GROUP files in one transaction; outcomes in the files' order, each group's once it has committed.
-
-        AHEAD files are prepared at once: one file's inspection, text and copies wait on a worker process, a program
-        and the disks, and the next file's use that time. Each is prepared from a hard link of its own, since the
-        batch's source may remove a file once the next one is asked for (a ZIP's entries are spooled one at a time);
-        where no link can be made, the file is prepared before the next one is asked for."""
+        of up to GROUP files in one transaction; outcomes in the files' order, each group's once it has committed."""
         group: list[_Entry] = []
-        waiting: set[tuple[str, str]] = set()  # (type, sha256) of the new records prepared but not committed
-        flight: deque[_Flight] = deque()
-        with ThreadPoolExecutor(AHEAD, thread_name_prefix="batch-prepare") as pool:
-
-            def land() -> Iterator[BatchOutcome]:
-                """The oldest file in flight into the group; the group committed once it holds GROUP new records."""
-                nonlocal group, waiting
-                entry = flight.popleft().land()
-                group.append(entry)
-                if sum(e.prepared is not None for e in group) >= GROUP:
-                    yield from self._commit(group)
-                    group, waiting = [], {f.key for f in flight if f.key is not None}
-
-            for item in items:
-                type_code, class_name = (choose or read_name)(item)
-                entry = _Entry(item, type_code, class_name)
-                try:
-                    kw = self._arguments(item, type_code, class_name)
-                    sha256, size = hash_file(item.path)
-                except ArchiveError as exc:
-                    entry.outcome = self._refused(item, type_code, class_name, exc)
-                    flight.append(_Flight(entry))
-                else:
-                    key = (str(type_code), sha256)
-                    if key in waiting:
-                        # its twin's rows are not committed yet, so the catalog would not find it: commit them first
-                        while flight:
-                            yield from land()
-                        yield from self._commit(group)
-                        group, waiting = [], set()
-                    waiting.add(key)
-                    flight.append(self._launch(pool, entry, key, size, kw))
-                while len(flight) > AHEAD or (flight and flight[-1].must_land_now):
-                    yield from land()
-            while flight:
-                yield from land()
-        yield from self._commit(group)
-
-    def _launch(
-        self,
-        pool: ThreadPoolExecutor,
-        entry: _Entry,
-        key: tuple[str, str],
-        size: int,
-        kw: dict[str, object],
-    ) -> _Flight:
-        """prepare_file started for the entry's file, from a hard link that outlives the source's own file."""
-        link = self.archive.spool_dir / f"batch-{secrets.token_hex(8)}"
-        kept: Path | None = link
-        try:
-            os.link(entry.item.path, link)
-        except OSError:  # another filesystem, or links not allowed: prepared from the source before moving on
-            kept = None
-        path = kept or entry.item.path
-
-        def prepare() -> IngestResult | Prepared:
+        waiting: set[tuple[str, str]] = set()  # (type, sha256) of the group's new records
+        for item in items:
+            type_code, class_name = (choose or read_name)(item)
+            entry = _Entry(item, type_code, class_name)
             try:
-                return prepare_file(self.archive, path, sha256=key[1], size=size, **kw)  # type: ignore[arg-type]
-            finally:
-                if kept is not None:
-                    kept.unlink(missing_ok=True)
-
-        return _Flight(entry, key, pool.submit(prepare), self, kept is None)
+                kw = self._arguments(item, type_code, class_name)
+                sha256, size = hash_file(item.path)
+                if (str(type_code), sha256) in waiting:
+                    # its twin's rows are not committed yet, so the catalog would not find it: commit them first
+                    yield from self._commit(group)
+                    group, waiting = [], set()
+                prepared = prepare_file(self.archive, item.path, sha256=sha256, size=size, **kw)  # type: ignore[arg-type]
+            except ArchiveError as exc:
+                entry.outcome = self._refused(item, type_code, class_name, exc)
+            else:
+                if isinstance(prepared, IngestResult):
+                    entry.outcome = self._outcome(item, type_code, class_name, prepared)
+                else:
+                    entry.prepared = prepared
+                    waiting.add((str(type_code), sha256))
+            group.append(entry)
+            if sum(e.prepared is not None for e in group) >= GROUP:
+                yield from self._commit(group)
+                group, waiting = [], set()
+        yield from self._commit(group)
 
     def _commit(self, group: list[_Entry]) -> Iterator[BatchOutcome]:
         if any(e.prepared is not None for e in group):
@@ -251,33 +202,6 @@ class BatchIngest:
         for e in group:
             assert e.outcome is not None
             yield e.outcome
-
-
-@dataclass
-class _Flight:
-    """A file being prepared (or refused before it could be)."""
-
-    entry: _Entry
-    key: tuple[str, str] | None = None  # (type, sha256) of a file being prepared
-    future: Future[IngestResult | Prepared] | None = None
-    batch: BatchIngest | None = None
-    must_land_now: bool = False  # prepared from the source's own file: done before the source moves on
-
-    def land(self) -> _Entry:
-        entry = self.entry
-        if self.future is None or self.batch is None:
-            return entry
-        item, type_code, class_name = entry.item, entry.type_code, entry.class_name
-        try:
-            prepared = self.future.result()
-        except ArchiveError as exc:
-            entry.outcome = self.batch._refused(item, type_code, class_name, exc)
-        else:
-            if isinstance(prepared, IngestResult):
-                entry.outcome = self.batch._outcome(item, type_code, class_name, prepared)
-            else:
-                entry.prepared = prepared
-        return entry
 
 
 @dataclass

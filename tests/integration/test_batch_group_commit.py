@@ -4,8 +4,6 @@ same group is still reported as a duplicate; no outcome is given before its grou
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,6 @@ from archive.batch_files import BatchFile
 from archive.batch_ingest import DUPLICATE, REFUSED, STORED, BatchIngest
 from archive.context import Archive
 from archive.models import Document, Organisation, RecordLock
-from storage import content_key
 from tests.factories import make_pdf
 
 
@@ -94,54 +91,3 @@ def test_no_outcome_before_its_group_commits(archive: Archive, tmp_path: Path):
     commits = _commits(archive)
     for o in batch.store_each(_files(tmp_path, 3), lambda f: ("hoc-ba", "10A1")):
         assert o.result == STORED and len(commits) == 1  # the rows of the file reported are committed
-
-
-def _spooled_one_at_a_time(files: list[BatchFile]) -> Iterator[BatchFile]:
-    """A source like a ZIP's entries: each file is gone once the next one is asked for."""
-    for f in files:
-        yield f
-        f.path.unlink()
-
-
-def _bytes_in_replicas(archive: Archive, sha256: str) -> list[bytes]:
-    return [b"".join(archive.replicas.open_verified(content_key(sha256), sha256)[1])]
-
-
-@pytest.mark.parametrize("links", [True, False], ids=["linked", "no-links"])
-def test_files_prepared_ahead_survive_a_source_that_removes_them(
-    archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, links: bool
-):
-    """Two files are prepared at once, each from a hard link of its own; without links (another filesystem) each is
-    prepared before the next one is asked for. Either way every file is stored whole and no link is left behind."""
-    if not links:
-
-        def no_link(src: object, dst: object) -> None:
-            raise OSError(18, "Invalid cross-device link")
-
-        monkeypatch.setattr(batch_ingest.os, "link", no_link)
-    files = _files(tmp_path, 7)
-    expected = {f.name: hashlib.sha256(f.path.read_bytes()).hexdigest() for f in files}
-    batch = BatchIngest(archive, "T01", "2024-2025", None, check_rights=False)
-    outcomes = list(batch.store_each(_spooled_one_at_a_time(files), lambda f: ("hoc-ba", "10A1")))
-    assert [(o.name, o.result) for o in outcomes] == [(f.name, STORED) for f in files]
-    assert {o.name: o.sha256 for o in outcomes} == expected
-    assert _count(archive) == 7
-    for sha in expected.values():
-        assert hashlib.sha256(_bytes_in_replicas(archive, sha)[0]).hexdigest() == sha
-    assert list(archive.spool_dir.glob("batch-*")) == []
-
-
-def test_a_twin_still_in_flight_is_a_duplicate_not_a_second_record(archive: Archive, tmp_path: Path):
-    """The twin is asked for while the first copy is still being prepared: its rows are committed first."""
-    pdf = make_pdf(tmp_path / "a.pdf", extra=b"twin in flight")
-    others = _files(tmp_path, 2)
-    files = [
-        BatchFile("a.pdf", pdf, "a.pdf"),
-        others[0],
-        BatchFile("a-again.pdf", pdf, "a-again.pdf"),
-        others[1],
-    ]
-    batch = BatchIngest(archive, "T01", "2024-2025", None, check_rights=False)
-    outcomes = list(batch.store_each(files, lambda f: ("hoc-ba", "10A1")))
-    assert [o.result for o in outcomes] == [STORED, STORED, DUPLICATE, STORED]
-    assert outcomes[0].document_id == outcomes[2].document_id and _count(archive) == 3
