@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage import NotEnoughReplicas, PendingCopies, ReplicaResult, content_key
+from storage import NotEnoughReplicas, ReplicaResult, content_key
 
 from . import chains, content_checks, conversion, fulltext, ocr, pdfa_normalise, pdfcheck, renditions, sniff
 from .context import Archive
@@ -467,26 +467,20 @@ def _read_and_copy(
     (the two costs overlap); the text is read here, not inside the catalog transaction: pdftotext may take seconds
     and the transaction holds the audit chain's lock. Only the finding is stored with the version (a finding, never a
     refusal)."""
-    # the copies are written into the stores' temp files while the worker inspects the file; they are put in place
-    # only once it is accepted (a refused file leaves nothing under its key)
-    pending = archive.replicas.stage_file(content_key(sha256), path, sha256)
-    try:
-        page_count = None
-        signed = False
-        if job is not None:
-            facts = job.facts()
-        if facts is not None:
-            page_count, signed = facts.page_count, facts.signed
-        if job is not None:
-            content_checks.start_pdf_text(job, _text_bound(type_code))
+    page_count = None
+    signed = False
+    if job is not None:
+        facts = job.facts()
+    if facts is not None:
+        page_count, signed = facts.page_count, facts.signed
+    if job is not None:
+        content_checks.start_pdf_text(job, _text_bound(type_code))
 
-        validation = None
-        if signed and archive.signing is not None:
-            validation = archive.signing.validate(path.read_bytes())
+    validation = None
+    if signed and archive.signing is not None:
+        validation = archive.signing.validate(path.read_bytes())
 
-        results = finish_copies(pending)
-    finally:
-        pending.discard()
+    results = write_copies(archive, content_key(sha256), path, sha256)
     original_results = (
         write_copies(archive, content_key(office.sha256), office.path, office.sha256) if office else []
     )
@@ -608,12 +602,8 @@ def resolve_school_and_type(
 
 
 def write_copies(archive: Archive, key: str, path: Path, sha256: str) -> list[ReplicaResult]:
-    return finish_copies(archive.replicas.stage_file(key, path, sha256))
-
-
-def finish_copies(pending: PendingCopies) -> list[ReplicaResult]:
     try:
-        return pending.finish()
+        return archive.replicas.put_file(key, path, sha256)
     except NotEnoughReplicas as exc:
         raise storage_down(exc) from None
 

@@ -12,7 +12,7 @@ from .errors import (
     UnknownScheme,
 )
 from .registry import open_store
-from .replicas import NoGoodCopy, NotEnoughReplicas, PendingCopies, ReplicaResult, ReplicaSet, verify_copy
+from .replicas import NoGoodCopy, NotEnoughReplicas, ReplicaResult, ReplicaSet, verify_copy
 
 __all__ = [
     "ChecksumMismatch",
@@ -21,7 +21,6 @@ __all__ = [
     "ObjectConflict",
     "ObjectInfo",
     "ObjectNotFound",
-    "PendingCopies",
     "ReplicaResult",
     "ReplicaSet",
     "RetentionError",

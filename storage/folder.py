@@ -33,7 +33,6 @@ import stat
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -264,50 +263,38 @@ class FolderStore:
                     pass
 
     def put(self, key: str, stream: BinaryIO, sha256: str, *, replace_corrupt: bool = False) -> ObjectInfo:
-        return self.stage(key, stream, sha256, replace_corrupt=replace_corrupt).commit()
-
-    def stage(self, key: str, stream: BinaryIO, sha256: str, *, replace_corrupt: bool = False) -> StagedWrite:
-        """The first half of `put`: the bytes verified and fsynced in a temp file, nothing under `key` yet (the same
-        refusals as put: a wrong stream, different bytes already there). `commit()` puts the file in place;
-        `discard()` removes whatever was not committed (a crash leaves it for cleanup_temp)."""
         path = self._path(key)
         try:
             existing = self._existing_matches(key, path, sha256)
             if existing is True:
                 self._drain_verify(key, stream, sha256)  # a wrong stream is still refused
-                return StagedWrite(self, key, sha256, None, False, existing, replace_corrupt)
+                return self.head(key)
             if existing is False and not replace_corrupt:
                 self._drain_verify(key, stream, sha256)
                 raise ObjectConflict(key, self.url)
             tmp, in_xattr = self._write_temp(key, stream, sha256)
-        except StorageError:
-            raise
-        except OSError as exc:
-            raise self._unavailable(exc, f"write {key!r}") from exc
-        return StagedWrite(self, key, sha256, tmp, in_xattr, existing, replace_corrupt)
-
-    def _commit(self, staged: StagedWrite) -> ObjectInfo:
-        key, sha256, tmp = staged.key, staged.sha256, staged.tmp
-        path = self._path(key)
-        try:
-            if tmp is None:  # the same bytes were there when staged
-                return self.head(key)
             dirty: set[Path] = set()
-            if staged.existing is False:
-                # repair: the stored bytes do not hash to sha256, the temp file does
-                self._ensure_dir(path.parent, dirty)
-                os.replace(tmp, path)
-            else:
-                result = self._link_new(key, tmp, path, sha256, staged.replace_corrupt, dirty)
-                if result is not None:
-                    return result
-            if not staged.in_xattr:
-                self._update_meta(key, sha256=sha256)
-            # the new entry and every folder created for it, deepest first, after the link: on journalling
-            # filesystems the first fsync commits them all and the rest are cheap
-            dirty.add(path.parent)
-            for folder in sorted(dirty, key=lambda d: len(d.parts), reverse=True):
-                self._fsync_dir(folder)
+            try:
+                if existing is False:
+                    # repair: the stored bytes do not hash to sha256, the temp file does
+                    self._ensure_dir(path.parent, dirty)
+                    os.replace(tmp, path)
+                else:
+                    result = self._link_new(key, tmp, path, sha256, replace_corrupt, dirty)
+                    if result is not None:
+                        return result
+                if not in_xattr:
+                    self._update_meta(key, sha256=sha256)
+                # the new entry and every folder created for it, deepest first, after the link: on journalling
+                # filesystems the first fsync commits them all and the rest are cheap
+                dirty.add(path.parent)
+                for folder in sorted(dirty, key=lambda d: len(d.parts), reverse=True):
+                    self._fsync_dir(folder)
+            finally:
+                try:
+                    tmp.unlink()
+                except FileNotFoundError:
+                    pass
         except StorageError:
             raise
         except OSError as exc:
@@ -547,31 +534,3 @@ class FolderStore:
             except OSError as exc:
                 raise self._unavailable(exc, f"remove temp file {entry.name}") from exc
         return removed
-
-
-@dataclass
-class StagedWrite:
-    """A verified, fsynced temp file waiting to be put in place under its key (FolderStore.stage)."""
-
-    store: FolderStore
-    key: str
-    sha256: str
-    tmp: Path | None  # None: the same bytes were already stored
-    in_xattr: bool
-    existing: bool | None  # what was under the key when staged (_existing_matches)
-    replace_corrupt: bool
-
-    def commit(self) -> ObjectInfo:
-        """Put the file in place (the temp name is removed either way)."""
-        try:
-            return self.store._commit(self)
-        finally:
-            self.discard()
-
-    def discard(self) -> None:
-        """Remove the temp name if it is still there (a committed file stays under its key)."""
-        if self.tmp is not None:
-            try:
-                self.tmp.unlink()
-            except FileNotFoundError:
-                pass

@@ -8,14 +8,13 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from .base import CHUNK, Store, sha256_of_object
 from .errors import ChecksumMismatch, ObjectNotFound, StorageError, StoreUnavailable
-from .folder import FolderStore, StagedWrite
 
 OK = "ok"
 MISSING = "missing"
@@ -104,83 +103,6 @@ def read_at_most(f: BinaryIO, limit: int) -> bytes:
     return b"".join(chunks)  # one copy, not one per chunk
 
 
-class PendingCopies:
-    """Copies of one object being written (ReplicaSet.stage_file). Either `finish()` puts them in place, or
-    `discard()` drops them; a second call of either does nothing."""
-
-    def __init__(
-        self,
-        replicas: ReplicaSet,
-        key: str,
-        source: Callable[[], BinaryIO],
-        sha256: str,
-        replace_invalid: bool,
-        futures: list[Future[StagedWrite | None]],
-    ) -> None:
-        self._replicas, self._key, self._source, self._sha256 = replicas, key, source, sha256
-        self._replace_invalid = replace_invalid
-        self._futures: list[Future[StagedWrite | None]] | None = futures
-        self._settled: list[StagedWrite | StorageError | None] | None = None
-
-    def _settle(self) -> list[StagedWrite | StorageError | None]:
-        """Each store's staged write, or why it could not be staged; waits for every store, so that nothing is left
-        behind when a store's staging failed unexpectedly."""
-        if self._settled is None:
-            settled: list[StagedWrite | StorageError | None] = []
-            unexpected: BaseException | None = None
-            for future in self._futures or []:
-                try:
-                    settled.append(future.result())
-                except StorageError as exc:
-                    settled.append(exc)
-                except BaseException as exc:  # a bug: the other stores' temp files are still removed
-                    settled.append(None)
-                    unexpected = unexpected or exc
-            self._settled = settled
-            if unexpected is not None:
-                self.discard()
-                raise unexpected
-        return self._settled
-
-    def finish(self) -> list[ReplicaResult]:
-        """Put every staged copy in place (a store that stages nothing is written now) and read each back;
-        NotEnoughReplicas unless at least min_copies copies verified."""
-        if self._futures is None:
-            raise RuntimeError("these copies were finished or discarded already")
-        settled = self._settle()
-        self._futures = None
-        key, sha256 = self._key, self._sha256
-
-        def one(pair: tuple[Store, StagedWrite | StorageError | None]) -> ReplicaResult:
-            store, staged = pair
-            try:
-                if isinstance(staged, StorageError):
-                    raise staged
-                if staged is None:
-                    with self._source() as f:
-                        store.put(key, f, sha256, replace_corrupt=self._replace_invalid)
-                else:
-                    staged.commit()
-            except StorageError as exc:
-                return ReplicaResult(store.url, classify(exc), str(exc))
-            return verify_copy(store, key, sha256)
-
-        replicas = self._replicas
-        results = list(replicas._pool.map(one, zip(replicas.stores, settled, strict=True)))
-        if sum(r.ok for r in results) < replicas.min_copies:
-            raise NotEnoughReplicas(key, results, replicas.min_copies)
-        return results
-
-    def discard(self) -> None:
-        if self._futures is None:
-            return
-        settled = self._settled if self._settled is not None else self._settle()
-        self._futures = None
-        for staged in settled:
-            if isinstance(staged, StagedWrite):
-                staged.discard()
-
-
 class ReplicaSet:
     def __init__(self, stores: Sequence[Store], min_copies: int | None = None) -> None:
         if not stores:
@@ -200,38 +122,32 @@ class ReplicaSet:
     def put_file(self, key: str, path: Path, sha256: str) -> list[ReplicaResult]:
         """Write the file to every store in parallel, verify each copy by reading it back; raise
         NotEnoughReplicas unless at least min_copies copies verified."""
-        return self.stage_file(key, path, sha256).finish()
-
-    def stage_file(self, key: str, path: Path, sha256: str) -> PendingCopies:
-        """put_file in two steps, so that a caller can have the copies written while it still decides whether the
-        file may be stored at all: each folder store starts writing its verified, fsynced temp file now, in the
-        background, with nothing under `key`; the caller then calls `finish()` or `discard()`."""
-        return self._stage_all(key, lambda: open(path, "rb"), sha256, replace_invalid=False)
+        return self._put_all(key, lambda: open(path, "rb"), sha256, replace_invalid=False)
 
     def put_bytes(
         self, key: str, data: bytes, sha256: str, *, replace_invalid: bool = False
     ) -> list[ReplicaResult]:
         """Like put_file. `replace_invalid`: the caller knows that whatever else is stored under `key` is not valid
         (e.g. a manifest left by a write that never committed), so different bytes there are replaced."""
-        return self._stage_all(
-            key, lambda: io.BytesIO(data), sha256, replace_invalid=replace_invalid
-        ).finish()
+        return self._put_all(key, lambda: io.BytesIO(data), sha256, replace_invalid=replace_invalid)
 
-    def _stage_all(
+    def _put_all(
         self, key: str, source: Callable[[], BinaryIO], sha256: str, *, replace_invalid: bool
-    ) -> PendingCopies:
+    ) -> list[ReplicaResult]:
         """`source` opens a fresh stream of the bytes for each store."""
 
-        def stage(store: Store) -> StagedWrite | None:
-            if not isinstance(store, FolderStore):
-                return (
-                    None  # a network store is written whole by finish(): no temp file of ours to stage in it
-                )
-            with source() as f:
-                return store.stage(key, f, sha256, replace_corrupt=replace_invalid)
+        def one(store: Store) -> ReplicaResult:
+            try:
+                with source() as f:
+                    store.put(key, f, sha256, replace_corrupt=replace_invalid)
+            except StorageError as exc:
+                return ReplicaResult(store.url, classify(exc), str(exc))
+            return verify_copy(store, key, sha256)
 
-        futures = [self._pool.submit(stage, store) for store in self.stores]
-        return PendingCopies(self, key, source, sha256, replace_invalid, futures)
+        results = list(self._pool.map(one, self.stores))
+        if sum(r.ok for r in results) < self.min_copies:
+            raise NotEnoughReplicas(key, results, self.min_copies)
+        return results
 
     def verify_all(self, key: str, sha256: str) -> list[ReplicaResult]:
         return list(self._pool.map(lambda s: verify_copy(s, key, sha256), self.stores))

@@ -18,7 +18,7 @@ from archive.manifests import manifest_key
 from archive.models import Document, Event, ReplicaCopy, StoredObject, Version
 from hoso.api.schemas import DocumentOut
 from storage import content_key
-from tests.factories import folder_replicas, make_archive
+from tests.factories import make_archive
 
 
 @pytest.fixture
@@ -178,22 +178,6 @@ def test_refusals_have_codes_and_bilingual_messages_and_store_nothing(
     assert _count(catalog, Document) == 0 and _count(catalog, Version) == 0
     for store in catalog.replicas.stores:
         assert list(store.list("")) == []
-
-
-def test_a_refused_pdf_leaves_no_copy_written_while_it_was_inspected(tmp_path: Path):
-    """The copies are written into the folders' temp files while the worker inspects the PDF: a refusal drops them,
-    it does not leave them to the hourly cleanup."""
-    a = make_archive(tmp_path, replicas=folder_replicas(tmp_path / "stores"))
-    try:
-        path = REFUSALS["active_content_js"](tmp_path / "upload.pdf")
-        with pytest.raises(IngestRefused) as ei:
-            _ingest(a, path)
-        assert ei.value.code == "active_content"
-        for store in a.replicas.stores:
-            assert list(store.list("")) == []
-            assert list((store.root / ".hoso-store" / "tmp").glob("*")) == []
-    finally:
-        a.close()
 
 
 def test_too_large_refused(tmp_path: Path, sample_pdf: Path):

@@ -1,10 +1,8 @@
 import hashlib
-import io
 
 import pytest
 
 from storage import NoGoodCopy, NotEnoughReplicas, ReplicaSet, content_key
-from storage.folder import FolderStore
 from storage.memory import MemoryStore
 
 
@@ -122,56 +120,3 @@ def test_a_streamed_copy_changed_after_its_check_is_cut_off(monkeypatch):
     stores[0].corrupt("k", b"X" + data[1:])
     with pytest.raises(ChecksumMismatch):
         b"".join(chunks)
-
-
-def _folder_set(tmp_path, n=3):
-    stores = [FolderStore(f"file://{tmp_path / f'r{i}'}") for i in range(n)]
-    return stores, ReplicaSet(stores)
-
-
-def _temp_files(stores):
-    return [p for s in stores for p in (s.root / ".hoso-store" / "tmp").glob("*")]
-
-
-def test_staged_copies_are_written_but_not_in_place_until_finished(tmp_path):
-    stores, rs = _folder_set(tmp_path)
-    src = tmp_path / "upload.pdf"
-    src.write_bytes(b"%PDF-1.7 so dang bo" * 500)
-    sha = hashlib.sha256(src.read_bytes()).hexdigest()
-    key = content_key(sha)
-    pending = rs.stage_file(key, src, sha)
-    pending._settle()  # every store has written its temp file
-    assert len(_temp_files(stores)) == 3
-    assert all(list(s.list("")) == [] for s in stores)
-    results = pending.finish()
-    assert [r.state for r in results] == ["ok", "ok", "ok"]
-    assert all(s.get(key).read() == src.read_bytes() for s in stores)
-    assert _temp_files(stores) == []
-    pending.discard()  # after finish: nothing to drop, the copies stay
-    assert all(list(s.list("")) == [key] for s in stores)
-
-
-def test_discarded_staged_copies_leave_nothing(tmp_path):
-    stores, rs = _folder_set(tmp_path)
-    src = tmp_path / "hostile.pdf"
-    src.write_bytes(b"%PDF-1.7 /JavaScript" * 500)
-    sha = hashlib.sha256(src.read_bytes()).hexdigest()
-    pending = rs.stage_file(content_key(sha), src, sha)
-    pending.discard()
-    assert _temp_files(stores) == [] and all(list(s.list("")) == [] for s in stores)
-    with pytest.raises(RuntimeError):
-        pending.finish()
-
-
-def test_a_staged_write_refused_by_one_store_fails_only_that_copy(tmp_path):
-    stores, rs = _folder_set(tmp_path)
-    src = tmp_path / "upload.pdf"
-    src.write_bytes(b"hoc ba" * 1000)
-    sha = hashlib.sha256(src.read_bytes()).hexdigest()
-    key = content_key(sha)
-    stores[1].put(key, io.BytesIO(b"other bytes"), hashlib.sha256(b"other bytes").hexdigest())
-    with pytest.raises(NotEnoughReplicas) as ei:
-        rs.stage_file(key, src, sha).finish()
-    assert [r.ok for r in ei.value.results] == [True, False, True]
-    assert stores[1].get(key).read() == b"other bytes"  # what was there is not touched
-    assert _temp_files(stores) == []
