@@ -156,3 +156,24 @@ def test_the_walk_reads_one_index_in_the_lists_order(catalog: Archive):
             rows, total = find_documents(s, DocumentFilter(q="moi"), school_ids=None)
     assert total == 3 and not any("anon_1.hit" in p for p in plans), plans  # rare in the sample: no walk
     assert any("ix_documents_search_trgm" in p for p in plans), plans
+
+
+def test_autovacuum_comes_soon_enough_for_the_walk_to_stay_index_only(catalog: Archive):
+    """Only vacuumed pages are read from the index alone: the walk's table and the overview's are visited after a
+    small share of new rows (migration 0022), not PostgreSQL's default 20 %."""
+    if catalog.engine.dialect.name != "postgresql":
+        pytest.skip("autovacuum is PostgreSQL's")
+    with catalog.sessions() as s:
+        options = dict(
+            s.execute(
+                text(
+                    "SELECT c.relname, c.reloptions FROM pg_class c"
+                    " WHERE c.relname IN ('documents', 'versions') AND c.relnamespace = to_regnamespace(current_schema())"
+                )
+            ).all()
+        )
+    for table in ("documents", "versions"):
+        settings = dict(o.split("=") for o in options[table] or [])
+        # PostgreSQL's defaults, where the table sets nothing: 20 % and 1 000 rows
+        assert float(settings.get("autovacuum_vacuum_insert_scale_factor", 0.2)) <= 0.01, (table, settings)
+        assert int(settings.get("autovacuum_vacuum_insert_threshold", 1000)) <= 10_000, (table, settings)
