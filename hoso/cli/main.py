@@ -76,14 +76,14 @@ def main() -> None:
 def serve(c: Ctx, host: str, port: int, workers: int) -> None:
     import uvicorn
 
-    from hoso.app import create_app
+    from hoso.app import create_app, settled
     from hoso.observability import configure_logging
 
     if "base_url" not in c.settings.model_fields_set:
         # the dev PKI's certificates carry URLs under the base URL: make them match where we really listen
         c.settings = c.settings.model_copy(update={"base_url": f"http://{host}:{port}"})
     archive = c.archive()  # migrates the catalog, once, before any worker starts
-    app = create_app(c.settings, archive=archive) if workers == 1 else None
+    app = settled(create_app(c.settings, archive=archive)) if workers == 1 else None
     click.echo(f"hoso: http://{host}:{port}  (API /api/v1, OpenAPI /openapi.json)")
     click.echo(f"  catalog:  {c.settings.resolved_database_url}")
     for url in c.settings.replica_urls:
