@@ -40,10 +40,9 @@ class Settings(BaseSettings):
     # SQLAlchemy URL; default sqlite:///<data_dir>/hoso.sqlite3; PostgreSQL as postgresql+psycopg://user@host/db
     database_url: str | None = None
     # PostgreSQL connections each process keeps open (and half as many again at a peak): a download or a list page
-    # runs in one of the server's 40 threads and takes a connection for each of its steps; with fewer kept than
-    # threads busy, connections were opened and closed for every request under load (downloads, 50 clients: 121
-    # against 155 requests a second). Each app and worker process has its own: PostgreSQL's max_connections must
-    # hold their sum (deploy/compose.yaml sets 300)
+    # runs in one of the server's 40 threads and takes a connection for each of its steps; with SQLAlchemy's 5 kept,
+    # connections were opened and closed for requests under load (py-spy, downloads with 50 clients). Each app and
+    # worker process has its own: PostgreSQL's max_connections must hold their sum (deploy/compose.yaml sets 300)
     db_pool_size: int = Field(default=20, ge=1, le=200)
     # comma-separated store URLs; default three folders under <data_dir>/replicas
     replicas: list[str] | str | None = None

@@ -99,10 +99,10 @@ def run(
         make_big_pdf(p, size_mb * MB, random=True, text=True)
         files.append(p)
     total = sum(p.stat().st_size for p in files) / MB
-    # each side starts with nothing left to write back (the sources just generated, the other side's files): a journal
-    # commit that must first flush someone else's dirty pages made the baseline swing fourfold between runs
-    # and the baseline runs before and after hoso, their mean taken: on a disk mounted with `discard`, the first
-    # fsyncs of a process, with no freed blocks yet to trim, were three times as fast as any later ones
+    # Each side starts with nothing left to write back (the sources just generated, the other side's files): a journal
+    # commit that must first flush someone else's dirty pages made the baseline swing fourfold between runs. And the
+    # baseline runs before and after hoso, their mean taken: on a disk mounted with `discard`, the first fsyncs of a
+    # process, with no freed blocks yet to trim, were three times as fast as any later ones.
     os.sync()
     t_before = baseline(files, work / f"base{size_mb}")
     os.sync()
