@@ -169,7 +169,7 @@ async def _async_validate(pdf_bytes, roots, at, allow_fetching, now) -> Validati
     if at is not None:
         # as of `at`, the document was what its signatures of that time made it: later ones are reported as not
         # made yet and count only when there is no other
-        later = {i for i, r in enumerate(signatures) if (_made(r) or at) > at}
+        later = {i for i, r in enumerate(signatures) if (made := _made(r)) is not None and made > at}
         signatures = tuple(_not_made_yet(r, at) if i in later else r for i, r in enumerate(signatures))
         counted = tuple(r for i, r in enumerate(signatures) if i not in later) or signatures
     verdict, sub = overall(counted)

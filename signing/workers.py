@@ -46,7 +46,7 @@ class _Worker:
 
 
 _lock = threading.Lock()
-_idle: dict[Callable[..., Any], list[_Worker]] = {}
+_idle: dict[tuple[Callable[..., Any], Callable[[Any], Any]], list[_Worker]] = {}  # by (work, encode)
 _live: set[_Worker] = set()  # idle or busy: a new worker closes its copies of their pipes
 
 
@@ -64,8 +64,12 @@ def run(
     job, `encode` turning the result into JSON values there; (False, None) when the time limit passed (the worker is
     killed). JobFailed when the job raised, the worker died or its answer is not one. The worker serves again only if
     `reusable(result)`."""
+    kind = (
+        work,
+        encode,
+    )  # a worker answers with the encoder it was forked with: only that caller may reuse it
     with _lock:
-        pool = _idle.setdefault(work, [])
+        pool = _idle.setdefault(kind, [])
         worker = pool.pop() if pool else None
     if worker is None:
         worker = _Worker(work, encode)
@@ -78,8 +82,8 @@ def run(
             if not worker.conn.poll(time_limit):
                 return False, None
             raw = worker.conn.recv_bytes(MAX_ANSWER)
-        except (EOFError, OSError) as exc:
-            raise JobFailed("validator process died") from exc
+        except (EOFError, OSError) as exc:  # OSError: an answer longer than MAX_ANSWER
+            raise JobFailed("the worker process died or answered more than it may") from exc
         try:
             ok, payload = json.loads(raw)
             value = decode(payload) if ok else None
@@ -91,12 +95,12 @@ def run(
         keep = worker.jobs < MAX_JOBS and reusable(value)
         return True, value
     finally:
-        _give_back(work, worker, keep)
+        _give_back(kind, worker, keep)
 
 
-def _give_back(work: Callable[..., Any], worker: _Worker, keep: bool) -> None:
+def _give_back(kind: tuple[Callable[..., Any], Callable[[Any], Any]], worker: _Worker, keep: bool) -> None:
     with _lock:
-        pool = _idle.setdefault(work, [])
+        pool = _idle.setdefault(kind, [])
         if keep and len(pool) < MAX_IDLE and worker.proc.is_alive():
             pool.append(worker)
             return

@@ -85,6 +85,7 @@ def test_compose_has_the_province_layout():
     assert services["postgres"]["image"].startswith("postgres:15")
     # room for every process's connection pool (archive.settings.db_pool_size, half as many again at a peak)
     processes = [name for name, svc in services.items() if str(svc.get("image", "")).startswith("hoso")]
+    assert set(processes) == {"migrate", "app1", "app2", "worker1", "worker2", "pg-backup"}
     max_connections = int(services["postgres"]["command"][-1].split("=")[1])
     assert max_connections >= len(processes) * Settings().db_pool_size * 1.5
     for name, svc in services.items():  # every dependency names a service that exists

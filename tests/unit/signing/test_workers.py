@@ -24,6 +24,11 @@ def run(*args: Any, **kw: Any) -> tuple[bool, Any]:
     return workers.run(*args, encode=_same, decode=_same, **kw)
 
 
+def idle(work: object) -> list[object]:
+    """The idle workers forked for `work`, whatever their encoder."""
+    return [w for (job, _), pool in workers._idle.items() if job is work for w in pool]
+
+
 @pytest.fixture(autouse=True)
 def no_idle_workers() -> Iterator[None]:
     workers.retire_all()
@@ -77,7 +82,7 @@ def test_a_job_that_raises_retires_its_worker():
     assert not alive(pid)
     with pytest.raises(workers.JobFailed, match="ValueError: broken input"):
         run(failing, (), memory=64 * MiB, time_limit=30)
-    assert not any(workers._idle.get(failing, []))
+    assert idle(failing) == []
 
 
 def test_the_memory_limit_is_set_for_each_job():
@@ -125,7 +130,24 @@ def test_an_answer_that_is_not_one_fails_the_job_and_retires_the_worker():
     """The caller reads JSON only; what it cannot make a result of is the worker's failure, not the caller's."""
     with pytest.raises(workers.JobFailed, match="answer is not one"):
         workers.run(whoami, (), memory=64 * MiB, time_limit=30, encode=_same, decode=lambda v: v["report"])
-    assert not workers._idle.get(whoami)
+    assert idle(whoami) == []
     # a result the worker cannot write as JSON is the job's failure too
     with pytest.raises(workers.JobFailed, match="TypeError"):
         workers.run(whoami, (), memory=64 * MiB, time_limit=30, encode=lambda v: object(), decode=_same)
+
+
+def test_a_worker_is_reused_only_by_a_caller_with_its_encoder():
+    """The encoder is fixed when the worker is forked: another caller of the same work must not get its answers."""
+    first = run(whoami, (), memory=64 * MiB, time_limit=30)[1][0]
+    assert len(idle(whoami)) == 1
+    tagged = workers.run(
+        whoami,
+        (),
+        memory=64 * MiB,
+        time_limit=30,
+        encode=lambda v: {"tagged": v},
+        decode=lambda v: v["tagged"],
+    )[1]
+    assert tagged[0] != first  # a worker of its own, answering with its own encoder
+    assert len(idle(whoami)) == 2
+    assert run(whoami, (), memory=64 * MiB, time_limit=30)[1][0] == first
