@@ -53,13 +53,11 @@ def _s3(client: Any, endpoint: str, *, object_lock: bool, prefix: str, name: str
 
     def corrupt(key: str, data: bytes) -> None:
         client.put_object(Bucket=bucket, Key=store.prefix + key, Body=data)
-        # Under load the moto server has (rarely) served the previous bytes right after this overwrite, once even to
-        # the store's own connections after this client had seen the new ones; wait until the damage is visible
-        # through the store itself, so the test checks our code and not moto's timing.
+        # Under load the moto server has (rarely) served the previous bytes right after this overwrite; wait until the
+        # damage is visible at the server, so the test checks our code and not moto's timing.
         for _ in range(100):
-            with store.get(key) as f:
-                if f.read() == data:
-                    return
+            if client.get_object(Bucket=bucket, Key=store.prefix + key)["Body"].read() == data:
+                return
             time.sleep(0.05)
         raise AssertionError(f"the S3 server never served the damaged bytes of {key!r}")
 
