@@ -11,7 +11,9 @@ the copy and recording a `document.download` event per request, as in production
 point of the comparison). Two ways of serving hoso are measured, each against nginx in the same run, alternated
 round by round: hoso sending the bytes itself, and nginx in front of hoso with HOSO_DOWNLOAD_ACCEL_PREFIX (hoso
 authorises, verifies the copy and records the event, then answers X-Accel-Redirect; nginx sends the file, as
-deploy/nginx/hoso.conf does). Needs `nginx` and `ab` (scripts/system-deps.sh bench) and PostgreSQL on 127.0.0.1.
+deploy/nginx/hoso.conf does). A third upstream behind the same proxy, bench/bare_verify.py, only hashes the copy and
+answers X-Accel-Redirect: the ceiling of any download verified on every read on this machine, printed beside the
+limits with hoso's share of it. Needs `nginx` and `ab` (scripts/system-deps.sh bench) and PostgreSQL on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from archive.settings import Settings  # noqa: E402
 from bench.bench_province import fresh_database, postgres_reachable  # noqa: E402
 from bench.pdfgen import make_big_pdf  # noqa: E402
 from hoso.bootstrap import build_archive  # noqa: E402
+from storage.base import content_key  # noqa: E402
 from tests.processes import LiveServer, free_port, stop_server  # noqa: E402
 
 MB = 1024 * 1024
@@ -68,6 +71,10 @@ http {{
         server 127.0.0.1:{hoso_port};
         keepalive 32;
     }}
+    upstream bare_app {{
+        server 127.0.0.1:{bare_port};
+        keepalive 32;
+    }}
     server {{
         listen 127.0.0.1:{port};
         root {dir}/www;
@@ -88,6 +95,19 @@ http {{
             add_header Digest $upstream_http_digest always;
         }}
     }}
+    server {{
+        listen 127.0.0.1:{bare_proxy_port};
+        location / {{
+            proxy_pass http://bare_app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+        location {accel}{replicas}/ {{
+            internal;
+            alias {replicas}/;
+            add_header X-Content-SHA256 $upstream_http_x_content_sha256 always;
+        }}
+    }}
 }}
 """
 
@@ -106,18 +126,19 @@ def ab(url: str, requests: int, concurrency: int, headers: dict[str, str]) -> tu
 
 
 def start_nginx(
-    work: Path, workers: int, payload: Path, hoso_port: int, replicas: Path
-) -> tuple[subprocess.Popen[bytes], str, int]:
-    """nginx serving `payload` from disk (its URL) and proxying to hoso on `hoso_port` (the port returned)."""
+    work: Path, workers: int, payload: Path, hoso_port: int, bare_port: int, replicas: Path
+) -> tuple[subprocess.Popen[bytes], str, int, int]:
+    """nginx serving `payload` from disk (its URL), proxying to hoso on `hoso_port` and to the bare verifying app on
+    `bare_port` (the two proxy ports returned)."""
     (work / "www").mkdir(parents=True)
     (work / "tmp").mkdir()
     shutil.copyfile(payload, work / "www" / "doc.pdf")
-    port, proxy_port = free_port(), free_port()
+    port, proxy_port, bare_proxy_port = free_port(), free_port(), free_port()
     conf = work / "nginx.conf"
     conf.write_text(
         NGINX_CONF.format(
             workers=workers, dir=work, port=port, proxy_port=proxy_port, hoso_port=hoso_port,
-            accel=ACCEL_PREFIX, replicas=replicas,
+            bare_port=bare_port, bare_proxy_port=bare_proxy_port, accel=ACCEL_PREFIX, replicas=replicas,
         )
     )  # fmt: skip
     proc = subprocess.Popen(
@@ -129,7 +150,7 @@ def start_nginx(
     for _ in range(100):
         try:
             httpx.get(url, timeout=1).raise_for_status()
-            return proc, url, proxy_port
+            return proc, url, proxy_port, bare_proxy_port
         except httpx.HTTPError:
             time.sleep(0.1)
     proc.terminate()  # the master stops its workers (a SIGKILL would leave them running)
@@ -157,6 +178,27 @@ def start_hoso(env: dict[str, str], log: Path, workers: int, deadline: float = 6
     return server
 
 
+def start_bare(env: dict[str, str], log: Path, workers: int, deadline: float = 120) -> LiveServer:
+    """bench/bare_verify.py under uvicorn with `workers` processes, as `hoso serve` runs (uvloop, httptools)."""
+    port = free_port()
+    out = open(log, "wb")  # noqa: SIM115 — the server process owns it until stop_server
+    cmd = [sys.executable, "-m", "uvicorn", "bench.bare_verify:app", "--port", str(port), "--workers", str(workers),
+           "--no-access-log", "--no-proxy-headers"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out, cwd=ROOT)
+    server = LiveServer(f"http://127.0.0.1:{port}", env, proc, log)
+    end = time.monotonic() + deadline
+    while log.read_text(errors="replace").count("Application startup complete") < workers:
+        if proc.poll() is not None or time.monotonic() > end:
+            stop_server(server)
+            raise RuntimeError(f"the bare app did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.2)
+    return server
+
+
+def port_of(server: LiveServer) -> int:
+    return int(server.base_url.rsplit(":", 1)[1])
+
+
 def verdict(ok: bool) -> str:
     return "ok" if ok else "OVER LIMIT"
 
@@ -166,6 +208,7 @@ class Served:
     nginx_url: str  # nginx sending the file from disk
     hoso_url: str  # hoso sending the bytes itself
     accel_url: str  # nginx in front of hoso, which answers X-Accel-Redirect
+    bare_url: str  # nginx in front of bench/bare_verify.py: the hash and the redirect, nothing else
     auth: dict[str, str]
 
 
@@ -208,8 +251,17 @@ def serving(work: Path, size: int, workers: int) -> Iterator[Served]:
             stack.callback(stop_server, direct)
             accel = start_hoso(accel_env, work / "serve-accel.log", workers)
             stack.callback(stop_server, accel)
-            nginx, nginx_url, proxy_port = start_nginx(
-                work / "nginx", workers, payload, int(accel.base_url.rsplit(":", 1)[1]), var
+            sha = doc.document.current.sha256
+            copy = var / "copy0" / content_key(sha)
+            bare_env = env | {
+                "BENCH_BARE_FILE": str(copy),
+                "BENCH_BARE_SHA256": sha,
+                "BENCH_BARE_TARGET": ACCEL_PREFIX + str(copy),
+            }
+            bare = start_bare(bare_env, work / "bare.log", workers)
+            stack.callback(stop_server, bare)
+            nginx, nginx_url, proxy_port, bare_proxy_port = start_nginx(
+                work / "nginx", workers, payload, port_of(accel), port_of(bare), var
             )
 
             def stop_nginx() -> None:
@@ -217,12 +269,18 @@ def serving(work: Path, size: int, workers: int) -> Iterator[Served]:
                 nginx.wait(10)
 
             stack.callback(stop_nginx)
-            served = Served(nginx_url, direct.base_url + path, f"http://127.0.0.1:{proxy_port}{path}", auth)
-            for which in (served.hoso_url, served.accel_url):
+            served = Served(
+                nginx_url,
+                direct.base_url + path,
+                f"http://127.0.0.1:{proxy_port}{path}",
+                f"http://127.0.0.1:{bare_proxy_port}{path}",
+                auth,
+            )
+            for which in (served.hoso_url, served.accel_url, served.bare_url):
                 r = httpx.get(which, headers=auth, timeout=30)
                 assert r.status_code == 200 and r.content == payload.read_bytes(), (which, r.status_code)
                 assert r.headers["content-type"] == "application/pdf", r.headers
-                assert r.headers["x-content-sha256"] == doc.document.current.sha256, r.headers
+                assert r.headers["x-content-sha256"] == sha, (which, r.headers)
             yield served
 
 
@@ -242,7 +300,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     work = Path(tempfile.mkdtemp(prefix="hoso-bench-downloads-", dir=os.environ.get("HOSO_BENCH_DIR")))
     work.chmod(0o755)  # run as root, nginx's workers read the files as an unprivileged user
-    runs: dict[str, list[tuple[float, float, int]]] = {"nginx": [], "hoso": [], "accel": []}
+    runs: dict[str, list[tuple[float, float, int]]] = {"nginx": [], "hoso": [], "accel": [], "bare": []}
     loads = []
     try:
         with serving(work, int(args.size_mb * MB), args.workers) as served:
@@ -250,6 +308,7 @@ def main(argv: list[str] | None = None) -> None:
                 "nginx": (served.nginx_url, {}),
                 "hoso": (served.hoso_url, served.auth),
                 "accel": (served.accel_url, served.auth),
+                "bare": (served.bare_url, {}),
             }
             warm = min(args.requests, 50)
             for url, headers in targets.values():
@@ -269,6 +328,7 @@ def main(argv: list[str] | None = None) -> None:
         "nginx": "nginx (disk)",
         "hoso": "hoso (PostgreSQL)",
         "accel": "nginx → hoso, X-Accel",
+        "bare": "nginx → hash only, X-Accel",
     }
     for name, label in labels.items():
         for i, (rps, p99, failed) in enumerate(runs[name]):
@@ -286,6 +346,13 @@ def main(argv: list[str] | None = None) -> None:
             f"    p99 (worst round):   {p99:.0f} ms (limit < {P99_LIMIT_MS:.0f} ms)  {verdict(p99 < P99_LIMIT_MS)}"
         )
         print(f"    failed requests:     {failed}   (limit 0)  {verdict(failed == 0)}")
+    # what any verified download could reach here: no limit of its own, the yardstick for the two above
+    ceiling = [b[0] / n[0] for b, n in zip(runs["bare"], runs["nginx"], strict=True)]
+    share = [a[0] / b[0] for a, b in zip(runs["accel"], runs["bare"], strict=True)]
+    print(f"  {labels['bare']} (the ceiling of hashing every copy served, behind the same proxy):")
+    print(f"    throughput ratio:    {min(ceiling):.3f}–{max(ceiling):.3f} of nginx; "
+          f"p99 {max(b[1] for b in runs['bare']):.0f} ms")  # fmt: skip
+    print(f"    hoso with X-Accel:   {min(share):.3f}–{max(share):.3f} of this ceiling")
 
 
 if __name__ == "__main__":
