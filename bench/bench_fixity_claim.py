@@ -12,8 +12,10 @@ keeps 15.5 M copy rows with HOSO_BENCH_KEEP=1).
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -42,9 +44,9 @@ FILL = [
 ]
 
 
-def claim_ms(url: str, batch: int, samples: int) -> dict[str, float]:
+def claim_ms(data: Path, url: str, batch: int, samples: int) -> dict[str, float]:
     settings = Settings(
-        data_dir=Path("/tmp/hoso-bench-claim"),
+        data_dir=data,
         database_url=url,
         replicas=["memory://c1"],
         scheduler_enabled=False,
@@ -81,21 +83,29 @@ def main(argv: list[str] | None = None) -> None:
     if not postgres_reachable():
         return
     results: list[tuple[int, dict[str, float]]] = []
-    for size in (int(x) for x in args.sizes.split(",")):
-        with fresh_database() as (url, dsn):
-            build_archive(
-                Settings(data_dir=Path("/tmp/hoso-bench-claim"), database_url=url, scheduler_enabled=False),
-                migrate=True,
-            ).close()
-            start = time.perf_counter()
-            with psycopg.connect(dsn, autocommit=True) as conn:
-                for sql in FILL:
-                    conn.execute(sql, {"objects": max(1, size // 3)})  # type: ignore[arg-type]
-            print(f"{size:,} copy rows written in {time.perf_counter() - start:.1f} s")
-            results.append((catalog_counts(dsn)["replica_copies"], claim_ms(url, args.batch, args.samples)))
-    if args.reuse:
-        with fresh_database(args.reuse) as (url, dsn):
-            results.append((catalog_counts(dsn)["replica_copies"], claim_ms(url, args.batch, args.samples)))
+    data = Path(
+        tempfile.mkdtemp(prefix="hoso-bench-claim-")
+    )  # the app's folder: the copies are memory:// rows
+    try:
+        for size in (int(x) for x in args.sizes.split(",")):
+            with fresh_database() as (url, dsn):
+                build_archive(
+                    Settings(data_dir=data, database_url=url, scheduler_enabled=False), migrate=True
+                ).close()
+                start = time.perf_counter()
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    for sql in FILL:
+                        conn.execute(sql, {"objects": max(1, size // 3)})  # type: ignore[arg-type]
+                print(f"{size:,} copy rows written in {time.perf_counter() - start:.1f} s")
+                copies = catalog_counts(dsn)["replica_copies"]
+                results.append((copies, claim_ms(data, url, args.batch, args.samples)))
+        if args.reuse:
+            with fresh_database(args.reuse) as (url, dsn):
+                results.append(
+                    (catalog_counts(dsn)["replica_copies"], claim_ms(data, url, args.batch, args.samples))
+                )
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
     results.sort()
     print(f"\n{'copy rows':>12} {'full batch':>11} {'light batch':>12}   (batch of {args.batch}, median)")
     for copies, ms in results:

@@ -22,8 +22,10 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -185,7 +187,7 @@ def province(reuse: str | None, schools: int, scale: float) -> Iterator[Province
                 stores = [r[0] for r in conn.execute("SELECT DISTINCT store_url FROM replica_copies")]
         else:
             stores = [f"memory://bench-{tag}-{i}" for i in (1, 2, 3)]
-        base = Path(os.environ.get("TMPDIR", "/tmp")) / f"hoso-bench-{tag}"
+        base = Path(tempfile.mkdtemp(prefix=f"hoso-bench-{tag}-"))
         settings = Settings(data_dir=base, database_url=url, replicas=stores, scheduler_enabled=False)
         start = time.perf_counter()
         archive = build_archive(settings, migrate=True)
@@ -202,7 +204,12 @@ def province(reuse: str | None, schools: int, scale: float) -> Iterator[Province
                 f"objects, {g['replica_copies']:,} copy rows in {g['seconds']:.1f} s ({total_rows / g['seconds']:,.0f}"
                 f" rows/s; a province at --scale 1 ≈ {g['seconds'] / scale / 60:.0f} min at this rate)"
             )
-        yield Province(dsn, settings, archive, g)
+        try:
+            yield Province(dsn, settings, archive, g)
+        finally:
+            shutil.rmtree(
+                base, ignore_errors=True
+            )  # the app's data folder; a kept catalog lives in PostgreSQL
 
 
 def p95(samples: list[float]) -> float:

@@ -71,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
 
     quiet_pyhanko_logs()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    tmp = tempfile.mkdtemp(prefix="bench-signing-")
+    folder = tempfile.TemporaryDirectory(
+        prefix="bench-signing-"
+    )  # the dev PKI's; removed at the end, or on exit
+    tmp = folder.name
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -129,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     signed_bb = api("B-B")
     t_val_bb = timed(lambda: signing.validate_pdf(signed_bb, pki.trust_roots), args.rounds)
     server.shutdown()
+    folder.cleanup()
 
     print(
         f"PDF: {len(pdf) / 1e6:.2f} MB, 50 pages; median of {args.rounds} rounds; TSA/OCSP/CRL on 127.0.0.1"
