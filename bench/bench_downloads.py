@@ -158,41 +158,47 @@ def start_nginx(
     raise RuntimeError(f"nginx did not start: {(work / 'error.log').read_text(errors='replace')}")
 
 
-def start_hoso(env: dict[str, str], log: Path, workers: int, deadline: float = 600) -> LiveServer:
-    """`hoso serve --workers N`, waited for longer than the tests' helper does: on two shared cores under load a
+def start_workers(
+    cmd: list[str], env: dict[str, str], log: Path, port: int, workers: int, what: str
+) -> LiveServer:
+    """`python -m <cmd>` serving on `port`, waited for until every one of its `workers` has started (the first answer
+    may come from one worker while another still imports), for up to ten minutes: on two shared cores under load a
     worker takes minutes to import, and a parent killed before its workers are up leaves them running."""
-    port = free_port()
-    env = env | {"HOSO_BASE_URL": f"http://127.0.0.1:{port}"}
     out = open(log, "wb")  # noqa: SIM115 — the server process owns it until stop_server
-    cmd = [sys.executable, "-m", "hoso.cli", "serve", "--port", str(port), "--workers", str(workers)]
-    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out, cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-m", *cmd], env=env, stdout=out, stderr=out, cwd=ROOT)
     server = LiveServer(f"http://127.0.0.1:{port}", env, proc, log)
-    end = time.monotonic() + deadline
-    # every worker must be answering: the first answer may come from one worker while the other still imports
+    end = time.monotonic() + 600
     while log.read_text(errors="replace").count("Application startup complete") < workers:
         if proc.poll() is not None or time.monotonic() > end:
             stop_server(server)
-            raise RuntimeError(f"hoso did not start:\n{log.read_text(errors='replace')}")
+            raise RuntimeError(f"{what} did not start:\n{log.read_text(errors='replace')}")
         time.sleep(0.2)
+    return server
+
+
+def start_hoso(env: dict[str, str], log: Path, workers: int) -> LiveServer:
+    """`hoso serve --workers N`."""
+    port = free_port()
+    env = env | {"HOSO_BASE_URL": f"http://127.0.0.1:{port}"}
+    cmd = ["hoso.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    server = start_workers(cmd, env, log, port, workers, "hoso")
     httpx.get(server.base_url + "/api/v1/health", timeout=30).raise_for_status()
     return server
 
 
-def start_bare(env: dict[str, str], log: Path, workers: int, deadline: float = 120) -> LiveServer:
+def start_bare(env: dict[str, str], log: Path, workers: int) -> LiveServer:
     """bench/bare_verify.py under uvicorn with `workers` processes, as `hoso serve` runs (uvloop, httptools)."""
     port = free_port()
-    out = open(log, "wb")  # noqa: SIM115 — the server process owns it until stop_server
-    cmd = [sys.executable, "-m", "uvicorn", "bench.bare_verify:app", "--port", str(port), "--workers", str(workers),
-           "--no-access-log", "--no-proxy-headers"]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out, cwd=ROOT)
-    server = LiveServer(f"http://127.0.0.1:{port}", env, proc, log)
-    end = time.monotonic() + deadline
-    while log.read_text(errors="replace").count("Application startup complete") < workers:
-        if proc.poll() is not None or time.monotonic() > end:
-            stop_server(server)
-            raise RuntimeError(f"the bare app did not start:\n{log.read_text(errors='replace')}")
-        time.sleep(0.2)
-    return server
+    cmd = [
+        "uvicorn",
+        "bench.bare_verify:app",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+    ]
+    return start_workers(cmd, env, log, port, workers, "the bare app")
 
 
 def port_of(server: LiveServer) -> int:

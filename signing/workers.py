@@ -63,11 +63,13 @@ def run(
     """(True, decode(encode(work(*args)))) from a worker whose address space may grow by `memory` bytes for this
     job, `encode` turning the result into JSON values there; (False, None) when the time limit passed (the worker is
     killed). JobFailed when the job raised, the worker died or its answer is not one. The worker serves again only if
-    `reusable(result)`."""
-    kind = (
-        work,
-        encode,
-    )  # a worker answers with the encoder it was forked with: only that caller may reuse it
+    `reusable(result)`. `work` and `encode` are module-level functions: idle workers are kept for them, and a
+    lambda or inner function made per call would leave a worker behind that no later call could reuse."""
+    for f in (work, encode):
+        if "<" in getattr(f, "__qualname__", ""):  # <lambda>, <locals>
+            raise ValueError(f"workers.run needs module-level functions, not {f.__qualname__}")
+    # a worker answers with the encoder it was forked with: only a caller with that encoder may reuse it
+    kind = (work, encode)
     with _lock:
         pool = _idle.setdefault(kind, [])
         worker = pool.pop() if pool else None

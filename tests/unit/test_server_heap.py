@@ -16,9 +16,8 @@ def test_the_startup_heap_is_left_out_of_full_collections():
         assert settled(app) is app
         assert gc.get_freeze_count() > 0
         assert not any(o is app for o in gc.get_objects())  # frozen: no collection scans it again
+        # what the process makes afterwards is collected as ever
         later = FastAPI(title="after startup")
-        assert any(
-            o is later for o in gc.get_objects()
-        )  # what the process makes afterwards is collected as ever
+        assert any(o is later for o in gc.get_objects())
     finally:
         gc.unfreeze()  # this is a test process: its later cycles must stay collectable

@@ -24,6 +24,14 @@ def run(*args: Any, **kw: Any) -> tuple[bool, Any]:
     return workers.run(*args, encode=_same, decode=_same, **kw)
 
 
+def _tagged(value: Any) -> Any:
+    return {"tagged": value}
+
+
+def _unwritable(value: Any) -> Any:
+    return object()
+
+
 def idle(work: object) -> list[object]:
     """The idle workers forked for `work`, whatever their encoder."""
     return [w for (job, _), pool in workers._idle.items() if job is work for w in pool]
@@ -133,7 +141,7 @@ def test_an_answer_that_is_not_one_fails_the_job_and_retires_the_worker():
     assert idle(whoami) == []
     # a result the worker cannot write as JSON is the job's failure too
     with pytest.raises(workers.JobFailed, match="TypeError"):
-        workers.run(whoami, (), memory=64 * MiB, time_limit=30, encode=lambda v: object(), decode=_same)
+        workers.run(whoami, (), memory=64 * MiB, time_limit=30, encode=_unwritable, decode=_same)
 
 
 def test_a_worker_is_reused_only_by_a_caller_with_its_encoder():
@@ -145,9 +153,18 @@ def test_a_worker_is_reused_only_by_a_caller_with_its_encoder():
         (),
         memory=64 * MiB,
         time_limit=30,
-        encode=lambda v: {"tagged": v},
+        encode=_tagged,
         decode=lambda v: v["tagged"],
     )[1]
     assert tagged[0] != first  # a worker of its own, answering with its own encoder
     assert len(idle(whoami)) == 2
     assert run(whoami, (), memory=64 * MiB, time_limit=30)[1][0] == first
+
+
+def test_a_function_made_per_call_is_refused_before_any_worker_is_forked():
+    """A worker kept for a lambda could never be reused: each call would leave one more process behind."""
+    with pytest.raises(ValueError, match="module-level"):
+        workers.run(whoami, (), memory=64 * MiB, time_limit=30, encode=lambda v: v, decode=_same)
+    with pytest.raises(ValueError, match="module-level"):
+        workers.run(lambda: os.getpid(), (), memory=64 * MiB, time_limit=30, encode=_same, decode=_same)
+    assert workers._idle == {} and workers._live == set()
